@@ -1,0 +1,147 @@
+"""The `cfglint` command line (ruff's conventions: exit 0 clean, 1 findings, 2 usage or errors)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from cfglint import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+TARGETS = ("keras3", "tf-keras", "auto")
+FORMATS = ("text", "json", "sarif", "github")
+
+
+class UsageError(Exception):
+    """A problem with the command line or configuration: message to stderr, exit code 2."""
+
+
+def _codes(text: str) -> list[str]:
+    return [c.strip().upper() for c in text.split(",") if c.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cfglint",
+        description="Find Keras custom-layer config bugs (get_config/from_config) before they ship.",
+    )
+    parser.add_argument("--version", action="version", version=f"cfglint {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check", help="statically check Keras Layer/Model subclasses (never imports or runs them)",
+        description="Statically check the Keras Layer and Model subclasses in PATHS. Reads source only: "
+                    "nothing is imported or executed, and TensorFlow is not needed.")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    check.add_argument("--select", type=_codes, help="rule codes or prefixes to enable (e.g. CFG1,CFG201)")
+    check.add_argument("--extend-select", type=_codes, help="codes or prefixes to enable in addition")
+    check.add_argument("--ignore", type=_codes, help="rule codes or prefixes to disable")
+    check.add_argument("--target", choices=TARGETS, help="Keras flavour to check for (default: auto, per file)")
+    check.add_argument("--output-format", choices=FORMATS, default=None, help="default: text")
+    check.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
+    check.add_argument("--stdin-filename", metavar="NAME", help="read source from standard input as NAME")
+    check.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to read [tool.cfglint] from")
+    check.add_argument("--force-exclude", action="store_true",
+                       help="apply `exclude` to files named on the command line too (pre-commit)")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+
+    rule = commands.add_parser("rule", help="explain a rule: what, why, example, fix",
+                               description="Explain a rule: what it catches, why it breaks, examples, fix.")
+    rule.add_argument("code", nargs="?", help="rule code, e.g. CFG101")
+    rule.add_argument("--all", action="store_true", help="explain every rule")
+    rule.add_argument("--output-format", choices=("text", "json"), default="text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return run_check(args)
+        if args.command == "rule":
+            return run_rule(args)
+        parser.print_help()
+        return EXIT_ERROR
+    except UsageError as exc:
+        print(f"cfglint: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        print(f"cfglint: internal error: {type(exc).__name__}: {exc}\n"
+              "Please report this with the file that triggered it.", file=sys.stderr)
+        if os.environ.get("CFGLINT_DEBUG"):
+            raise
+        return EXIT_ERROR
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from cfglint.config import ConfigError, RuleSelection, load_settings
+    from cfglint.engine import Checker, Report
+    from cfglint.reporters import write_report
+    from cfglint.rules import ALL_RULES, DEFAULT_CODES
+    from cfglint.source import SourceError, decode_source
+
+    fmt = args.output_format or os.environ.get("CFGLINT_OUTPUT_FORMAT") or "text"
+    if args.statistics and fmt not in ("text", "json"):
+        raise UsageError("--statistics works with --output-format text or json")
+    start = Path(args.stdin_filename).parent if args.stdin_filename else Path(args.paths[0] if args.paths else ".")
+    if not start.is_dir():
+        start = start.parent
+    try:
+        settings = load_settings(start.absolute(), known_codes=ALL_RULES, config_file=args.config)
+        selection = RuleSelection.from_settings(
+            settings, all_codes=ALL_RULES, default_codes=DEFAULT_CODES, cli_select=args.select,
+            cli_ignore=args.ignore, cli_extend_select=args.extend_select)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    checker = Checker(settings, selection, args.target)
+    if args.stdin_filename is not None:
+        if args.paths:
+            raise UsageError("give either --stdin-filename or paths, not both")
+        try:
+            source = decode_source(sys.stdin.buffer.read(), args.stdin_filename)
+            findings = checker.check_source(source, args.stdin_filename)
+        except SourceError as exc:
+            findings = list(checker._parse_error(args.stdin_filename, str(exc), 1, 1))
+        report = Report(findings=findings, files_checked=1)
+    else:
+        report = checker.check_paths(args.paths or ["."], force_exclude=args.force_exclude)
+    for warning in report.warnings:
+        print(f"cfglint: warning: {warning}", file=sys.stderr)
+    for error in report.errors:
+        print(f"cfglint: error: {error}", file=sys.stderr)
+    write_report(fmt, report.findings, sys.stdout, rules=ALL_RULES, files_checked=report.files_checked,
+                 version=__version__, statistics=args.statistics)
+    if report.errors:
+        return EXIT_ERROR
+    if report.findings and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def run_rule(args: argparse.Namespace) -> int:
+    from cfglint.ruledoc import render_json, render_text
+    from cfglint.rules import ALL_RULES
+
+    if args.all == bool(args.code):
+        raise UsageError("give a rule code (e.g. `cfglint rule CFG101`) or --all")
+    if args.all:
+        rules = list(ALL_RULES.values())
+    else:
+        code = args.code.upper()
+        if code not in ALL_RULES:
+            raise UsageError(f"unknown rule {args.code!r}; valid codes: {', '.join(ALL_RULES)}")
+        rules = [ALL_RULES[code]]
+    if args.output_format == "json":
+        sys.stdout.write(render_json(rules))
+    else:
+        sys.stdout.write("\n\n".join(render_text(rule) for rule in rules))
+    return EXIT_CLEAN

@@ -1,0 +1,156 @@
+"""Which files to check: the paths given, with directories walked for `*.py` and `*.pyi`.
+
+Directories are walked with `os.scandir`, whose entries already know whether they are directories and
+their inode, so the common tree costs one system call per directory. Files are identified by
+(device, inode), which deduplicates paths reached twice (via symlinks, or named twice) without resolving
+every path, and directories likewise, so a symlink loop is noticed instead of followed forever.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cfglint.config import PathMatcher, Settings, relative_to_root
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+_Identity = tuple[int, int]  # (st_dev, st_ino)
+
+
+@dataclass
+class Discovery:
+    """The files to check (sorted, as the user spelled them), paths that do not exist, and warnings."""
+
+    files: list[Path] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def discover(paths: Sequence[str], settings: Settings, *, force_exclude: bool = False) -> Discovery:
+    """Files under `paths`. Named files are always kept unless `force_exclude` (pre-commit passes names)."""
+    walker = _Walker(settings, force_exclude)
+    for given in paths:
+        walker.add(given)
+    return walker.result()
+
+
+class _Walker:
+    """One discovery run: the exclusion matcher and the identities of everything seen so far."""
+
+    def __init__(self, settings: Settings, force_exclude: bool) -> None:
+        self.root = settings.root
+        self.force_exclude = force_exclude
+        self.excluded = PathMatcher((*settings.exclude, *settings.extend_exclude))
+        self.files: list[str] = []
+        self.seen_files: set[_Identity] = set()
+        self.seen_dirs: set[_Identity] = set()
+        self.outcome = Discovery()
+
+    def result(self) -> Discovery:
+        self.outcome.files = sorted(Path(name) for name in self.files)
+        return self.outcome
+
+    def add(self, given: str) -> None:
+        """One path from the command line: a file to keep or a directory to walk."""
+        try:
+            info = os.stat(given)
+        except FileNotFoundError:
+            reason = "broken symbolic link" if os.path.islink(given) else "no such file or directory"
+            self.outcome.errors.append((given, reason))
+            return
+        except OSError as exc:
+            self.outcome.errors.append((given, _os_reason(exc)))
+            return
+        rel = relative_to_root(given, self.root)
+        if self.force_exclude and self.excluded.match_path(rel):
+            return
+        identity = (info.st_dev, info.st_ino)
+        if stat.S_ISDIR(info.st_mode):
+            if identity not in self.seen_dirs:
+                self.seen_dirs.add(identity)
+                self._walk(given, rel, identity)
+        else:
+            self._keep(given, identity)
+
+    def _keep(self, path: str, identity: _Identity) -> None:
+        if identity not in self.seen_files:
+            self.seen_files.add(identity)
+            self.files.append(path)
+
+    def _walk(self, top: str, top_rel: str, top_identity: _Identity) -> None:
+        """Depth-first, in name order so that the first spelling of a twice-reachable file is stable.
+
+        `active` holds the directories being walked (the current one and its ancestors): meeting one of
+        them again through a symlink is a loop. A `None` path on the stack marks leaving a directory.
+        """
+        stack: list[tuple[str | None, str, _Identity]] = [(top, top_rel, top_identity)]
+        active: set[_Identity] = set()
+        while stack:
+            path, rel, identity = stack.pop()
+            if path is None:
+                active.discard(identity)
+                continue
+            active.add(identity)
+            stack.append((None, rel, identity))
+            subdirectories = self._scan(path, rel, identity[0], active)
+            stack.extend(reversed(subdirectories))
+
+    def _scan(
+        self, path: str, rel: str, device: int, active: set[_Identity]
+    ) -> list[tuple[str, str, _Identity]]:
+        """Keep the Python files of one directory; return its subdirectories still to walk."""
+        try:
+            with os.scandir(path) as iterator:
+                entries = sorted(iterator, key=lambda entry: entry.name)
+        except OSError as exc:
+            self.outcome.warnings.append(f"{path}: cannot read directory ({_os_reason(exc)}); skipped")
+            return []
+        subdirectories = []
+        for entry in entries:
+            name = entry.name
+            child_rel = f"{rel}/{name}" if rel else name
+            try:
+                if entry.is_dir():
+                    if not self.excluded.match(name, child_rel):
+                        child = self._subdirectory(entry, child_rel, active)
+                        if child is not None:
+                            subdirectories.append(child)
+                elif (name.endswith(PYTHON_SUFFIXES) and entry.is_file()
+                      and not self.excluded.match(name, child_rel)):
+                    self._keep(entry.path, _file_identity(entry, device))
+            except OSError as exc:  # e.g. a symlink pointing to itself
+                self.outcome.warnings.append(f"{entry.path}: {_os_reason(exc)}; skipped")
+        return subdirectories
+
+    def _subdirectory(
+        self, entry: os.DirEntry[str], rel: str, active: set[_Identity]
+    ) -> tuple[str, str, _Identity] | None:
+        """The walk item for a subdirectory, or None if it was walked already or leads back up (a loop)."""
+        info = entry.stat()
+        identity = (info.st_dev, info.st_ino)
+        if identity in active:
+            target = os.path.realpath(entry.path)
+            self.outcome.warnings.append(f"{entry.path}: symbolic link loop to {target}; not followed")
+            return None
+        if identity in self.seen_dirs:
+            return None
+        self.seen_dirs.add(identity)
+        return entry.path, rel, identity
+
+
+def _file_identity(entry: os.DirEntry[str], device: int) -> _Identity:
+    """(device, inode) without a system call for plain files; symlinks are followed to their target."""
+    if entry.is_symlink():
+        info = entry.stat()
+        return info.st_dev, info.st_ino
+    return device, entry.inode()
+
+
+def _os_reason(exc: OSError) -> str:
+    """The system's reason in lower case, to read like the other messages ("permission denied")."""
+    text = exc.strerror or str(exc)
+    return text[:1].lower() + text[1:]

@@ -1,0 +1,194 @@
+"""The static check: discover → prefilter → parse once → facts → project index → rules → findings.
+
+Files are parsed with stdlib `ast` exactly once per run (cached by resolved path), whether they were
+named on the command line or pulled in because a checked class derives from a class they define.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from cfglint.config import RuleSelection, Settings
+from cfglint.context import ClassContext, ModuleContext
+from cfglint.discovery import discover
+from cfglint.extract import extract
+from cfglint.facts import ModuleFacts
+from cfglint.finding import Finding, Span, Target
+from cfglint.noqa import is_suppressed, parse_noqa
+from cfglint.prefilter import may_define_keras_class
+from cfglint.project import ProjectIndex, module_name
+from cfglint.rules import ALL_RULES, PARSE_ERROR
+from cfglint.rules.base import Hit, Rule
+from cfglint.source import SourceError, read_source
+
+
+@dataclass
+class Report:
+    """The outcome of a run: findings, how many files were checked, and problems with the paths."""
+
+    findings: list[Finding] = field(default_factory=list)
+    files_checked: int = 0
+    errors: list[str] = field(default_factory=list)  # fatal for the exit code (missing paths)
+    warnings: list[str] = field(default_factory=list)
+
+
+class ParseFailure(Exception):
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+def parse_module(source: str, path: str, module: str) -> ModuleFacts:
+    """Parse and extract one module, turning every way that can fail into a `ParseFailure`."""
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        column = exc.offset or 1
+        raise ParseFailure(f"syntax error: {exc.msg}", line, max(column, 1)) from None
+    except (ValueError, MemoryError, RecursionError) as exc:
+        raise ParseFailure(f"cannot be parsed: {_reason(exc)}") from None
+    try:
+        facts = extract(tree, source, path, module)
+    except RecursionError:
+        raise ParseFailure("cannot be analysed: the code is nested too deeply") from None
+    facts.noqa = parse_noqa(source)
+    return facts
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "the code is nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "out of memory while parsing"
+    return str(exc)
+
+
+class Checker:
+    """Runs the rules over files or a single source text, with one settings object."""
+
+    def __init__(self, settings: Settings, selection: RuleSelection, target: str | None = None) -> None:
+        self.settings = settings
+        self.selection = selection
+        self.target = target or settings.target
+        self._parsed: dict[str, ModuleFacts | None] = {}
+        roots = [settings.root, settings.root / "src"]
+        self.index = ProjectIndex(self._load_for_index, roots)
+        self.rules = [rule for code, rule in ALL_RULES.items() if selection.enabled(code) and code != "CFG001"]
+
+    # ------------------------------------------------------------------ entry points
+    def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
+        report = Report()
+        found = discover(paths, self.settings, force_exclude=force_exclude)
+        report.errors.extend(f"{path}: {message}" for path, message in found.errors)
+        report.warnings.extend(found.warnings)
+        explicit = {os.path.normpath(p) for p in paths if os.path.isfile(p)}
+        texts: dict[Path, str] = {}
+        for path in found.files:
+            report.files_checked += 1
+            try:
+                texts[path] = read_source(path)
+            except SourceError as exc:
+                report.findings.extend(self._parse_error(str(path), str(exc), 1, 1))
+        checked = self._parse_candidates(texts, explicit, report)
+        for facts in checked:
+            report.findings.extend(self._check_module(facts))
+        report.findings.sort(key=Finding.sort_key)
+        return report
+
+    def check_source(self, source: str, path: str) -> list[Finding]:
+        """Check one text (standard input, an editor buffer) as if it were the file at `path`."""
+        facts = self._parse_checked(source, Path(path), [])
+        findings = list(self._check_module(facts)) if isinstance(facts, ModuleFacts) else facts
+        return sorted(findings, key=Finding.sort_key)
+
+    # ------------------------------------------------------------------ parsing
+    def _parse_candidates(self, texts: dict[Path, str], explicit: set[str], report: Report) -> list[ModuleFacts]:
+        """Parse the files that may hold Keras classes, feeding discovered class names back."""
+        checked: list[ModuleFacts] = []
+        pending = dict(texts)
+        known: set[str] = set()
+        first = True
+        while pending:
+            batch = [p for p, text in pending.items()
+                     if (first and os.path.normpath(p) in explicit) or may_define_keras_class(text, known)]
+            first = False
+            if not batch:
+                break
+            for path in batch:
+                result = self._parse_checked(pending.pop(path), path, report.findings)
+                if isinstance(result, ModuleFacts):
+                    checked.append(result)
+            names = {cls.name for facts in checked for cls, _ in self.index.keras_classes(facts)}
+            if names <= known:
+                break
+            known |= names
+        return checked
+
+    def _parse_checked(self, source: str, path: Path, sink: list[Finding]) -> ModuleFacts | list[Finding]:
+        display = str(path)
+        dotted, root = module_name(path)
+        try:
+            facts = parse_module(source, display, dotted)
+        except ParseFailure as failure:
+            findings = list(self._parse_error(display, failure.message, failure.line, failure.column))
+            sink.extend(findings)
+            self._parsed[_key(path)] = None
+            return findings
+        self._parsed[_key(path)] = facts
+        self.index.add(facts, root)
+        return facts
+
+    def _load_for_index(self, path: Path) -> ModuleFacts | None:
+        """Facts of a module that is not being checked but defines a base class of one that is."""
+        key = _key(path)
+        if key not in self._parsed:
+            try:
+                source = read_source(path)
+                self._parsed[key] = parse_module(source, str(path), module_name(path)[0])
+            except (SourceError, ParseFailure):
+                self._parsed[key] = None
+        return self._parsed[key]
+
+    # ------------------------------------------------------------------ rules
+    def _target_for(self, facts: ModuleFacts) -> Target:
+        if self.target == "auto":
+            return Target.TF_KERAS if facts.imports_tf_keras else Target.KERAS3
+        return Target(self.target)
+
+    def _check_module(self, facts: ModuleFacts) -> Iterable[Finding]:
+        target = self._target_for(facts)
+        rules = [rule for rule in self.rules if target in rule.targets]
+        module_ctx = ModuleContext(facts, target, self.index)
+        for cls, hierarchy in self.index.keras_classes(facts):
+            ctx = ClassContext(cls, facts, hierarchy, target, self.index)
+            module_ctx.keras_classes[cls.qualname] = ctx
+            for rule in rules:
+                for hit in rule.check_class(ctx):
+                    yield from self._finding(facts, rule, hit, target, cls.name)
+        for rule in rules:
+            for hit in rule.check_module(module_ctx):
+                yield from self._finding(facts, rule, hit, target, None)
+
+    def _finding(self, facts: ModuleFacts, rule: Rule, hit: Hit, target: Target,
+                 class_name: str | None) -> Iterable[Finding]:
+        if is_suppressed(facts.noqa, hit.span.line, rule.code):
+            return
+        if not self.selection.enabled_for(rule.code, Path(facts.path)):
+            return
+        yield Finding(facts.path, hit.span, rule.code, rule.name, hit.message, rule.severity[target], class_name)
+
+    def _parse_error(self, path: str, message: str, line: int, column: int) -> Iterable[Finding]:
+        if not self.selection.enabled_for(PARSE_ERROR.code, Path(path)):
+            return
+        span = Span(line, column, line, column + 1)
+        severity = PARSE_ERROR.severity[Target.KERAS3]
+        yield Finding(path, span, PARSE_ERROR.code, PARSE_ERROR.name, message, severity)
+
+
+def _key(path: Path) -> str:
+    return os.path.realpath(path)

@@ -1,0 +1,953 @@
+"""One pass over a module's syntax tree (stdlib `ast`) that turns it into `ModuleFacts`.
+
+stdlib `ast` is used for analysis because it parses about ten times faster than libcst and is
+already imported by Python itself; libcst is kept for rewriting source (fixes), where formatting must
+survive. Every position handed out is 1-based, with columns counted in characters.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterable, Iterator
+
+from cfglint.facts import (
+    BuildFacts,
+    ClassFacts,
+    ConfigKey,
+    FromConfigFacts,
+    GetConfigFacts,
+    InitFacts,
+    LambdaSite,
+    ModuleFacts,
+    Param,
+    SuperInitCall,
+    Value,
+)
+from cfglint.finding import Span
+
+SERIALIZED_SLOT_SUFFIXES = ("_initializer", "_regularizer", "_constraint", "_activation")
+SERIALIZED_SLOTS = frozenset({"activation", "initializer", "regularizer", "constraint"})
+
+
+def is_serialized_slot(keyword: str) -> bool:
+    """Keyword arguments whose value Keras writes into a config (and so must not be a lambda)."""
+    return keyword in SERIALIZED_SLOTS or keyword.endswith(SERIALIZED_SLOT_SUFFIXES)
+
+
+class Positions:
+    """Converts `ast` offsets (UTF-8 bytes) to 1-based character columns."""
+
+    def __init__(self, source: str) -> None:
+        self.lines = source.splitlines()
+
+    def column(self, line: int, byte_offset: int) -> int:
+        if 1 <= line <= len(self.lines):
+            text = self.lines[line - 1]
+            if not text.isascii():
+                return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "ignore")) + 1
+        return byte_offset + 1
+
+    def span(self, node: ast.AST) -> Span:
+        line = node.lineno  # type: ignore[attr-defined]
+        end_line = getattr(node, "end_lineno", None) or line
+        end_col = getattr(node, "end_col_offset", None)
+        start = self.column(line, node.col_offset)  # type: ignore[attr-defined]
+        end = self.column(end_line, end_col) if end_col is not None else start + 1
+        return Span(line, start, end_line, end)
+
+    def name_span(self, node: ast.AST, name: str) -> Span:
+        """The span of a `def`/`class` name, which `ast` does not record."""
+        line = node.lineno  # type: ignore[attr-defined]
+        col = node.col_offset  # type: ignore[attr-defined]
+        if 1 <= line <= len(self.lines):
+            text = self.lines[line - 1]
+            start = self.column(line, col) - 1
+            found = _find_word(text, name, start)
+            if found >= 0:
+                return Span(line, found + 1, line, found + 1 + len(name))
+        return self.span(node)
+
+
+def _find_word(text: str, word: str, start: int) -> int:
+    index = text.find(word, start)
+    while index >= 0:
+        before = text[index - 1] if index > 0 else " "
+        after = text[index + len(word)] if index + len(word) < len(text) else " "
+        if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+            return index
+        index = text.find(word, index + 1)
+    return -1
+
+
+def _is_super_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
+
+
+def _method_call(node: ast.AST, method: str) -> ast.Call | None:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method:
+        return node
+    return None
+
+
+def _names_in(node: ast.AST | None) -> frozenset[str]:
+    if node is None:
+        return frozenset()
+    return frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+
+
+def _self_attr(node: ast.AST, self_name: str) -> str | None:
+    if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id == self_name):
+        return node.attr
+    return None
+
+
+def _const_str(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _always_exits(body: list[ast.stmt]) -> bool:
+    """Whether control can never fall off the end of these statements."""
+    for stmt in body:
+        if isinstance(stmt, (ast.Return, ast.Raise)):
+            return True
+        if isinstance(stmt, ast.If) and stmt.orelse and _always_exits(stmt.body) and _always_exits(stmt.orelse):
+            return True
+        if isinstance(stmt, ast.Try):
+            handlers_exit = all(_always_exits(h.body) for h in stmt.handlers)
+            if stmt.finalbody and _always_exits(stmt.finalbody):
+                return True
+            if (_always_exits(stmt.body) or (stmt.orelse and _always_exits(stmt.orelse))) and handlers_exit:
+                return True
+        if isinstance(stmt, ast.With) and _always_exits(stmt.body):
+            return True
+        if isinstance(stmt, ast.Match) and any(
+            isinstance(c.pattern, ast.MatchAs) and c.pattern.pattern is None for c in stmt.cases
+        ) and all(_always_exits(c.body) for c in stmt.cases):
+            return True
+        if isinstance(stmt, ast.While) and isinstance(stmt.test, ast.Constant) and stmt.test.value is True:
+            if not any(isinstance(n, ast.Break) for n in ast.walk(stmt)):
+                return True
+    return False
+
+
+def _walk_no_nested(body: Iterable[ast.AST]) -> Iterator[ast.AST]:
+    """Walk statements without entering nested functions, lambdas or classes."""
+    stack = list(body)[::-1]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in reversed(list(ast.iter_child_nodes(node))):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                stack.append(child)
+
+
+class ModuleExtractor:
+    """Builds `ModuleFacts` from a parsed module."""
+
+    def __init__(self, tree: ast.Module, source: str, path: str, module: str) -> None:
+        self.tree = tree
+        self.pos = Positions(source)
+        self.facts = ModuleFacts(path=path, module=module)
+        self.package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
+        self.local_classes: set[str] = set()
+        self.aliases: dict[str, str] = {}
+
+    # ----------------------------------------------------------------- names
+    def resolve(self, node: ast.AST | None) -> str:
+        """The dotted, import-resolved name of a Name/Attribute chain, or "" if it is not one."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return ""
+        parts.append(self.resolve_name(node.id))
+        return ".".join(reversed(parts))
+
+    def resolve_name(self, name: str) -> str:
+        if name in self.facts.imports:
+            return self.facts.imports[name]
+        if name in self.aliases:
+            return self.aliases[name]
+        if name in self.local_classes:
+            return f"{self.facts.module}.{name}"
+        for star in self.facts.star_imports:
+            if _is_keras_module(star):
+                return f"{star}.{name}"
+        return name
+
+    # ----------------------------------------------------------------- values
+    def value(self, node: ast.AST) -> Value:
+        span = self.pos.span(node)
+        names = _names_in(node)
+        if isinstance(node, ast.Constant):
+            return Value("const", span, repr(node.value), type(node.value).__name__, names=names)
+        if isinstance(node, ast.Name):
+            return Value("name", span, node.id, names=names)
+        if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id == "self":
+                return Value("self_attr", span, node.attr, names=names)
+            dotted = self.resolve(node)
+            if dotted:
+                return Value("dotted", span, dotted, names=names)
+            return Value("attr", span, node.attr, receiver=self.value(node.value), names=names)
+        if isinstance(node, ast.Call):
+            args = tuple(self.value(a) for a in node.args)
+            kws = tuple((k.arg, self.value(k.value)) for k in node.keywords)
+            if isinstance(node.func, ast.Attribute):
+                dotted = self.resolve(node.func)
+                if dotted and not (isinstance(node.func.value, ast.Name) and node.func.value.id == "self"):
+                    return Value("call", span, dotted, items=args, keywords=kws, names=names)
+                return Value("call", span, node.func.attr, items=args, keywords=kws,
+                             receiver=self.value(node.func.value), names=names)
+            return Value("call", span, self.resolve(node.func), items=args, keywords=kws, names=names)
+        if isinstance(node, ast.Lambda):
+            return Value("lambda", span, names=names)
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            kind = {ast.Tuple: "tuple", ast.List: "list", ast.Set: "set"}[type(node)]
+            return Value(kind, span, items=tuple(self.value(e) for e in node.elts), names=names)
+        if isinstance(node, ast.Dict):
+            return Value("dict", span, names=names)
+        if isinstance(node, ast.BinOp):
+            return Value("binop", span, type(node.op).__name__,
+                         items=(self.value(node.left), self.value(node.right)), names=names)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
+            return Value("const", span, ast.unparse(node), type(node.operand.value).__name__, names=names)
+        if isinstance(node, ast.IfExp):
+            return Value("ifexp", span, items=(self.value(node.body), self.value(node.orelse)), names=names)
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            return Value("comp", span, names=names)
+        if isinstance(node, ast.Starred):
+            return Value("starred", span, items=(self.value(node.value),), names=names)
+        if isinstance(node, ast.JoinedStr):
+            return Value("fstring", span, names=names)
+        if isinstance(node, ast.Subscript):
+            return Value("subscript", span, receiver=self.value(node.value), names=names)
+        return Value("other", span, type(node).__name__, names=names)
+
+    # ----------------------------------------------------------------- module
+    def run(self) -> ModuleFacts:
+        self._collect_imports()
+        classes = [n for n in ast.walk(self.tree) if isinstance(n, ast.ClassDef)]
+        self.local_classes = {c.name for c in classes}
+        self._collect_aliases()
+        for name, dotted in self.aliases.items():
+            self.facts.imports.setdefault(name, dotted)
+        registered_by_call = self._registered_by_call()
+        for node in classes:
+            facts = ClassExtractor(self, node).run()
+            if node.name in registered_by_call:
+                facts.registered = True
+            self.facts.classes.append(facts)
+        self.facts.lambda_sites = LambdaSiteFinder(self).find()
+        return self.facts
+
+    def _collect_imports(self) -> None:
+        imports = self.facts.imports
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        imports[alias.asname] = alias.name
+                    else:
+                        top = alias.name.split(".")[0]
+                        imports.setdefault(top, top)
+                    if alias.name.split(".")[0] == "tf_keras":
+                        self.facts.imports_tf_keras = True
+            elif isinstance(node, ast.ImportFrom):
+                base = self._absolute_module(node)
+                if base.split(".")[0] == "tf_keras":
+                    self.facts.imports_tf_keras = True
+                for alias in node.names:
+                    if alias.name == "*":
+                        self.facts.star_imports.append(base)
+                        continue
+                    full = f"{base}.{alias.name}" if base else alias.name
+                    imports[alias.asname or alias.name] = full
+                    if full.split(".")[0] == "tf_keras":
+                        self.facts.imports_tf_keras = True
+
+    def _absolute_module(self, node: ast.ImportFrom) -> str:
+        if not node.level:
+            return node.module or ""
+        package = self.package.split(".") if self.package else []
+        if node.level > 1:
+            package = package[: max(0, len(package) - (node.level - 1))]
+        parts = package + ([node.module] if node.module else [])
+        return ".".join(p for p in parts if p)
+
+    def _collect_aliases(self) -> None:
+        """Module-level `layers = tf.keras.layers` / `Layer = keras.layers.Layer` aliases."""
+        for stmt in self.tree.body:
+            if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                    and isinstance(stmt.targets[0], ast.Name)
+                    and isinstance(stmt.value, (ast.Attribute, ast.Name))):
+                dotted = self.resolve(stmt.value)
+                if dotted and dotted != stmt.targets[0].id:
+                    self.aliases[stmt.targets[0].id] = dotted
+
+    def _registered_by_call(self) -> set[str]:
+        """Classes registered as `register_keras_serializable(...)(Cls)` or assigned from it."""
+        names: set[str] = set()
+        for node in ast.walk(self.tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Call)
+                    and self.resolve(node.func.func).endswith("register_keras_serializable")):
+                names.update(a.id for a in node.args if isinstance(a, ast.Name))
+        return names
+
+
+def _is_keras_module(dotted: str) -> bool:
+    root = dotted.split(".")[0]
+    return root in ("keras", "tf_keras") or dotted.startswith(("tensorflow.keras", "tensorflow.python.keras"))
+
+
+class ClassExtractor:
+    """Facts of one class: its bases, and what `__init__`, `get_config`, `from_config`, `build` do."""
+
+    def __init__(self, module: ModuleExtractor, node: ast.ClassDef) -> None:
+        self.m = module
+        self.node = node
+        self.pos = module.pos
+
+    def run(self) -> ClassFacts:
+        node, m = self.node, self.m
+        decorators = [m.resolve(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list]
+        facts = ClassFacts(
+            name=node.name,
+            qualname=f"{m.facts.module}.{node.name}",
+            span=self.pos.name_span(node, node.name),
+            bases=[m.resolve(b) for b in node.bases],
+            decorators=decorators,
+            is_dataclass=any(d.split(".")[-1] == "dataclass" for d in decorators),
+            registered=any(d.endswith("register_keras_serializable") for d in decorators),
+        )
+        methods = {s.name: s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        facts.methods = set(methods)
+        if facts.is_dataclass:
+            facts.dataclass_fields = self._dataclass_fields()
+        if "__init__" in methods:
+            facts.init = InitExtractor(self, methods["__init__"]).run()
+        if "get_config" in methods:
+            facts.get_config = GetConfigExtractor(self, methods["get_config"]).run()
+        elif any(isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "get_config"
+                                                    for t in s.targets) for s in node.body):
+            facts.get_config = GetConfigFacts(span=facts.span, complete=False, merges_super=True)
+        if "from_config" in methods:
+            facts.from_config = FromConfigExtractor(self, methods["from_config"]).run()
+        if "build" in methods:
+            facts.build = self._build(methods["build"])
+        self._attribute_uses(facts, methods)
+        return facts
+
+    def _dataclass_fields(self) -> list[Param]:
+        fields: list[Param] = []
+        for stmt in self.node.body:
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                annotation = ast.unparse(stmt.annotation)
+                if annotation.startswith(("ClassVar", "typing.ClassVar")):
+                    continue
+                default = self.m.value(stmt.value) if stmt.value is not None else None
+                fields.append(Param(stmt.target.id, "normal", self.pos.span(stmt.target), default, annotation))
+        return fields
+
+    def _build(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> BuildFacts:
+        facts = BuildFacts(span=self.pos.name_span(fn, fn.name))
+        self_name = _self_name(fn)
+        guarded: set[int] = set()
+        for node in _walk_no_nested(fn.body):
+            if isinstance(node, ast.If) and _mentions_built(node.test):
+                guarded.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+            call = _method_call(node, "build")
+            if call is not None:
+                receiver = call.func.value  # type: ignore[union-attr]
+                if _is_super_call(receiver):
+                    facts.calls_super_build = True
+                    continue
+                attr = _self_attr(receiver, self_name)
+                if attr:
+                    facts.sublayer_builds.append((attr, self.pos.span(call), id(call) in guarded))
+                elif isinstance(receiver, ast.Name) and receiver.id not in (self_name,):
+                    # `Layer.build(self, shape)` style parent call
+                    if call.args and isinstance(call.args[0], ast.Name) and call.args[0].id == self_name:
+                        facts.calls_super_build = True
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if _self_attr(target, self_name) in ("built", "_built"):
+                        facts.sets_built = True
+        return facts
+
+    def _attribute_uses(self, facts: ClassFacts, methods: dict[str, ast.AST]) -> None:
+        """How each `self.attr` is used anywhere in the class (called, built, used as a tuple)."""
+        uses = facts.attr_uses
+        for fn in methods.values():
+            self_name = _self_name(fn)  # type: ignore[arg-type]
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Call):
+                    attr = _self_attr(node.func, self_name)
+                    if attr:
+                        uses.setdefault(attr, set()).add("called")
+                    if isinstance(node.func, ast.Attribute):
+                        inner = _self_attr(node.func.value, self_name)
+                        if inner:
+                            uses.setdefault(inner, set()).add(f".{node.func.attr}()")
+                elif isinstance(node, ast.Attribute):
+                    inner = _self_attr(node.value, self_name)
+                    if inner:
+                        uses.setdefault(inner, set()).add(f".{node.attr}")
+                if isinstance(node, ast.stmt) and not hasattr(node, "body"):
+                    for attr in _tuple_concatenated_attrs(node, self_name):
+                        facts.tuple_uses.append((attr, self.pos.span(node)))
+
+
+def _tuple_concatenated_attrs(stmt: ast.stmt, self_name: str) -> Iterator[str]:
+    """`self.x` concatenated with a tuple literal (`(-1,) + self.shape`): a list would fail there."""
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            for side, other in ((node.left, node.right), (node.right, node.left)):
+                attr = _self_attr(side, self_name)
+                if attr and isinstance(other, ast.Tuple):
+                    yield attr
+
+
+def _self_name(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    args = fn.args.posonlyargs + fn.args.args
+    return args[0].arg if args else "self"
+
+
+def _mentions_built(test: ast.AST) -> bool:
+    return any(isinstance(n, ast.Attribute) and n.attr == "built" for n in ast.walk(test))
+
+
+ACTIVATION_LIKE_GETTERS = ("activations.get", "initializers.get", "regularizers.get", "constraints.get")
+
+
+class InitExtractor:
+    """What `__init__` takes, stores on `self`, and hands to `super().__init__`."""
+
+    def __init__(self, cls: ClassExtractor, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.cls = cls
+        self.m = cls.m
+        self.fn = fn
+        self.self_name = _self_name(fn)
+
+    def run(self) -> InitFacts:
+        fn, pos = self.fn, self.cls.pos
+        params = self._params()
+        facts = InitFacts(span=pos.name_span(fn, fn.name), params=params)
+        param_names = {p.name for p in params}
+        varkw = facts.varkw.name if facts.varkw else None
+        locals_: dict[str, Value] = {}
+        aliases = {varkw} if varkw else set()
+        for node in _walk_no_nested(fn.body):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                self._assignment(node, facts, locals_, param_names, aliases)
+            elif isinstance(node, ast.Call):
+                self._call(node, facts, param_names, aliases)
+            elif isinstance(node, ast.Delete) and varkw:
+                for target in node.targets:
+                    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                            and target.value.id == varkw:
+                        key = _const_str(target.slice)
+                        if key:
+                            facts.kwargs_popped.add(key)
+        facts.kwargs_aliases = aliases - {varkw} if varkw else set()
+        return facts
+
+    def _params(self) -> list[Param]:
+        args = self.fn.args
+        pos = self.cls.pos
+        params: list[Param] = []
+        positional = args.posonlyargs + args.args
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        for index, (arg, default) in enumerate(zip(positional, defaults)):
+            if index == 0:
+                continue  # self
+            kind = "posonly" if index < len(args.posonlyargs) else "normal"
+            params.append(self._param(arg, kind, default))
+        if args.vararg:
+            params.append(Param(args.vararg.arg, "vararg", pos.span(args.vararg),
+                                annotation=_annotation(args.vararg)))
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+            params.append(self._param(arg, "kwonly", default))
+        if args.kwarg:
+            params.append(Param(args.kwarg.arg, "varkw", pos.span(args.kwarg),
+                                annotation=_annotation(args.kwarg)))
+        return params
+
+    def _param(self, arg: ast.arg, kind: str, default: ast.expr | None) -> Param:
+        value = self.m.value(default) if default is not None else None
+        return Param(arg.arg, kind, self.cls.pos.span(arg), value, _annotation(arg))
+
+    def _assignment(self, node: ast.Assign | ast.AnnAssign, facts: InitFacts, locals_: dict[str, Value],
+                    param_names: set[str], aliases: set[str]) -> None:
+        if node.value is None:
+            return
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        pairs: list[tuple[ast.AST, ast.AST]] = []
+        for target in targets:
+            if isinstance(target, (ast.Tuple, ast.List)) and isinstance(node.value, (ast.Tuple, ast.List)) \
+                    and len(target.elts) == len(node.value.elts):
+                pairs.extend(zip(target.elts, node.value.elts))
+            else:
+                pairs.append((target, node.value))
+        for target, value_node in pairs:
+            value = self.m.value(value_node)
+            if isinstance(value_node, ast.Name) and value_node.id in locals_ \
+                    and value_node.id not in param_names:
+                value = locals_[value_node.id]
+            attr = _self_attr(target, self.self_name)
+            if attr is not None:
+                facts.self_attrs.setdefault(attr, []).append(value)
+                if isinstance(value_node, ast.Name) and value_node.id in param_names:
+                    facts.attrs_from_param.setdefault(attr, value_node.id)
+            elif isinstance(target, ast.Name):
+                locals_[target.id] = value
+                if value.names & aliases:
+                    aliases.add(target.id)
+
+    def _call(self, node: ast.Call, facts: InitFacts, param_names: set[str], aliases: set[str]) -> None:
+        func = node.func
+        varkw = facts.varkw.name if facts.varkw else None
+        if isinstance(func, ast.Attribute) and func.attr == "__init__" and self._is_parent_init(func.value, node):
+            facts.super_calls.append(self._super_call(node))
+            return
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == varkw \
+                and func.attr in ("pop", "popitem") and node.args:
+            key = _const_str(node.args[0])
+            if key:
+                facts.kwargs_popped.add(key)
+        # how parameters are used: called, built, handed to activations.get(...)
+        if isinstance(func, ast.Name) and func.id in param_names:
+            facts.param_uses.setdefault(func.id, set()).add("called")
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in param_names:
+            facts.param_uses.setdefault(func.value.id, set()).add(f".{func.attr}()")
+        callee = self.m.resolve(func)
+        if callee:
+            short = ".".join(callee.split(".")[-2:])
+            for arg in node.args[:1]:
+                if isinstance(arg, ast.Name) and arg.id in param_names:
+                    facts.param_uses.setdefault(arg.id, set()).add(short)
+
+    def _is_parent_init(self, receiver: ast.AST, call: ast.Call) -> bool:
+        if _is_super_call(receiver):
+            return True
+        # Parent.__init__(self, ...)
+        return bool(call.args) and isinstance(call.args[0], ast.Name) and call.args[0].id == self.self_name \
+            and isinstance(receiver, (ast.Name, ast.Attribute))
+
+    def _super_call(self, node: ast.Call) -> SuperInitCall:
+        pos = self.cls.pos
+        args = list(node.args)
+        if not _is_super_call(node.func.value) and args:  # type: ignore[union-attr]
+            args = args[1:]  # drop `self` of Parent.__init__(self, ...)
+        call = SuperInitCall(span=pos.span(node), names=_names_in(node))
+        star: set[str] = set()
+        positional: list[Value] = []
+        for arg in args:
+            if isinstance(arg, ast.Starred):
+                star |= _names_in(arg.value)
+            else:
+                positional.append(self.m.value(arg))
+        call.positional = tuple(positional)
+        for kw in node.keywords:
+            if kw.arg is None:
+                star |= _names_in(kw.value)
+            else:
+                call.keywords[kw.arg] = self.m.value(kw.value)
+                call.keyword_spans[kw.arg] = _keyword_span(pos, kw)
+        call.star_names = frozenset(star)
+        return call
+
+
+def _keyword_span(pos: Positions, kw: ast.keyword) -> Span:
+    if hasattr(kw, "lineno"):
+        return pos.span(kw)
+    return pos.span(kw.value)
+
+
+def _annotation(arg: ast.arg) -> str | None:
+    return ast.unparse(arg.annotation) if arg.annotation is not None else None
+
+
+class _DictState:
+    """What is known about a dict being built in `get_config`."""
+
+    def __init__(self, keys: dict[str, ConfigKey] | None = None, complete: bool = True,
+                 has_super: bool = False) -> None:
+        self.keys = dict(keys or {})
+        self.complete = complete
+        self.has_super = has_super
+
+    def merge(self, other: "_DictState | None") -> None:
+        if other is None:
+            self.complete = False
+            return
+        self.keys.update(other.keys)
+        self.complete = self.complete and other.complete
+        self.has_super = self.has_super or other.has_super
+
+    def copy(self) -> "_DictState":
+        return _DictState(self.keys, self.complete, self.has_super)
+
+
+class GetConfigExtractor:
+    """Follows the dict `get_config` builds, statement by statement, to learn its keys."""
+
+    def __init__(self, cls: ClassExtractor, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.cls = cls
+        self.m = cls.m
+        self.pos = cls.pos
+        self.fn = fn
+        self.self_name = _self_name(fn)
+        self.vars: dict[str, _DictState] = {}
+        self.returned: list[_DictState | None] = []
+        self.removed: set[str] = set()
+
+    def run(self) -> GetConfigFacts:
+        fn = self.fn
+        decorators = frozenset(self.m.resolve(d) for d in fn.decorator_list)
+        facts = GetConfigFacts(span=self.pos.name_span(fn, fn.name), decorators=decorators)
+        body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+        facts.abstract = bool(body) and all(isinstance(s, (ast.Raise, ast.Pass)) for s in body) \
+            and any(isinstance(s, ast.Raise) for s in body)
+        self._statements(fn.body, facts)
+        facts.falls_off_end = not facts.abstract and not _always_exits(fn.body)
+        for node in _walk_no_nested(fn.body):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "vars" \
+                    and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == self.self_name:
+                facts.vars_self.append(self.pos.span(node))
+            elif isinstance(node, ast.Attribute) and node.attr == "__dict__" \
+                    and isinstance(node.value, ast.Name) and node.value.id == self.self_name:
+                facts.vars_self.append(self.pos.span(node))
+        known = [r for r in self.returned if r is not None]
+        facts.complete = bool(known) and len(known) == len(self.returned) and all(r.complete for r in known)
+        facts.merges_super = any(r.has_super for r in known) or (not known and bool(self.returned))
+        for state in known:
+            for key, entry in state.keys.items():
+                facts.keys.setdefault(key, entry)
+        facts.removed = self.removed
+        return facts
+
+    # statements -----------------------------------------------------------
+    def _statements(self, body: list[ast.stmt], facts: GetConfigFacts) -> None:
+        for stmt in body:
+            self._statement(stmt, facts)
+
+    def _statement(self, stmt: ast.stmt, facts: GetConfigFacts) -> None:
+        if isinstance(stmt, ast.Return):
+            self._return(stmt, facts)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                self._assign(target, stmt.value, facts)
+        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.BitOr) \
+                and isinstance(stmt.target, ast.Name) and stmt.target.id in self.vars:
+            self.vars[stmt.target.id].merge(self._eval(stmt.value))
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            self._mutating_call(stmt.value)
+        elif isinstance(stmt, ast.Delete):
+            for target in stmt.targets:
+                self._delete(target)
+        elif isinstance(stmt, (ast.If, ast.With, ast.AsyncWith, ast.Try)):
+            for block in _blocks(stmt):
+                self._statements(block, facts)
+        elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            self._statements(stmt.body + stmt.orelse, facts)
+
+    def _assign(self, target: ast.AST, value: ast.AST | None, facts: GetConfigFacts) -> None:
+        if value is None:
+            return
+        if isinstance(target, ast.Name):
+            state = self._eval(value)
+            if state is not None:
+                self.vars[target.id] = state
+            else:
+                self.vars.pop(target.id, None)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                and target.value.id in self.vars:
+            state = self.vars[target.value.id]
+            key = _const_str(target.slice)
+            if key is None:
+                state.complete = False
+            else:
+                state.keys[key] = ConfigKey(key, self.m.value(value), self.pos.span(target.slice))
+
+    def _mutating_call(self, call: ast.Call) -> None:
+        func = call.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in self.vars:
+            state = self.vars[func.value.id]
+            if func.attr == "update":
+                for arg in call.args:
+                    state.merge(self._eval(arg))
+                self._keywords(call, state)
+            elif func.attr == "setdefault" and call.args:
+                key = _const_str(call.args[0])
+                if key is None:
+                    state.complete = False
+                elif len(call.args) > 1 and key not in state.keys:
+                    state.keys[key] = ConfigKey(key, self.m.value(call.args[1]), self.pos.span(call.args[0]))
+            elif func.attr in ("pop", "popitem", "clear"):
+                key = _const_str(call.args[0]) if call.args else None
+                if key is not None:
+                    state.keys.pop(key, None)
+                    self.removed.add(key)
+            return
+        # a dict handed to another function may be changed there
+        for arg in list(call.args) + [k.value for k in call.keywords]:
+            if isinstance(arg, ast.Name) and arg.id in self.vars:
+                self.vars[arg.id].complete = False
+
+    def _delete(self, target: ast.AST) -> None:
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                and target.value.id in self.vars:
+            key = _const_str(target.slice)
+            if key is not None:
+                self.vars[target.value.id].keys.pop(key, None)
+                self.removed.add(key)
+
+    def _keywords(self, call: ast.Call, state: _DictState) -> None:
+        for kw in call.keywords:
+            if kw.arg is None:
+                state.merge(self._eval(kw.value))
+            else:
+                state.keys[kw.arg] = ConfigKey(kw.arg, self.m.value(kw.value), _keyword_span(self.pos, kw))
+
+    def _return(self, stmt: ast.Return, facts: GetConfigFacts) -> None:
+        value = stmt.value
+        if value is None or (isinstance(value, ast.Constant) and value.value is None):
+            facts.bad_returns.append((self.pos.span(stmt), "None"))
+            return
+        kind = _non_dict_kind(value)
+        if kind:
+            facts.bad_returns.append((self.pos.span(stmt), kind))
+            return
+        self.returned.append(self._eval(value))
+
+    # expressions ----------------------------------------------------------
+    def _eval(self, node: ast.AST) -> _DictState | None:
+        """The dict an expression evaluates to, or None when it is not a dict we can follow."""
+        if isinstance(node, ast.Name):
+            state = self.vars.get(node.id)
+            return state.copy() if state is not None else None
+        if isinstance(node, ast.Call):
+            return self._eval_call(node)
+        if isinstance(node, ast.Dict):
+            state = _DictState()
+            for key, value in zip(node.keys, node.values):
+                if key is None:
+                    state.merge(self._eval(value))
+                    continue
+                name = _const_str(key)
+                if name is None:
+                    state.complete = False
+                else:
+                    state.keys[name] = ConfigKey(name, self.m.value(value), self.pos.span(key))
+            return state
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            left = self._eval(node.left)
+            if left is not None:
+                left.merge(self._eval(node.right))
+            return left
+        return None
+
+    def _eval_call(self, node: ast.Call) -> _DictState | None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "get_config":
+            if _is_super_call(func.value) or (
+                    node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == self.self_name):
+                return _DictState(has_super=True)
+            return None
+        if isinstance(func, ast.Attribute) and func.attr == "copy" and not node.args:
+            return self._eval(func.value)
+        callee = self.m.resolve(func)
+        if callee in ("copy.copy", "copy.deepcopy") and node.args:
+            return self._eval(node.args[0])
+        if callee == "dict":
+            state = _DictState()
+            for arg in node.args:
+                state.merge(self._eval_items(arg))
+            self._keywords(node, state)
+            return state
+        return None
+
+    def _eval_items(self, node: ast.AST) -> _DictState | None:
+        """`dict(list(a.items()) + list(b.items()))`, the Keras 2 idiom for merging configs."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left = self._eval_items(node.left)
+            if left is not None:
+                left.merge(self._eval_items(node.right))
+            return left
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "list" \
+                and node.args:
+            return self._eval_items(node.args[0])
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "items":
+            return self._eval(node.func.value)
+        return self._eval(node)
+
+
+def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    if isinstance(stmt, ast.If):
+        return [stmt.body, stmt.orelse]
+    if isinstance(stmt, ast.Try):
+        return [stmt.body] + [h.body for h in stmt.handlers] + [stmt.orelse, stmt.finalbody]
+    return [stmt.body]  # type: ignore[attr-defined]
+
+
+def _non_dict_kind(node: ast.AST) -> str | None:
+    """A description of a returned expression that is certainly not a dict."""
+    if isinstance(node, (ast.List, ast.ListComp)):
+        return "a list"
+    if isinstance(node, ast.Tuple):
+        return "a tuple"
+    if isinstance(node, (ast.Set, ast.SetComp)):
+        return "a set"
+    if isinstance(node, ast.Constant):
+        return f"a {type(node.value).__name__}"
+    if isinstance(node, ast.JoinedStr):
+        return "a str"
+    return None
+
+
+class FromConfigExtractor:
+    """Whether `from_config` is a classmethod, forwards `**config`, and which keys it handles."""
+
+    def __init__(self, cls: ClassExtractor, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.cls = cls
+        self.m = cls.m
+        self.pos = cls.pos
+        self.fn = fn
+
+    def run(self) -> FromConfigFacts:
+        fn = self.fn
+        decorators = frozenset(self.m.resolve(d).split(".")[-1] for d in fn.decorator_list)
+        facts = FromConfigFacts(span=self.pos.name_span(fn, fn.name), decorators=decorators)
+        args = fn.args.posonlyargs + fn.args.args
+        cls_name = args[0].arg if args else "cls"
+        config_name = args[1].arg if len(args) > 1 else "config"
+        config_names = {config_name}
+        facts.returns_value = any(isinstance(n, ast.Return) and n.value is not None
+                                  for n in _walk_no_nested(fn.body)) or _raises_only(fn.body)
+        for node in _walk_no_nested(fn.body):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                            and target.value.id in config_names:
+                        key = _const_str(target.slice)
+                        if key:
+                            facts.supplied.add(key)
+                            if _decodes(self.m, node.value):
+                                facts.deserialized.add(key)
+                        else:
+                            facts.opaque = True
+                    elif isinstance(target, ast.Name) and _names_in(node.value) & config_names:
+                        if isinstance(node.value, ast.Call) and self.m.resolve(node.value.func) in (
+                                "copy.copy", "copy.deepcopy", "dict") or _method_call(node.value, "copy"):
+                            config_names.add(target.id)
+                        elif _decodes(self.m, node.value):
+                            key = _config_key_read(node.value, config_names)
+                            if key:
+                                facts.deserialized.add(key)
+            elif isinstance(node, ast.Call):
+                self._call(node, facts, cls_name, config_names)
+        return facts
+
+    def _call(self, node: ast.Call, facts: FromConfigFacts, cls_name: str, config_names: set[str]) -> None:
+        func = node.func
+        if _decodes(self.m, node):
+            key = _config_key_read(node, config_names)
+            if key:
+                facts.deserialized.add(key)
+        if isinstance(func, ast.Name) and func.id == cls_name or (
+                isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "super"):
+            if any(isinstance(a, ast.Name) and a.id in config_names for a in node.args):
+                facts.cls_calls_without_star.append(self.pos.span(node))
+            for kw in node.keywords:
+                if kw.arg is not None:
+                    facts.supplied.add(kw.arg)
+                elif not (isinstance(kw.value, ast.Name) and kw.value.id in config_names):
+                    facts.opaque = True
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                and func.value.id in config_names:
+            if func.attr == "pop" and node.args and _const_str(node.args[0]):
+                facts.supplied.add(_const_str(node.args[0]))  # type: ignore[arg-type]
+            elif func.attr in ("update", "setdefault"):
+                if func.attr == "setdefault" and node.args and _const_str(node.args[0]):
+                    facts.supplied.add(_const_str(node.args[0]))  # type: ignore[arg-type]
+                else:
+                    facts.opaque = True
+                    for kw in node.keywords:
+                        if kw.arg:
+                            facts.supplied.add(kw.arg)
+
+
+DECODERS = ("deserialize_keras_object", "deserialize", "get", "from_config", "Sequential", "model_from_json")
+
+
+def _decodes(m: ModuleExtractor, node: ast.AST) -> bool:
+    """Whether an expression decodes a serialized Keras object (a sub-layer, an activation, ...)."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            callee = m.resolve(sub.func) or (sub.func.attr if isinstance(sub.func, ast.Attribute) else "")
+            if callee.split(".")[-1] in DECODERS:
+                return True
+    return False
+
+
+def _config_key_read(node: ast.AST, config_names: set[str]) -> str | None:
+    """The key of `config["k"]`, `config.pop("k")` or `config.get("k")` inside an expression."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name) and sub.value.id in config_names:
+            return _const_str(sub.slice)
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
+                and isinstance(sub.func.value, ast.Name) and sub.func.value.id in config_names \
+                and sub.func.attr in ("pop", "get") and sub.args:
+            return _const_str(sub.args[0])
+    return None
+
+
+def _raises_only(body: list[ast.stmt]) -> bool:
+    return any(isinstance(s, ast.Raise) for s in body)
+
+
+class LambdaSiteFinder:
+    """Lambdas passed where Keras serializes them: `activation=`, `*_initializer=`, `Lambda(...)`."""
+
+    def __init__(self, module: ModuleExtractor) -> None:
+        self.m = module
+        self.sites: list[LambdaSite] = []
+
+    def find(self) -> list[LambdaSite]:
+        self._visit(self.m.tree, None, None)
+        return self.sites
+
+    def _visit(self, node: ast.AST, cls: str | None, method: str | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                self._visit(child, f"{self.m.facts.module}.{child.name}", None)
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._visit(child, cls, child.name if method is None else method)
+            else:
+                if isinstance(child, ast.Call):
+                    self._call(child, cls, method)
+                self._visit(child, cls, method)
+
+    def _call(self, call: ast.Call, cls: str | None, method: str | None) -> None:
+        in_super = isinstance(call.func, ast.Attribute) and call.func.attr == "__init__" \
+            and _is_super_call(call.func.value)
+        callee = "super().__init__" if in_super else self.m.resolve(call.func)
+        for kw in call.keywords:
+            if kw.arg and isinstance(kw.value, ast.Lambda):
+                self.sites.append(LambdaSite(self.m.pos.span(kw.value), callee, kw.arg, cls, method, in_super))
+        if callee.split(".")[-1] == "Lambda" and _is_keras_module(callee) or callee == "Lambda":
+            first = call.args[0] if call.args else next(
+                (k.value for k in call.keywords if k.arg == "function"), None)
+            if isinstance(first, ast.Lambda):
+                self.sites.append(LambdaSite(self.m.pos.span(first), callee, "", cls, method, in_super))
+
+
+def extract(tree: ast.Module, source: str, path: str, module: str) -> ModuleFacts:
+    """Facts of one parsed module."""
+    return ModuleExtractor(tree, source, path, module).run()

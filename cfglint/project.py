@@ -1,0 +1,155 @@
+"""The project-wide class index: resolves base classes across files and import re-exports.
+
+Modules are loaded on demand: when a class derives from `pkg.base.MyBase` and that module was not
+among the files being checked, its file is found under the project's import roots and parsed once.
+So `cfglint check block.py` still knows that `Block(MyBase)` is a Keras layer.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from cfglint.facts import ClassFacts, ModuleFacts
+from cfglint.keras_names import KerasKind, classify_base
+
+MAX_DEPTH = 32
+
+
+def module_name(path: Path) -> tuple[str, Path]:
+    """The dotted module name of a file and the import root it is relative to."""
+    path = path.absolute()
+    parts = [] if path.stem == "__init__" else [path.stem]
+    directory = path.parent
+    while (directory / "__init__.py").exists() and directory.parent != directory:
+        parts.append(directory.name)
+        directory = directory.parent
+    return ".".join(reversed(parts)) or path.parent.name, directory
+
+
+@dataclass
+class Ancestor:
+    """A class in a hierarchy, with the module it lives in (for paths and targets)."""
+
+    cls: ClassFacts
+    module: ModuleFacts
+
+
+@dataclass
+class Hierarchy:
+    """A class's project ancestors in method-resolution order and the Keras classes above them."""
+
+    chain: list[Ancestor]  # the class itself first
+    keras_bases: list[tuple[str, KerasKind]]  # (dotted name, kind), nearest first
+
+    @property
+    def is_keras(self) -> bool:
+        return bool(self.keras_bases)
+
+    @property
+    def is_model(self) -> bool:
+        return any(kind in (KerasKind.MODEL, KerasKind.BUILTIN_MODEL) for _, kind in self.keras_bases)
+
+    @property
+    def builtin_parent(self) -> str | None:
+        """The nearest Keras built-in (Dense, Conv2D, ...) in the hierarchy, if any."""
+        for name, kind in self.keras_bases:
+            if kind in (KerasKind.BUILTIN_LAYER, KerasKind.BUILTIN_MODEL):
+                return name
+        return None
+
+
+class ProjectIndex:
+    """Every module cfglint has parsed in this run, and the classes they define."""
+
+    def __init__(self, load: Callable[[Path], ModuleFacts | None], roots: list[Path]) -> None:
+        self._load = load
+        self.roots = list(dict.fromkeys(roots))
+        self.modules: dict[str, ModuleFacts] = {}
+        self.classes: dict[str, ClassFacts] = {}
+        self.class_modules: dict[str, ModuleFacts] = {}
+        self._missing: set[str] = set()
+        self._hierarchies: dict[str, Hierarchy] = {}
+
+    def add(self, module: ModuleFacts, root: Path | None = None) -> None:
+        self.modules[module.module] = module
+        if root is not None and root not in self.roots:
+            self.roots.append(root)
+        for cls in module.classes:
+            self.classes.setdefault(cls.qualname, cls)
+            self.class_modules.setdefault(cls.qualname, module)
+
+    # ------------------------------------------------------------- lookup
+    def module(self, dotted: str) -> ModuleFacts | None:
+        if dotted in self.modules:
+            return self.modules[dotted]
+        if dotted in self._missing or not dotted:
+            return None
+        relative = Path(*dotted.split("."))
+        for root in self.roots:
+            for candidate in (root / relative.with_suffix(".py"), root / relative / "__init__.py"):
+                if os.path.isfile(candidate):
+                    facts = self._load(candidate)
+                    if facts is not None:
+                        facts.module = dotted
+                        self.add(facts)
+                        return facts
+        self._missing.add(dotted)
+        return None
+
+    def lookup_class(self, dotted: str, depth: int = 0) -> tuple[ClassFacts, ModuleFacts] | None:
+        """The project class a dotted name refers to, following re-exports (`from .base import X`)."""
+        if depth > MAX_DEPTH or not dotted:
+            return None
+        if dotted in self.classes:
+            return self.classes[dotted], self.class_modules[dotted]
+        module_name_, _, attr = dotted.rpartition(".")
+        if not module_name_:
+            return None
+        module = self.module(module_name_)
+        if module is None:
+            return None
+        if dotted in self.classes:
+            return self.classes[dotted], self.class_modules[dotted]
+        target = module.imports.get(attr)
+        if target and target != dotted:
+            return self.lookup_class(target, depth + 1)
+        return None
+
+    # ------------------------------------------------------------- hierarchy
+    def hierarchy(self, cls: ClassFacts, module: ModuleFacts) -> Hierarchy:
+        cached = self._hierarchies.get(cls.qualname)
+        if cached is not None and cached.chain[0].cls is cls:
+            return cached
+        chain: list[Ancestor] = []
+        keras: list[tuple[str, KerasKind]] = []
+        seen: set[str] = set()
+        self._walk(cls, module, chain, keras, seen, 0)
+        result = Hierarchy(chain, keras)
+        self._hierarchies[cls.qualname] = result
+        return result
+
+    def _walk(self, cls: ClassFacts, module: ModuleFacts, chain: list[Ancestor],
+              keras: list[tuple[str, KerasKind]], seen: set[str], depth: int) -> None:
+        if cls.qualname in seen or depth > MAX_DEPTH:
+            return
+        seen.add(cls.qualname)
+        chain.append(Ancestor(cls, module))
+        for base in cls.bases:
+            kind = classify_base(base)
+            if kind is not None:
+                if all(name != base for name, _ in keras):
+                    keras.append((base, kind))
+                continue
+            found = self.lookup_class(base)
+            if found is not None:
+                self._walk(found[0], found[1], chain, keras, seen, depth + 1)
+
+    def keras_classes(self, module: ModuleFacts) -> Iterator[tuple[ClassFacts, Hierarchy]]:
+        """The Keras Layer/Model subclasses a module defines."""
+        for cls in module.classes:
+            hierarchy = self.hierarchy(cls, module)
+            if hierarchy.is_keras:
+                yield cls, hierarchy

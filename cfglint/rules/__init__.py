@@ -1,0 +1,13 @@
+"""The rule catalog (DESIGN.md §8), keyed by code."""
+
+from __future__ import annotations
+
+from cfglint.rules import cfg0, cfg1, cfg2, cfg3, cfg4
+from cfglint.rules.base import Rule
+
+ALL_RULES: dict[str, Rule] = {
+    rule.code: rule()
+    for rule in (cfg0.ParseError, *cfg1.RULES, *cfg2.RULES, *cfg3.RULES, *cfg4.RULES)
+}
+DEFAULT_CODES = frozenset(code for code, rule in ALL_RULES.items() if rule.default_enabled)
+PARSE_ERROR = ALL_RULES["CFG001"]

@@ -1,0 +1,86 @@
+"""Reading Python source as Python would decode it, with one-line reasons when that is impossible.
+
+The text is returned exactly as decoded (newlines untouched) so that reported columns match the file;
+only a UTF-8 byte order mark is dropped, as Python drops it. Files without a coding cookie, nearly all of
+them, take the fast path: a single `bytes.decode("utf-8")`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from pathlib import Path
+
+_COOKIE_HINT = b"coding"
+
+
+class SourceError(Exception):
+    """A file that cannot be read or decoded; `str()` is one line: the name, then the reason."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name} {reason}")
+        self.name = name
+        self.reason = reason
+
+
+def read_source(path: Path) -> str:
+    """The decoded text of `path`, or a SourceError saying why there is none."""
+    name = str(path)
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except FileNotFoundError:
+        raise SourceError(name, "no longer exists (removed or renamed during the run)") from None
+    except IsADirectoryError:
+        raise SourceError(name, "is a directory") from None
+    except PermissionError:
+        raise SourceError(name, "cannot be read: permission denied") from None
+    except OSError as exc:
+        raise SourceError(name, f"cannot be read: {exc.strerror or exc}") from None
+    return decode_source(data, name)
+
+
+def decode_source(data: bytes, name: str) -> str:
+    """Decode source bytes (a file's or stdin's) honouring a UTF-8 BOM and a PEP 263 coding cookie."""
+    if b"\0" in data:
+        raise SourceError(name, "contains NUL bytes; not a Python source file")
+    if _COOKIE_HINT in _first_two_lines(data):
+        return _decode(data, _declared_encoding(data, name), name)
+    return _decode(data, "utf-8", name)
+
+
+def _first_two_lines(data: bytes) -> bytes:
+    end = data.find(b"\n")
+    if end != -1:
+        end = data.find(b"\n", end + 1)
+    return data if end == -1 else data[:end]
+
+
+def _declared_encoding(data: bytes, name: str) -> str:
+    """The encoding Python would use, read by `tokenize` (imported only for files with a cookie)."""
+    import tokenize
+
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise SourceError(name, f"has an unusable coding declaration: {exc.msg}") from None
+    return encoding
+
+
+def _decode(data: bytes, encoding: str, name: str) -> str:
+    """Decode, dropping a UTF-8 BOM and reporting the first bad byte by file offset and line."""
+    start = 0
+    if encoding in ("utf-8", "utf-8-sig") and data.startswith(codecs.BOM_UTF8):
+        start = len(codecs.BOM_UTF8)
+    try:
+        return str(data[start:] if start else data, "utf-8" if encoding == "utf-8-sig" else encoding)
+    except UnicodeDecodeError as exc:
+        offset = start + exc.start
+        line = data.count(b"\n", 0, offset) + 1
+        shown = "UTF-8" if encoding in ("utf-8", "utf-8-sig") else encoding
+        raise SourceError(
+            name, f"is not valid {shown} (byte 0x{data[offset]:02x} at offset {offset}, line {line})"
+        ) from None
+    except LookupError:  # a codec that is not a text encoding, such as `rot13`
+        reason = f"has an unusable coding declaration: {encoding!r} is not a text encoding"
+        raise SourceError(name, reason) from None
