@@ -110,7 +110,7 @@ def run_check(args: argparse.Namespace) -> int:
             source = decode_source(sys.stdin.buffer.read(), args.stdin_filename)
             findings = checker.check_source(source, args.stdin_filename)
         except SourceError as exc:
-            findings = list(checker._parse_error(args.stdin_filename, str(exc), 1, 1))
+            findings = list(checker._parse_error(args.stdin_filename, exc.reason, 1, 1))
         report = Report(findings=findings, files_checked=1)
     else:
         report = checker.check_paths(args.paths or ["."], force_exclude=args.force_exclude)

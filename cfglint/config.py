@@ -19,14 +19,15 @@ from typing import Any
 ALL = "ALL"
 TARGETS = ("auto", "keras3", "tf-keras")
 VALID_KEYS = (
-    "exclude", "extend-exclude", "extend-select", "ignore", "per-file-ignores", "select", "target", "verify",
+    "exclude", "extend-exclude", "extend-select", "ignore", "per-file-ignores", "select", "target",
+    "verify",
 )
 # ruff's default `exclude`; setting `exclude` replaces it, `extend-exclude` adds to it.
 DEFAULT_EXCLUDE = (
     ".bzr", ".cfglint_cache", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints",
-    ".mypy_cache", ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox",
-    ".venv", ".vscode", "__pycache__", "__pypackages__", "_build", "buck-out", "build", "dist", "node_modules",
-    "site-packages", "venv",
+    ".mypy_cache", ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn",
+    ".tox", ".venv", ".vscode", "__pycache__", "__pypackages__", "_build", "buck-out", "build", "dist",
+    "node_modules", "site-packages", "venv",
 )
 _GLOB_CHARS = frozenset("*?[{")
 
@@ -399,7 +400,8 @@ def _translate_token(pattern: str, index: int) -> tuple[str, int]:
     if char == "?":
         return "[^/]", index + 1
     if char == "[":
-        end = pattern.find("]", index + 2)  # a "]" right after "[" belongs to the set
+        first = index + 2 if pattern.startswith("[!", index) else index + 1
+        end = pattern.find("]", first + 1)  # a "]" right after "[" or "[!" belongs to the set
         char_class = _char_class(pattern[index + 1:end]) if end != -1 else None
         if char_class is not None:
             return char_class, end + 1
@@ -417,8 +419,8 @@ def _char_class(body: str) -> str | None:
     members = body[1:] if negate else body
     parts = []
     for index, char in enumerate(members):
-        is_range = char == "-" and 0 < index < len(members) - 1 and "-" not in (members[index - 1], members[index + 1])
-        parts.append("-" if is_range else re.escape(char))
+        between = 0 < index < len(members) - 1 and "-" not in (members[index - 1], members[index + 1])
+        parts.append("-" if char == "-" and between else re.escape(char))
     regex = "[" + ("^" if negate else "") + "".join(parts) + "]"
     try:
         re.compile(regex)

@@ -115,29 +115,38 @@ class ClassContext:
             result.keys -= gc.removed - set(gc.keys)
             return result
         if self.builtin_parent is not None:
-            return Coverage(self._forwarded_to_builtin(), True)
+            return self._forwarded_to_builtin()
         if self.is_model and not self.is_k3:
             return Coverage(set(), True)
-        return Coverage(set(BASE_CONFIG_KEYS), True)
+        # Keras 3's base config also carries `activity_regularizer` when one is set
+        return Coverage(set(BASE_CONFIG_KEYS) | ({"activity_regularizer"} if self.is_k3 else set()), True)
 
-    def _forwarded_to_builtin(self) -> set[str]:
-        """Parameter names the lowest project class hands to its built-in Keras parent."""
-        names: set[str] = set()
+    def _forwarded_to_builtin(self) -> Coverage:
+        """Keys a built-in parent's config returns for what the project classes hand to it.
+
+        A built-in covers its own constructor arguments, so a keyword passed to it comes back under
+        that name. A positional argument is named from a table of common layers; for other
+        built-ins only a plain parameter passed positionally is assumed to come back under its
+        own name, and anything else leaves the keys unknown.
+        """
+        coverage = Coverage(set(BASE_CONFIG_KEYS) | {"activity_regularizer"}, True)
         builtin = (self.builtin_parent or "").split(".")[-1]
         positional_names = BUILTIN_POSITIONAL.get(builtin)
         for ancestor in self.chain:
             init = ancestor.cls.init
             if init is None:
                 continue
+            params = {p.name for p in init.params}
             for call in init.super_calls:
-                names |= set(call.keywords)
-                names |= call.star_names
+                coverage.keys |= set(call.keywords) | call.star_names
                 for index, value in enumerate(call.positional):
                     if positional_names and index < len(positional_names):
-                        names.add(positional_names[index])
-                    elif value.kind == "name":
-                        names.add(value.text)
-        return names | BASE_CONFIG_KEYS
+                        coverage.keys.add(positional_names[index])
+                    elif value.kind == "name" and value.text in params:
+                        coverage.keys.add(value.text)
+                    else:
+                        coverage.complete = False
+        return coverage
 
     def covers(self, param: Param) -> bool:
         """Whether a reload gets this parameter back: from the config, or from `from_config`."""

@@ -1,9 +1,10 @@
 """Which files to check: the paths given, with directories walked for `*.py` and `*.pyi`.
 
 Directories are walked with `os.scandir`, whose entries already know whether they are directories and
-their inode, so the common tree costs one system call per directory. Files are identified by
-(device, inode), which deduplicates paths reached twice (via symlinks, or named twice) without resolving
-every path, and directories likewise, so a symlink loop is noticed instead of followed forever.
+their inode, so a tree costs a few system calls per directory and none per plain file. Files are
+identified by (device, inode), which deduplicates paths reached twice (via symlinks, or named twice)
+without resolving every path, and directories likewise, so a symlink loop is noticed instead of followed
+forever.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _Identity = tuple[int, int]  # (st_dev, st_ino)
 
 @dataclass
 class Discovery:
-    """The files to check (sorted, as the user spelled them), paths that do not exist, and warnings."""
+    """The files to check (sorted, as the user spelled them), unusable given paths, and warnings."""
 
     files: list[Path] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)

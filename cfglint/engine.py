@@ -19,7 +19,7 @@ from cfglint.extract import extract
 from cfglint.facts import ModuleFacts
 from cfglint.finding import Finding, Span, Target
 from cfglint.noqa import is_suppressed, parse_noqa
-from cfglint.prefilter import may_define_keras_class
+from cfglint.prefilter import worth_parsing
 from cfglint.project import ProjectIndex, module_name
 from cfglint.rules import ALL_RULES, PARSE_ERROR
 from cfglint.rules.base import Hit, Rule
@@ -93,7 +93,7 @@ class Checker:
             try:
                 texts[path] = read_source(path)
             except SourceError as exc:
-                report.findings.extend(self._parse_error(str(path), str(exc), 1, 1))
+                report.findings.extend(self._parse_error(str(path), exc.reason, 1, 1))
         checked = self._parse_candidates(texts, explicit, report)
         for facts in checked:
             report.findings.extend(self._check_module(facts))
@@ -112,10 +112,11 @@ class Checker:
         checked: list[ModuleFacts] = []
         pending = dict(texts)
         known: set[str] = set()
+        project = self._project_modules(texts)
         first = True
         while pending:
             batch = [p for p, text in pending.items()
-                     if (first and os.path.normpath(p) in explicit) or may_define_keras_class(text, known)]
+                     if (first and os.path.normpath(p) in explicit) or worth_parsing(text, known, project)]
             first = False
             if not batch:
                 break
@@ -128,6 +129,21 @@ class Checker:
                 break
             known |= names
         return checked
+
+    def _project_modules(self, files: Iterable[Path]) -> set[str]:
+        """Top-level module names that belong to the project: imports of them may name its bases."""
+        names: set[str] = set()
+        for root in self.index.roots:
+            try:
+                entries = os.listdir(root)
+            except OSError:
+                continue
+            names.update(e[:-3] if e.endswith(".py") else e for e in entries
+                         if e.endswith(".py") or os.path.isfile(os.path.join(root, e, "__init__.py")))
+        parents = {path.parent for path in files}
+        for parent in parents:
+            names.add(module_name(parent / "__init__.py")[0].split(".")[0])
+        return names
 
     def _parse_checked(self, source: str, path: Path, sink: list[Finding]) -> ModuleFacts | list[Finding]:
         display = str(path)

@@ -73,13 +73,17 @@ class ProjectIndex:
         self._missing: set[str] = set()
         self._hierarchies: dict[str, Hierarchy] = {}
 
-    def add(self, module: ModuleFacts, root: Path | None = None) -> None:
-        self.modules[module.module] = module
+    def add(self, module: ModuleFacts, root: Path | None = None, name: str | None = None) -> None:
+        """Register a module under its own dotted name, or under `name` when it was imported by a
+        name its location alone does not give (a folder without `__init__.py` on the path)."""
+        name = name or module.module
+        self.modules[name] = module
         if root is not None and root not in self.roots:
             self.roots.append(root)
         for cls in module.classes:
-            self.classes.setdefault(cls.qualname, cls)
-            self.class_modules.setdefault(cls.qualname, module)
+            qualname = f"{name}.{cls.name}"
+            self.classes.setdefault(qualname, cls)
+            self.class_modules.setdefault(qualname, module)
 
     # ------------------------------------------------------------- lookup
     def module(self, dotted: str) -> ModuleFacts | None:
@@ -93,8 +97,7 @@ class ProjectIndex:
                 if os.path.isfile(candidate):
                     facts = self._load(candidate)
                     if facts is not None:
-                        facts.module = dotted
-                        self.add(facts)
+                        self.add(facts, name=dotted)
                         return facts
         self._missing.add(dotted)
         return None
@@ -116,6 +119,10 @@ class ProjectIndex:
         target = module.imports.get(attr)
         if target and target != dotted:
             return self.lookup_class(target, depth + 1)
+        for star in module.star_imports:  # `from .base import *` re-exports
+            found = self.lookup_class(f"{star}.{attr}", depth + 1)
+            if found is not None:
+                return found
         return None
 
     # ------------------------------------------------------------- hierarchy
@@ -138,14 +145,24 @@ class ProjectIndex:
         seen.add(cls.qualname)
         chain.append(Ancestor(cls, module))
         for base in cls.bases:
-            kind = classify_base(base)
-            if kind is not None:
-                if all(name != base for name, _ in keras):
-                    keras.append((base, kind))
-                continue
-            found = self.lookup_class(base)
+            # a project class wins over a Keras-looking name (a project module called `layers`)
+            found = self.lookup_class(base) or self._through_star_imports(base, module)
             if found is not None:
                 self._walk(found[0], found[1], chain, keras, seen, depth + 1)
+                continue
+            kind = classify_base(base)
+            if kind is not None and all(name != base for name, _ in keras):
+                keras.append((base, kind))
+
+    def _through_star_imports(self, base: str, module: ModuleFacts) -> tuple[ClassFacts, ModuleFacts] | None:
+        """A bare base name that can only have come from `from pkg.mod import *`."""
+        if "." in base:
+            return None
+        for star in module.star_imports:
+            found = self.lookup_class(f"{star}.{base}")
+            if found is not None:
+                return found
+        return None
 
     def keras_classes(self, module: ModuleFacts) -> Iterator[tuple[ClassFacts, Hierarchy]]:
         """The Keras Layer/Model subclasses a module defines."""

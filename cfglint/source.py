@@ -11,7 +11,7 @@ import codecs
 import io
 from pathlib import Path
 
-_COOKIE_HINT = b"coding"
+_UTF8 = ("utf-8", "utf-8-sig")  # names `tokenize.detect_encoding` gives UTF-8 without and with a BOM
 
 
 class SourceError(Exception):
@@ -44,12 +44,13 @@ def decode_source(data: bytes, name: str) -> str:
     """Decode source bytes (a file's or stdin's) honouring a UTF-8 BOM and a PEP 263 coding cookie."""
     if b"\0" in data:
         raise SourceError(name, "contains NUL bytes; not a Python source file")
-    if _COOKIE_HINT in _first_two_lines(data):
+    if b"coding" in _first_two_lines(data):
         return _decode(data, _declared_encoding(data, name), name)
     return _decode(data, "utf-8", name)
 
 
 def _first_two_lines(data: bytes) -> bytes:
+    """Where a PEP 263 coding cookie may stand."""
     end = data.find(b"\n")
     if end != -1:
         end = data.find(b"\n", end + 1)
@@ -57,7 +58,7 @@ def _first_two_lines(data: bytes) -> bytes:
 
 
 def _declared_encoding(data: bytes, name: str) -> str:
-    """The encoding Python would use, read by `tokenize` (imported only for files with a cookie)."""
+    """The encoding Python would use, as `tokenize` reads it (imported here: few files need it)."""
     import tokenize
 
     try:
@@ -70,14 +71,14 @@ def _declared_encoding(data: bytes, name: str) -> str:
 def _decode(data: bytes, encoding: str, name: str) -> str:
     """Decode, dropping a UTF-8 BOM and reporting the first bad byte by file offset and line."""
     start = 0
-    if encoding in ("utf-8", "utf-8-sig") and data.startswith(codecs.BOM_UTF8):
+    if encoding in _UTF8 and data.startswith(codecs.BOM_UTF8):
         start = len(codecs.BOM_UTF8)
     try:
-        return str(data[start:] if start else data, "utf-8" if encoding == "utf-8-sig" else encoding)
+        return str(data[start:] if start else data, "utf-8" if encoding in _UTF8 else encoding)
     except UnicodeDecodeError as exc:
         offset = start + exc.start
         line = data.count(b"\n", 0, offset) + 1
-        shown = "UTF-8" if encoding in ("utf-8", "utf-8-sig") else encoding
+        shown = "UTF-8" if encoding in _UTF8 else encoding
         raise SourceError(
             name, f"is not valid {shown} (byte 0x{data[offset]:02x} at offset {offset}, line {line})"
         ) from None

@@ -392,7 +392,8 @@ class GetConfigWithoutSuper(Rule):
         missing = sorted(BASE_CONFIG_KEYS - set(gc.keys))
         if missing:
             lost = ", ".join(f"`{k}`" for k in missing)
-            yield Hit(gc.span, f"`get_config` does not merge `super().get_config()`: {lost} are lost on reload")
+            verb = "is" if len(missing) == 1 else "are"
+            yield Hit(gc.span, f"`get_config` does not merge `super().get_config()`: {lost} {verb} lost on reload")
 
 
 class GetConfigNotDict(Rule):

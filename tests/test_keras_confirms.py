@@ -1,0 +1,696 @@
+"""Each rule's bad example really breaks in Keras; its good example really does not.
+
+The rules make claims about Keras ("every reload fails with ...", "the reloaded layer silently uses the
+default"). These tests check those claims against the rules' own documentation, so the docs and the
+evidence cannot drift apart:
+
+* a case names a rule and one of its bad examples; the source comes straight from
+  ``ALL_RULES[code].invalid[index]`` (never copied here) and is imported as a throwaway module;
+* the example's class (the last one the snippet defines) is constructed with the case's arguments,
+  non-default ones where a default exists, and built on a tiny input: called on it when the class has a
+  ``call``, else ``build(shape)``;
+* the case performs the Keras call that the rule's ``why`` text names (table below), then
+* a failing rule must raise the documented exception type with a distinctive part of its message;
+  a silent rule must complete, and the revived object must differ from the original, or from what the
+  caller asked for, in the named way (a constructor argument held as an attribute, a config value,
+  name/trainable/dtype, weight shapes, or outputs after copying the weights);
+* the same call on the case's good example (``rule.valid[good]``, usually the first) must complete with
+  no difference at all, which shows the check discriminates.
+
+Keras 3 cases run in this process; keras is imported lazily by a module fixture. Examples that target
+tf-keras run together in one child process (``TF_USE_LEGACY_KERAS=1``, ``import tf_keras``; the two
+must not share a process): it loads this file as a module, runs the same harness with ``tf_keras`` and
+prints one JSON object with every case's outcome.
+
+Calls (``Case.call``):
+
+=================  ===================================================================================
+``from_config``    ``type(layer).from_config(layer.get_config())`` (what ``clone_model`` does per layer)
+``deserialize``    ``serialize_keras_object`` -> ``json.dumps``/``json.loads`` -> ``deserialize_keras_object``
+``save_load``      ``model.save("m.keras")`` -> ``keras.models.load_model`` (a layer is wrapped in a
+                   functional model first)
+``clone``          ``keras.models.clone_model`` (a layer is wrapped in a functional model first)
+``model_config``   ``keras.Model.from_config(model.get_config())``
+``h5``             legacy ``model.save("m.h5")`` -> ``keras.models.load_model``
+``json_dumps``     ``json.dumps(layer.get_config())``
+``build``          ``layer.build(shape)`` on a layer constructed around sub-layers that are already built,
+                   as every reload delivers them
+=================  ===================================================================================
+
+Loaders always get the example's classes as ``custom_objects``, so registration never hides a config
+bug. A revived layer is used afterwards (called on the input, weights copied, outputs compared); an
+exception there counts as the call failing. When a call needs a functional model and the example's
+class has no ``call`` of its own, the harness gives the throwaway class an identity ``call`` (it does not
+touch the config). Pass ``-m "not keras"`` to skip this file, ``-m "not tfkeras"`` to skip the child
+process.
+
+Cases (``good`` is the index into ``rule.valid`` run through the same call; ``-`` = not meaningful):
+
+====== === ==================================== ======= ============ ====================================== ====
+rule   bad constructor arguments                input   call         expected                               good
+====== === ==================================== ======= ============ ====================================== ====
+CFG101 0   units=3, scale=2.0                   (2, 4)  from_config  TypeError missing ... 'units'           0
+CFG101 1   units=3, groups=2                    (2, 4)  save_load    TypeError missing ... 'groups'          1
+CFG101 2   units=3, gate=0.5                    (2, 4)  deserialize  TypeError missing ... 'gate'            -
+CFG102 0   units=3, scale=2.0                   (2, 4)  from_config  differs: attribute scale 2.0 -> 1.0     0
+CFG102 1   units=3, alpha=0.9 (tf-keras)        (2, 4)  save_load    differs: attribute alpha 0.9 -> 0.5     1
+CFG103 0   units=5                              (2, 4)  from_config  TypeError Unrecognized ... n_units      1
+CFG103 1   units=5                              (2, 4)  deserialize  TypeError Unrecognized ... output_dim   0
+CFG104 0   units=3, name, trainable=False,      (2, 4)  from_config  differs: name, trainable, dtype         0
+           dtype="float64"
+CFG104 1   the same                             (2, 4)  save_load    differs: trainable, dtype               0
+CFG105 0   units=3                              (2, 4)  save_load    TypeError should return a dict ... None 0
+CFG105 1   units=3                              (2, 4)  clone        TypeError argument after ** ... list    0
+CFG105 2   -                                    (2, 4)  save_load    TypeError 'dict' object is not callable -
+CFG106 0   units=3                              (2, 4)  from_config  TypeError Unrecognized ... 'built'      0
+CFG106 1   -                                    (2, 4)  save_load    TypeError Cannot serialize ... Tracker  -
+CFG107 0   two instances in one model           (2, 4)  save_load    ValueError name "Named" used 2 times    0
+CFG107 1   two instances in one model           (2, 4)  model_config ValueError name "named" used 2 times    1
+CFG201 0   activation="tanh"                    (2, 4)  json_dumps   TypeError type function not JSON        0
+CFG201 1   kernel_initializer="lecun_normal"    (2, 4)  json_dumps   TypeError type LecunNormal not JSON     1
+CFG201 1   the same                             (2, 4)  h5           ValueError Unknown config_item          1
+CFG202 0   inner=Dense(3)                       (2, 4)  save_load    AttributeError TrackedDict ... built    0
+CFG202 0   inner=Dense(3)                       (2, 4)  from_config  differs: shares weight variables        0
+CFG202 1   layer=Dense(3)                       (2, 4)  deserialize  AttributeError TrackedDict ... built    0
+CFG203 0   values=[1.0, 2.0, 3.0]               (2, 4)  deserialize  TypeError ... '__numpy__'               0
+CFG203 1   values=[1.0, 2.0, 3.0]               (2, 4)  json_dumps   TypeError type EagerTensor not JSON     1
+CFG204 0   factor=0.25                          (2, 4)  json_dumps   TypeError type float32 not JSON         0
+CFG204 1   n=3                                  (2, 4)  json_dumps   TypeError type int64 not JSON           -
+CFG205 0   units=3                              (2, 4)  from_config  differs: attribute units 6 -> 12        0
+CFG205 1   pool=3                               (2, 4)  deserialize  differs: config pool                    1
+CFG206 0   shape=(2, 2)                         (2, 4)  save_load    TypeError concatenate ... TrackedList   0
+CFG206 1   reps=(1, 3)                          (2,2,3) deserialize  TypeError concatenate ... TrackedList   1
+CFG207 0   (module builds the model)            (2, 4)  save_load    ValueError deserialization ... lambda   0
+CFG207 1   (model around ``head``)              (2, 4)  save_load    ValueError deserialization ... lambda   -
+CFG207 2   units=3                              (2, 4)  save_load    see CASES (multiple values)             -
+CFG301 0   units=3                              (2, 4)  from_config  TypeError unexpected keyword 'name'     0
+CFG301 1   units=3, name="fixed_dense"          (2, 4)  save_load    TypeError unexpected keyword ...        -
+CFG302 0   units=3                              (2, 4)  from_config  TypeError unexpected ... 'trainable'    0
+CFG302 1   units=5                              (2, 4)  clone        TypeError unexpected ... 'trainable'    0
+CFG302 2   units=3 (tf-keras)                   (2, 4)  from_config  differs: name                           -
+CFG303 0   units=7                              (2, 4)  clone        differs: weight shapes (4, 7) -> (4, 3) 0
+CFG303 1   depth=2, width=5 (not built)         (2, 4)  save_load    NotImplementedError                     1
+CFG304 0   activation=keras.activations.tanh    (2, 4)  save_load    NotImplementedError non-serializable    0
+CFG304 1   fn=Dense(3)                          (2, 4)  clone        NotImplementedError non-serializable    -
+CFG305 0   positional 3, 2                      (2, 4)  clone        NotImplementedError variadic positional 0
+CFG305 1   positional 5                         (2, 4)  save_load    NotImplementedError positional only     1
+CFG306 0   units=3, name, trainable=False,      (2, 4)  from_config  differs: requested dtype float64        0
+           dtype="float64"
+CFG306 1   units=3, dtype="float64"             (2, 4)  save_load    differs: requested dtype float64        1
+CFG307 0   units=3, name="short_custom"         (2, 4)  from_config  differs: requested name                 0
+CFG307 1   rate=0.3, name="opts_custom"         (2, 4)  save_load    differs: requested name                 1
+CFG308 0   units=3                              (2, 4)  save_load    TypeError multiple values 'use_bias'    0
+CFG308 1   units=3                              (2, 4)  from_config  TypeError multiple values 'name'        -
+CFG401 0   -                                    (2, 4)  deserialize  TypeError missing ... 'config'          0
+CFG401 1   units=4                              (2, 4)  from_config  differs: attribute units is the config  -
+CFG401 2   -                                    (2, 4)  deserialize  AttributeError 'NoneType' ...           0
+CFG402 0   inner=<reloaded Dense(3)> (not built) (2, 4) build        ValueError cannot add new elements      0
+CFG402 1   first, second=<reloaded Dense(3)>    (2, 4)  build        ValueError cannot add new elements      -
+CFG403 0   - (tf-keras)                         (2, 4)  deserialize  differs: weight shapes (build twice)    0
+CFG403 1   - (tf-keras)                         (2, 4)  deserialize  differs: weight shapes (build twice)    1
+====== === ==================================== ======= ============ ====================================== ====
+
+CFG402's bad examples have no ``get_config`` and take a layer argument, so Keras cannot save them at
+all (CFG304's failure, which cfglint also reports); the build failure CFG402 describes is therefore
+shown by handing the class the already-built sub-layer a reload would hand it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import os
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+import pytest
+
+from cfglint.finding import Target
+from cfglint.rules import ALL_RULES
+from cfglint.rules.base import Example
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+if importlib.util.find_spec("keras") is None or importlib.util.find_spec("tensorflow") is None:
+    pytest.skip("needs TensorFlow and Keras 3", allow_module_level=True)
+
+pytestmark = pytest.mark.keras
+
+Kwargs = dict[str, Any] | Callable[[Any], dict[str, Any]]
+
+
+# --------------------------------------------------------------------------------------- the cases
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad example, how to exercise it, and what Keras must do."""
+
+    code: str
+    bad: int  # index into rule.invalid
+    call: str  # key of CALLS
+    kwargs: Kwargs = field(default_factory=dict)  # a dict, or keras -> dict for Keras objects
+    args: tuple = ()  # positional constructor arguments
+    shape: tuple[int, ...] = (2, 4)  # input shape, batch first
+    raises: tuple[str, ...] = ()  # (exception type, distinctive message parts...)
+    differs: tuple[str, ...] = ()  # fragments that must each appear in some difference found
+    good: int | None = 0  # index into rule.valid run through the same call; None = not meaningful
+    make: str = "instance"  # key of MAKERS: what the call starts from
+
+    def __post_init__(self) -> None:
+        assert bool(self.raises) != bool(self.differs), f"{self.id}: exactly one of raises/differs"
+
+    @property
+    def id(self) -> str:
+        return f"{self.code}-bad{self.bad}-{self.call}"
+
+    def example(self, kind: str) -> Example:
+        rule = ALL_RULES[self.code]
+        return rule.invalid[self.bad] if kind == "bad" else rule.valid[self.good]
+
+
+def _dense3(keras):
+    return {"inner": keras.layers.Dense(3)}
+
+
+def _reloaded_dense(keras):
+    """A built Dense(3) after a JSON round trip: what load_model hands a parent layer's constructor."""
+    dense = keras.layers.Dense(3)
+    dense.build((None, 4))
+    text = json.dumps(keras.saving.serialize_keras_object(dense))
+    return keras.saving.deserialize_keras_object(json.loads(text))
+
+
+BASE = {"name": "custom_name", "trainable": False, "dtype": "float64"}
+
+CASES: list[Case] = [
+    # CFG1: get_config covers the constructor
+    Case("CFG101", 0, "from_config", {"units": 3, "scale": 2.0},
+         raises=("TypeError", "missing 1 required positional argument: 'units'")),
+    Case("CFG101", 1, "save_load", {"units": 3, "groups": 2},
+         raises=("TypeError", "missing 1 required positional argument: 'groups'"), good=1),
+    Case("CFG101", 2, "deserialize", {"units": 3, "gate": 0.5},
+         raises=("TypeError", "missing 1 required positional argument: 'gate'"), good=None),
+    Case("CFG102", 0, "from_config", {"units": 3, "scale": 2.0}, differs=("attribute scale: original 2.0, revived 1.0",)),
+    Case("CFG102", 1, "save_load", {"units": 3, "alpha": 0.9}, differs=("attribute alpha: original 0.9, revived 0.5",),
+         good=1),
+    Case("CFG103", 0, "from_config", {"units": 5},
+         raises=("TypeError", "Unrecognized keyword arguments passed to Renamed: {'n_units': 5}"), good=1),
+    Case("CFG103", 1, "deserialize", {"units": 5},
+         raises=("TypeError", "Unrecognized keyword arguments passed to Extra: {'output_dim': 10}")),
+    Case("CFG104", 0, "from_config", {"units": 3, **BASE},
+         differs=("name: requested 'custom_name'", "trainable: requested False", "dtype: requested 'float64'")),
+    Case("CFG104", 1, "save_load", {"units": 3, **BASE},
+         differs=("trainable: requested False", "dtype: requested 'float64'")),
+    Case("CFG105", 0, "save_load", {"units": 3},
+         raises=("TypeError", "get_config()` method of <NoReturn name=no_return, built=True> should return a dict. "
+                              "It returned: None")),
+    Case("CFG105", 1, "clone", {"units": 3}, raises=("TypeError", "argument after ** must be a mapping, not list")),
+    Case("CFG105", 2, "save_load", raises=("TypeError", "'dict' object is not callable"), good=None),
+    Case("CFG106", 0, "from_config", {"units": 3},
+         raises=("TypeError", "Unrecognized keyword arguments passed to Dump: {", "'built': True")),
+    Case("CFG106", 1, "save_load",
+         raises=("TypeError", "Cannot serialize object <keras.src.utils.tracking.Tracker"), good=None),
+    Case("CFG107", 0, "save_load", make="two_in_a_model",
+         raises=("ValueError", 'The name "Named" is used 2 times in the model')),
+    Case("CFG107", 1, "model_config", make="two_in_a_model",
+         raises=("ValueError", 'The name "named" is used 2 times in the model'), good=1),
+    # CFG2: values are serializable and round-trip
+    Case("CFG201", 0, "json_dumps", {"activation": "tanh"},
+         raises=("TypeError", "Object of type function is not JSON serializable")),
+    Case("CFG201", 1, "json_dumps", {"kernel_initializer": "lecun_normal"},
+         raises=("TypeError", "Object of type LecunNormal is not JSON serializable"), good=1),
+    Case("CFG201", 1, "h5", {"kernel_initializer": "lecun_normal"},
+         raises=("ValueError", "Unknown config_item: 'LecunNormal'"), good=1),
+    Case("CFG202", 0, "save_load", _dense3, raises=("AttributeError", "'TrackedDict' object has no attribute 'built'")),
+    Case("CFG202", 0, "from_config", _dense3, differs=("shares 2 weight variable(s)",)),
+    Case("CFG202", 1, "deserialize", lambda keras: {"layer": keras.layers.Dense(3)},
+         raises=("AttributeError", "'TrackedDict' object has no attribute 'built'")),
+    Case("CFG203", 0, "deserialize", {"values": [1.0, 2.0, 3.0]}, raises=("TypeError", "'__numpy__'")),
+    Case("CFG203", 1, "json_dumps", {"values": [1.0, 2.0, 3.0]},
+         raises=("TypeError", "Object of type EagerTensor is not JSON serializable"), good=1),
+    Case("CFG204", 0, "json_dumps", {"factor": 0.25},
+         raises=("TypeError", "Object of type float32 is not JSON serializable")),
+    Case("CFG204", 1, "json_dumps", {"n": 3}, raises=("TypeError", "Object of type int64 is not JSON serializable"),
+         good=None),
+    Case("CFG205", 0, "from_config", {"units": 3},
+         differs=("attribute units: original 6, revived 12", "config 'units': original 6, revived 12")),
+    Case("CFG205", 1, "deserialize", {"pool": 3}, differs=("config 'pool': original [3, 3], revived [[3, 3], [3, 3]]",),
+         good=1),
+    Case("CFG206", 0, "save_load", {"shape": (2, 2)},
+         raises=("TypeError", 'can only concatenate tuple (not "TrackedList") to tuple')),
+    Case("CFG206", 1, "deserialize", {"reps": (1, 3)}, shape=(2, 2, 3),
+         raises=("TypeError", 'can only concatenate tuple (not "TrackedList") to tuple'), good=1),
+    Case("CFG207", 0, "save_load", make="module_model",
+         raises=("ValueError", "Requested the deserialization of a Python lambda")),
+    Case("CFG207", 1, "save_load", make="module_model",
+         raises=("ValueError", "Requested the deserialization of a `Lambda` layer whose `function` is a Python lambda"),
+         good=None),
+    Case("CFG207", 2, "save_load", {"units": 3},
+         raises=("TypeError", "got multiple values for keyword argument 'activation'"), good=None),
+    # CFG3: constructor and automatic config
+    Case("CFG301", 0, "from_config", {"units": 3}, raises=("TypeError", "unexpected keyword argument 'name'")),
+    Case("CFG301", 1, "save_load", {"units": 3, "name": "fixed_dense"},
+         raises=("TypeError", "unexpected keyword argument 'trainable'"), good=None),
+    Case("CFG302", 0, "from_config", {"units": 3}, raises=("TypeError", "unexpected keyword argument 'trainable'")),
+    Case("CFG302", 1, "clone", {"units": 5}, raises=("TypeError", "unexpected keyword argument 'trainable'")),
+    Case("CFG302", 2, "from_config", {"units": 3}, differs=("name: original 'auto', revived 'auto_1'",), good=None),
+    Case("CFG303", 0, "clone", {"units": 7},
+         differs=("weight shapes: original [(4, 7), (7,)], revived [(4, 3), (3,)]",)),
+    Case("CFG303", 1, "save_load", {"depth": 2, "width": 5}, make="unbuilt_instance",
+         raises=("NotImplementedError", "Tower"), good=1),
+    Case("CFG304", 0, "save_load", lambda keras: {"activation": keras.activations.tanh},
+         raises=("NotImplementedError", "Object Gate was created by passing non-serializable argument values")),
+    Case("CFG304", 1, "clone", lambda keras: {"fn": keras.layers.Dense(3)},
+         raises=("NotImplementedError", "Object Apply was created by passing non-serializable argument values"),
+         good=None),
+    Case("CFG305", 0, "clone", args=(3, 2),
+         raises=("NotImplementedError", "positional only or variadic positional arguments")),
+    Case("CFG305", 1, "save_load", args=(5,),
+         raises=("NotImplementedError", "positional only or variadic positional arguments"), good=1),
+    Case("CFG306", 0, "from_config", {"units": 3, **BASE},
+         differs=("dtype: requested 'float64', revived 'float32'", "trainable: requested False, revived True")),
+    Case("CFG306", 1, "save_load", {"units": 3, "dtype": "float64"},
+         differs=("dtype: requested 'float64', revived 'float32'",), good=1),
+    Case("CFG307", 0, "from_config", {"units": 3, "name": "short_custom"},
+         differs=("name: requested 'short_custom', revived 'short",)),
+    Case("CFG307", 1, "save_load", {"rate": 0.3, "name": "opts_custom"},
+         differs=("name: requested 'opts_custom', revived 'opts",), good=1),
+    Case("CFG308", 0, "save_load", {"units": 3},
+         raises=("TypeError", "got multiple values for keyword argument 'use_bias'")),
+    Case("CFG308", 1, "from_config", {"units": 3},
+         raises=("TypeError", "got multiple values for keyword argument 'name'"), good=None),
+    # CFG4: from_config, build, registration
+    Case("CFG401", 0, "deserialize", raises=("TypeError", "from_config() missing 1 required positional argument: 'config'")),
+    Case("CFG401", 1, "from_config", {"units": 4}, differs=("attribute units: original 4, revived {",), good=None),
+    Case("CFG401", 2, "deserialize", raises=("AttributeError", "'NoneType' object has no attribute")),
+    Case("CFG402", 0, "build", lambda keras: {"inner": _reloaded_dense(keras)}, make="unbuilt_instance",
+         raises=("ValueError", "You cannot add new elements of state (variables or sub-layers) to a layer that is "
+                               "already built")),
+    Case("CFG402", 1, "build", lambda keras: {"first": _reloaded_dense(keras), "second": _reloaded_dense(keras)},
+         make="unbuilt_instance", raises=("ValueError", "You cannot add new elements of state"), good=None),
+    Case("CFG403", 0, "deserialize", differs=("weight shapes: original [(4, 2)], revived [(4, 2), (4, 2)]",)),
+    Case("CFG403", 1, "deserialize", differs=("weight shapes: original [(4, 2)], revived [(4, 2), (4, 2)]",), good=1),
+]
+
+CONFIRMED_RULES = sorted({case.code for case in CASES})
+
+
+# --------------------------------------------------------------------------------------- the harness
+
+
+class Probe:
+    """A bad or good example, imported and turned into the object the Keras call starts from."""
+
+    _ids = itertools.count()
+
+    def __init__(self, keras, case: Case, kind: str, workdir: Path):
+        import numpy as np
+
+        self.keras, self.case, self.kind, self.workdir = keras, case, kind, workdir
+        self.is_k3 = keras.__version__.startswith("3.")
+        self.module = load_example(case.example(kind), workdir)
+        self.classes = {
+            name: value for name, value in vars(self.module).items()
+            if isinstance(value, type) and issubclass(value, keras.layers.Layer)
+            and value.__module__ == self.module.__name__
+        }
+        self.x = np.random.RandomState(0).rand(*case.shape).astype("float32")
+        self.kwargs = case.kwargs(keras) if callable(case.kwargs) else dict(case.kwargs)
+        self.subject = MAKERS[case.make](self)
+
+    @property
+    def cls(self):
+        assert self.classes, "the example defines no Keras class"
+        return list(self.classes.values())[-1]  # the last class a snippet defines is the one it is about
+
+    def prepare_class(self):
+        """The example class, with an identity `call` if a model must be built around a call-less class."""
+        cls = self.cls
+        needs_model = CALLS[self.case.call].needs_model
+        if needs_model and not issubclass(cls, self.keras.Model) and not self.has_own_call(cls):
+            cls.call = _identity_call
+        return cls
+
+    def has_own_call(self, cls) -> bool:
+        base = self.keras.Model if issubclass(cls, self.keras.Model) else self.keras.layers.Layer
+        if base is self.keras.layers.Layer and not self.is_k3:
+            return True  # tf-keras's Layer.call returns its input
+        return cls.call is not base.call
+
+    def use(self, layer):
+        """Call a layer (or build it if it has no call), as a model would."""
+        if self.has_own_call(type(layer)):
+            return layer(self.x)
+        if not layer.built:
+            layer.build(self.x.shape)
+        return None
+
+    def wrap(self, layer):
+        """A functional model around a layer (a model stays as it is)."""
+        if isinstance(layer, self.keras.Model):
+            return layer
+        inputs = self.keras.Input(shape=self.x.shape[1:])
+        return self.keras.Model(inputs, layer(inputs))
+
+    def unwrap(self, model):
+        return model if isinstance(self.subject, self.keras.Model) else model.layers[-1]
+
+    def path(self, suffix: str) -> str:
+        return str(self.workdir / f"{self.case.code}_{self.kind}_{next(self._ids)}{suffix}")
+
+
+def _identity_call(self, inputs):
+    return inputs
+
+
+def load_example(example: Example, workdir: Path) -> ModuleType:
+    """Import an example's source as a fresh module with a unique name."""
+    assert not example.files, "examples with extra files are not supported here"
+    name = f"cfglint_keras_example_{os.getpid()}_{next(Probe._ids)}"
+    path = workdir / f"{name}.py"
+    path.write_text(example.code, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is created
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+# What a call starts from.
+
+
+def make_instance(p: Probe):
+    layer = p.prepare_class()(*p.case.args, **p.kwargs)
+    p.use(layer)
+    return layer
+
+
+def make_unbuilt_instance(p: Probe):
+    return p.prepare_class()(*p.case.args, **p.kwargs)
+
+
+def make_two_in_a_model(p: Probe):
+    cls = p.prepare_class()
+    inputs = p.keras.Input(shape=p.x.shape[1:])
+    return p.keras.Model(inputs, cls()(cls()(inputs)))
+
+
+def make_module_model(p: Probe):
+    """Model-building code: the module's `model`, or a model from its `inputs`/`outputs` or `head`."""
+    module = p.module
+    if hasattr(module, "model"):
+        return module.model
+    if hasattr(module, "outputs"):
+        return p.keras.Model(module.inputs, module.outputs)
+    inputs = p.keras.Input(shape=p.x.shape[1:])
+    return p.keras.Model(inputs, module.head(inputs))
+
+
+MAKERS: dict[str, Callable[[Probe], Any]] = {
+    "instance": make_instance,
+    "unbuilt_instance": make_unbuilt_instance,
+    "two_in_a_model": make_two_in_a_model,
+    "module_model": make_module_model,
+}
+
+
+# The Keras calls. Each returns the revived object (compared with the original) or None.
+
+
+@dataclass(frozen=True)
+class KerasCall:
+    run: Callable[[Probe], Any]
+    needs_model: bool = False
+
+
+def call_from_config(p: Probe):
+    with p.keras.saving.custom_object_scope(p.classes):
+        return type(p.subject).from_config(p.subject.get_config())
+
+
+def call_deserialize(p: Probe):
+    text = json.dumps(p.keras.saving.serialize_keras_object(p.subject))
+    return p.keras.saving.deserialize_keras_object(json.loads(text), custom_objects=p.classes)
+
+
+def call_save_load(p: Probe, suffix: str = ".keras"):
+    path = p.path(suffix)
+    p.wrap(p.subject).save(path)
+    return p.unwrap(p.keras.models.load_model(path, custom_objects=p.classes))
+
+
+def call_clone(p: Probe):
+    with p.keras.saving.custom_object_scope(p.classes):
+        return p.unwrap(p.keras.models.clone_model(p.wrap(p.subject)))
+
+
+def call_model_config(p: Probe):
+    model = p.wrap(p.subject)
+    return p.unwrap(p.keras.Model.from_config(model.get_config(), custom_objects=p.classes))
+
+
+def call_json_dumps(p: Probe):
+    json.dumps(p.subject.get_config())
+
+
+def call_build(p: Probe):
+    p.subject.build(p.x.shape)
+
+
+CALLS: dict[str, KerasCall] = {
+    "from_config": KerasCall(call_from_config),
+    "deserialize": KerasCall(call_deserialize),
+    "save_load": KerasCall(call_save_load, needs_model=True),
+    "h5": KerasCall(lambda p: call_save_load(p, ".h5"), needs_model=True),
+    "clone": KerasCall(call_clone, needs_model=True),
+    "model_config": KerasCall(call_model_config, needs_model=True),
+    "json_dumps": KerasCall(call_json_dumps),
+    "build": KerasCall(call_build),
+}
+
+
+# Comparing the revived object with the original and with what the caller asked for.
+
+_MISSING = object()
+BASE_KEYS = ("name", "trainable", "dtype")
+
+
+def plain(value):
+    """A comparable form: containers as lists/dicts, arrays and numpy scalars as Python values."""
+    import numpy as np
+
+    if isinstance(value, dict) or (hasattr(value, "items") and hasattr(value, "keys")):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) or type(value).__name__ in ("TrackedList", "ListWrapper"):
+        return [plain(v) for v in value]
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    if hasattr(value, "numpy") and hasattr(value, "shape"):
+        return np.asarray(value).tolist()
+    return value
+
+
+def same(a, b) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(plain(a) == plain(b))
+    except Exception:  # noqa: BLE001 - values that cannot be compared are different
+        return False
+
+
+def _short(value) -> str:
+    text = " ".join(repr(plain(value)).split())
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def differences(p: Probe, orig, revived) -> list[str]:
+    """Every way `revived` differs from `orig` (and from the arguments the caller passed)."""
+    import numpy as np
+
+    keras = p.keras
+    if not isinstance(revived, keras.layers.Layer):
+        return [f"the loader returned {revived!r}, not a layer"]
+    found = []
+    for key in BASE_KEYS:
+        have, got = getattr(orig, key), getattr(revived, key)
+        if key in p.kwargs and not same(p.kwargs[key], got):
+            found.append(f"{key}: requested {p.kwargs[key]!r}, revived {got!r}")
+        elif not same(have, got):
+            found.append(f"{key}: original {have!r}, revived {got!r}")
+    for key in p.kwargs:
+        if key in BASE_KEYS or not hasattr(orig, key):
+            continue
+        have, got = getattr(orig, key), getattr(revived, key, _MISSING)
+        if not same(have, got):
+            found.append(f"attribute {key}: original {_short(have)}, revived {_short(got)}")
+    config0, config1 = orig.get_config(), revived.get_config()
+    for key in sorted((set(config0) | set(config1)) - {"name"}):
+        have, got = config0.get(key, _MISSING), config1.get(key, _MISSING)
+        if not same(have, got):
+            found.append(f"config {key!r}: original {_short(have)}, revived {_short(got)}")
+    # Use both as a model would, then compare weights and outputs.
+    outputs0 = p.use(orig)
+    p.use(revived)
+    shared = {id(v) for v in orig.weights} & {id(v) for v in revived.weights}
+    if shared:
+        found.append(f"revived object shares {len(shared)} weight variable(s) with the original")
+    shapes0 = [tuple(w.shape) for w in orig.get_weights()]
+    shapes1 = [tuple(w.shape) for w in revived.get_weights()]
+    if shapes0 != shapes1:
+        found.append(f"weight shapes: original {shapes0}, revived {shapes1}")
+    elif outputs0 is not None:
+        revived.set_weights(orig.get_weights())
+        a, b = np.asarray(outputs0), np.asarray(revived(p.x))
+        if a.shape != b.shape or not np.allclose(a, b, atol=1e-6):
+            found.append("outputs differ after copying the weights")
+    return found
+
+
+def run_case(keras, case: Case, kind: str, workdir: Path) -> dict:
+    """Build the example (errors here propagate), perform the call, report what happened."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        probe = Probe(keras, case, kind, workdir)
+        try:
+            revived = CALLS[case.call].run(probe)
+            diffs = [] if revived is None else differences(probe, probe.subject, revived)
+        except Exception as exc:  # noqa: BLE001 - the outcome being tested
+            return {"raised": f"{type(exc).__name__}: {' '.join(str(exc).split())}", "diffs": []}
+    return {"raised": None, "diffs": diffs}
+
+
+def run_in_worker(keras, job_ids: list[str], workdir: str) -> dict[str, dict]:
+    """Entry point of the tf-keras child process: run each job, never let one stop the others."""
+    import traceback
+
+    results = {}
+    for job_id in job_ids:
+        case, kind = JOBS[job_id]
+        try:
+            results[job_id] = run_case(keras, case, kind, Path(workdir))
+        except Exception:  # noqa: BLE001 - a setup error, reported to the test
+            results[job_id] = {"setup_error": traceback.format_exc(limit=4)}
+    return results
+
+
+def check(case: Case, kind: str, outcome: dict) -> None:
+    assert "setup_error" not in outcome, outcome["setup_error"]
+    raised, diffs = outcome["raised"], outcome["diffs"]
+    if kind == "good":
+        assert raised is None and diffs == [], f"the good example does not pass: {outcome}"
+    elif case.raises:
+        exc_type, *texts = case.raises
+        assert raised is not None, f"expected {exc_type}, nothing was raised (differences: {diffs})"
+        assert raised.startswith(exc_type + ":"), f"expected {exc_type}: {raised}"
+        for text in texts:
+            assert text in raised, f"expected {text!r} in: {raised}"
+    else:
+        assert raised is None, f"expected a silent difference, got {raised}"
+        for fragment in case.differs:
+            assert any(fragment in d for d in diffs), f"no difference mentions {fragment!r}: {diffs}"
+
+
+# --------------------------------------------------------------------------------------- the tests
+
+
+def _target(case: Case, kind: str) -> Target:
+    return case.example(kind).target
+
+
+JOBS: dict[str, tuple[Case, str]] = {}
+for _case in CASES:
+    JOBS[f"{_case.id}-bad"] = (_case, "bad")
+    if _case.good is not None:
+        JOBS[f"{_case.id}-good{_case.good}"] = (_case, "good")
+
+
+def _params(kind: str) -> list:
+    params = []
+    for job_id, (case, job_kind) in JOBS.items():
+        if job_kind != kind:
+            continue
+        marks = [pytest.mark.tfkeras] if _target(case, kind) is Target.TF_KERAS else []
+        params.append(pytest.param(job_id, id=job_id, marks=marks))
+    return params
+
+
+@pytest.fixture(scope="module")
+def keras3():
+    """Keras 3, imported once for the module (never together with tf-keras)."""
+    if os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true", "yes"):
+        pytest.skip("TF_USE_LEGACY_KERAS is set: Keras 3 cases need a plain environment")
+    keras = pytest.importorskip("keras")
+    if not keras.__version__.startswith("3."):
+        pytest.skip(f"needs Keras 3, found {keras.__version__}")
+    return keras
+
+
+_WORKER = """
+import importlib.util, json, os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+spec = importlib.util.spec_from_file_location("cfglint_keras_confirms_worker", sys.argv[1])
+harness = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = harness
+spec.loader.exec_module(harness)
+import tf_keras
+results = harness.run_in_worker(tf_keras, json.loads(sys.argv[2]), sys.argv[3])
+print("CFGLINT-RESULT " + json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def tfkeras_results(tmp_path_factory) -> dict[str, dict]:
+    """Run every tf-keras job in one child process (tf-keras must not share a process with Keras 3)."""
+    if importlib.util.find_spec("tf_keras") is None:
+        pytest.skip("needs tf-keras")
+    jobs = [job_id for job_id, (case, kind) in JOBS.items() if _target(case, kind) is Target.TF_KERAS]
+    workdir = tmp_path_factory.mktemp("tfkeras")
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _WORKER, __file__, json.dumps(jobs), str(workdir)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("CFGLINT-RESULT ")]
+    assert proc.returncode == 0 and lines, f"tf-keras worker failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
+    return json.loads(lines[-1].removeprefix("CFGLINT-RESULT "))
+
+
+def _outcome(job_id: str, request, tmp_path) -> tuple[Case, str, dict]:
+    case, kind = JOBS[job_id]
+    if _target(case, kind) is Target.TF_KERAS:
+        return case, kind, request.getfixturevalue("tfkeras_results")[job_id]
+    return case, kind, run_case(request.getfixturevalue("keras3"), case, kind, tmp_path)
+
+
+@pytest.mark.parametrize("job_id", _params("bad"))
+def test_bad_example_breaks_in_keras(job_id, request, tmp_path):
+    case, kind, outcome = _outcome(job_id, request, tmp_path)
+    check(case, kind, outcome)
+
+
+@pytest.mark.parametrize("job_id", _params("good"))
+def test_good_example_survives_the_same_call(job_id, request, tmp_path):
+    case, kind, outcome = _outcome(job_id, request, tmp_path)
+    check(case, kind, outcome)
+
+
+def test_every_requested_rule_has_a_case():
+    required = {f"CFG{n}" for n in (101, 102, 103, 104, 105, 106, 107, 201, 202, 203, 205, 207,
+                                     301, 302, 303, 304, 305, 306, 307, 308, 401, 402)}
+    assert required <= set(CONFIRMED_RULES)
+    for case in CASES:
+        assert case.code in ALL_RULES and 0 <= case.bad < len(ALL_RULES[case.code].invalid), case.id
+        assert case.good is None or 0 <= case.good < len(ALL_RULES[case.code].valid), case.id
