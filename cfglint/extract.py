@@ -911,6 +911,7 @@ class FromConfigExtractor:
         cls_name = args[0].arg if args else "cls"
         config_name = args[1].arg if len(args) > 1 else "config"
         config_names = {config_name}
+        self.key_locals: dict[str, str] = {}  # local variable → the config key it was read from
         facts.returns_value = any(isinstance(n, ast.Return) and n.value is not None
                                   for n in _walk_no_nested(fn.body)) or _raises_only(fn.body)
         for node in _walk_no_nested(fn.body):
@@ -929,9 +930,12 @@ class FromConfigExtractor:
                         if isinstance(node.value, ast.Call) and self.m.resolve(node.value.func) in (
                                 "copy.copy", "copy.deepcopy", "dict") or _method_call(node.value, "copy"):
                             config_names.add(target.id)
-                        elif _decodes(self.m, node.value):
-                            key = _config_key_read(node.value, config_names)
-                            if key:
+                            continue
+                    if isinstance(target, ast.Name):
+                        key = _config_key_read(node.value, config_names, self.key_locals)
+                        if key:
+                            self.key_locals[target.id] = key
+                            if _decodes(self.m, node.value):
                                 facts.deserialized.add(key)
             elif isinstance(node, ast.Call):
                 self._call(node, facts, cls_name, config_names)
@@ -940,7 +944,7 @@ class FromConfigExtractor:
     def _call(self, node: ast.Call, facts: FromConfigFacts, cls_name: str, config_names: set[str]) -> None:
         func = node.func
         if _decodes(self.m, node):
-            key = _config_key_read(node, config_names)
+            key = _config_key_read(node, config_names, self.key_locals)
             if key:
                 facts.deserialized.add(key)
         if isinstance(func, ast.Name) and func.id == cls_name or (
@@ -979,9 +983,11 @@ def _decodes(m: ModuleExtractor, node: ast.AST) -> bool:
     return False
 
 
-def _config_key_read(node: ast.AST, config_names: set[str]) -> str | None:
-    """The key of `config["k"]`, `config.pop("k")` or `config.get("k")` inside an expression."""
+def _config_key_read(node: ast.AST, config_names: set[str], key_locals: dict[str, str]) -> str | None:
+    """The key of `config["k"]`, `config.pop("k")`, `config.get("k")`, or of a local read from one."""
     for sub in walk(node):
+        if isinstance(sub, ast.Name) and sub.id in key_locals:
+            return key_locals[sub.id]
         if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name) and sub.value.id in config_names:
             return _const_str(sub.slice)
         if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \

@@ -49,6 +49,11 @@ def keras_path(dotted: str) -> str | None:
     return None
 
 
+def is_spelled_from_keras_root(dotted: str) -> bool:
+    """Whether a name starts with a real Keras root (not just `layers.X` from an unknown import)."""
+    return any(dotted == root or dotted.startswith(root + ".") for root in KERAS_ROOTS)
+
+
 def classify_base(dotted: str) -> KerasKind | None:
     """The kind of a base class named by a resolved dotted name, or None if it is not Keras's."""
     if not dotted:

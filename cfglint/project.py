@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from cfglint.facts import ClassFacts, ModuleFacts
-from cfglint.keras_names import KerasKind, classify_base
+from cfglint.keras_names import KerasKind, classify_base, is_spelled_from_keras_root
 
 MAX_DEPTH = 32
 
@@ -145,13 +145,15 @@ class ProjectIndex:
         seen.add(cls.qualname)
         chain.append(Ancestor(cls, module))
         for base in cls.bases:
-            # a project class wins over a Keras-looking name (a project module called `layers`)
-            found = self.lookup_class(base) or self._through_star_imports(base, module)
+            kind = classify_base(base)
+            # Keras's own `Layer`/`Model` end the walk even when Keras's source is the project; any
+            # other name is looked up in the project first (a project module called `layers`, or
+            # Keras's built-in layers when checking Keras itself)
+            trusted = kind in (KerasKind.LAYER, KerasKind.MODEL) and is_spelled_from_keras_root(base)
+            found = None if trusted else self.lookup_class(base) or self._through_star_imports(base, module)
             if found is not None:
                 self._walk(found[0], found[1], chain, keras, seen, depth + 1)
-                continue
-            kind = classify_base(base)
-            if kind is not None and all(name != base for name, _ in keras):
+            elif kind is not None and all(name != base for name, _ in keras):
                 keras.append((base, kind))
 
     def _through_star_imports(self, base: str, module: ModuleFacts) -> tuple[ClassFacts, ModuleFacts] | None:

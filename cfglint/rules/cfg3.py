@@ -400,12 +400,18 @@ class VarargsAutoconfig(Rule):
         init = ctx.cls.init
         if ctx.has_config_override or init is None:
             return
+        if init.vararg is not None and ctx.is_model and init.vararg.name in _star_forwarded(init):
+            return  # `Model.__init__(self, *args, **kwargs)`: functional construction, its own config
         if init.vararg is not None:
             yield Hit(init.vararg.span, f"`*{init.vararg.name}` cannot be recorded by Keras's automatic config")
             return
         first = next((p for p in init.params if p.kind == "posonly"), None)
         if first is not None:
             yield Hit(first.span, f"positional-only `{first.name}` cannot be recorded by Keras's automatic config")
+
+
+def _star_forwarded(init) -> set[str]:  # type: ignore[no-untyped-def]
+    return {name for call in init.super_calls for name in call.star_names}
 
 
 class KwargsSwallowed(Rule):

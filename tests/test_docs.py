@@ -1,0 +1,31 @@
+"""The README and `cfglint rule` stay in step with the rule catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cfglint.cli import main
+from cfglint.rules import ALL_RULES
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_readme_starts_with_the_two_newcomer_commands():
+    head = README.read_text(encoding="utf-8").splitlines()[:8]
+    text = "\n".join(head)
+    assert "cfglint check fixtures/" in text
+    assert "python -m pytest" in text
+
+
+def test_readme_rule_table_lists_every_rule():
+    text = README.read_text(encoding="utf-8")
+    for code, rule in ALL_RULES.items():
+        assert f"| {code} | {rule.name} |" in text, code
+
+
+def test_rule_all_prints_every_rule_with_its_sections(capsys):
+    assert main(["rule", "--all"]) == 0
+    out = capsys.readouterr().out
+    for code, rule in ALL_RULES.items():
+        assert f"# {code} ({rule.name})" in out
+    assert out.count("## Why is this bad?") == len(ALL_RULES)
