@@ -83,48 +83,69 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from cfglint.config import ConfigError, RuleSelection, load_settings
+    from cfglint.config import ConfigError
+    from cfglint.discovery import is_excluded
     from cfglint.engine import Checker, Report
     from cfglint.reporters import write_report
     from cfglint.rules import ALL_RULES, DEFAULT_CODES
+    from cfglint.settings_resolver import CliOverrides, SettingsResolver
     from cfglint.source import SourceError, decode_source
 
+    # file names that are not valid UTF-8 arrive as surrogate escapes: print them, never crash
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     fmt = args.output_format or os.environ.get("CFGLINT_OUTPUT_FORMAT") or "text"
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown output format {fmt!r} (from CFGLINT_OUTPUT_FORMAT); "
+                         f"valid: {', '.join(FORMATS)}")
     if args.statistics and fmt not in ("text", "json"):
         raise UsageError("--statistics works with --output-format text or json")
-    start = Path(args.stdin_filename).parent if args.stdin_filename else Path(args.paths[0] if args.paths else ".")
-    if not start.is_dir():
-        start = start.parent
+    if args.stdin_filename is not None and args.paths:
+        raise UsageError("give either --stdin-filename or paths, not both")
     try:
-        settings = load_settings(start.absolute(), known_codes=ALL_RULES, config_file=args.config)
-        selection = RuleSelection.from_settings(
-            settings, all_codes=ALL_RULES, default_codes=DEFAULT_CODES, cli_select=args.select,
-            cli_ignore=args.ignore, cli_extend_select=args.extend_select)
+        base = _settings_for(args, ALL_RULES)
+        cli = CliOverrides(args.select, args.ignore, args.extend_select, args.target)
+        resolver = SettingsResolver(base, all_codes=ALL_RULES, default_codes=DEFAULT_CODES, cli=cli,
+                                    fixed=args.config is not None)
+        checker = Checker(base, resolver=resolver)
+        if args.stdin_filename is not None:
+            report = Report(files_checked=1)
+            data = sys.stdin.buffer.read()
+            if not (args.force_exclude and is_excluded(args.stdin_filename, resolver.for_path(args.stdin_filename).settings)):
+                try:
+                    report.findings = checker.check_source(decode_source(data, args.stdin_filename),
+                                                           args.stdin_filename)
+                except SourceError as exc:
+                    report.findings = list(checker._parse_error(args.stdin_filename, exc.reason, exc.line, exc.column))
+        else:
+            report = checker.check_paths(args.paths or ["."], force_exclude=args.force_exclude)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    checker = Checker(settings, selection, args.target)
-    if args.stdin_filename is not None:
-        if args.paths:
-            raise UsageError("give either --stdin-filename or paths, not both")
-        try:
-            source = decode_source(sys.stdin.buffer.read(), args.stdin_filename)
-            findings = checker.check_source(source, args.stdin_filename)
-        except SourceError as exc:
-            findings = list(checker._parse_error(args.stdin_filename, exc.reason, 1, 1))
-        report = Report(findings=findings, files_checked=1)
-    else:
-        report = checker.check_paths(args.paths or ["."], force_exclude=args.force_exclude)
     for warning in report.warnings:
         print(f"cfglint: warning: {warning}", file=sys.stderr)
     for error in report.errors:
         print(f"cfglint: error: {error}", file=sys.stderr)
-    write_report(fmt, report.findings, sys.stdout, rules=ALL_RULES, files_checked=report.files_checked,
-                 version=__version__, statistics=args.statistics)
+    if report.findings or not report.errors:
+        write_report(fmt, report.findings, sys.stdout, rules=ALL_RULES, files_checked=report.files_checked,
+                     version=__version__, statistics=args.statistics)
     if report.errors:
         return EXIT_ERROR
     if report.findings and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _settings_for(args: argparse.Namespace, known_codes):  # type: ignore[no-untyped-def]
+    """The base configuration: `--config`, else the one nearest the first path, else the one
+    nearest the working directory. Each file then follows the configuration nearest to it."""
+    from cfglint.config import load_settings
+
+    first = Path(args.stdin_filename or (args.paths[0] if args.paths else "."))
+    start = first if first.is_dir() else first.parent
+    settings = load_settings(start.absolute(), known_codes=known_codes, config_file=args.config)
+    if settings.config_path is None and args.config is None:
+        settings = load_settings(Path.cwd(), known_codes=known_codes)
+    return settings
 
 
 def run_rule(args: argparse.Namespace) -> int:

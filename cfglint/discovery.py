@@ -31,6 +31,12 @@ class Discovery:
     warnings: list[str] = field(default_factory=list)
 
 
+def is_excluded(path: str, settings: Settings) -> bool:
+    """Whether `exclude`/`extend-exclude` cover a path (for a file named on stdin, with --force-exclude)."""
+    matcher = PathMatcher((*settings.exclude, *settings.extend_exclude))
+    return matcher.match_path(relative_to_root(path, settings.root))
+
+
 def discover(paths: Sequence[str], settings: Settings, *, force_exclude: bool = False) -> Discovery:
     """Files under `paths`. Named files are always kept unless `force_exclude` (pre-commit passes names)."""
     walker = _Walker(settings, force_exclude)

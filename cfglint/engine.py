@@ -7,6 +7,7 @@ named on the command line or pulled in because a checked class derives from a cl
 from __future__ import annotations
 
 import ast
+import gc
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,9 @@ from cfglint.finding import Finding, Span, Target
 from cfglint.noqa import is_suppressed, parse_noqa
 from cfglint.prefilter import worth_parsing
 from cfglint.project import ProjectIndex, module_name
-from cfglint.rules import ALL_RULES, PARSE_ERROR
+from cfglint.rules import ALL_RULES, DEFAULT_CODES, PARSE_ERROR
 from cfglint.rules.base import Hit, Rule
+from cfglint.settings_resolver import CliOverrides, FileSettings, SettingsResolver
 from cfglint.source import SourceError, read_source
 
 
@@ -43,7 +45,20 @@ class ParseFailure(Exception):
 
 
 def parse_module(source: str, path: str, module: str) -> ModuleFacts:
-    """Parse and extract one module, turning every way that can fail into a `ParseFailure`."""
+    """Parse and extract one module, turning every way that can fail into a `ParseFailure`.
+
+    The cyclic garbage collector is paused meanwhile: a syntax tree is millions of young objects in a
+    large file, none of them cyclic garbage, and collecting over them doubled the time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_module(source, path, module)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_module(source: str, path: str, module: str) -> ModuleFacts:
     try:
         tree = ast.parse(source, filename=path)
     except SyntaxError as exc:
@@ -71,14 +86,20 @@ def _reason(exc: BaseException) -> str:
 class Checker:
     """Runs the rules over files or a single source text, with one settings object."""
 
-    def __init__(self, settings: Settings, selection: RuleSelection, target: str | None = None) -> None:
+    def __init__(self, settings: Settings, selection: RuleSelection | None = None, target: str | None = None,
+                 *, resolver: SettingsResolver | None = None) -> None:
+        """Either one `settings`/`selection` for every file, or a `resolver` giving each file the
+        configuration nearest to it (the command line)."""
+        if resolver is None:
+            resolver = SettingsResolver(settings, all_codes=ALL_RULES, default_codes=DEFAULT_CODES,
+                                        cli=CliOverrides(target=target), fixed=True)
+            if selection is not None:
+                resolver.default = FileSettings(settings, selection, target or settings.target)
         self.settings = settings
-        self.selection = selection
-        self.target = target or settings.target
+        self.resolver = resolver
         self._parsed: dict[str, ModuleFacts | None] = {}
         roots = [settings.root, settings.root / "src"]
         self.index = ProjectIndex(self._load_for_index, roots)
-        self.rules = [rule for code, rule in ALL_RULES.items() if selection.enabled(code) and code != "CFG001"]
 
     # ------------------------------------------------------------------ entry points
     def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
@@ -93,7 +114,7 @@ class Checker:
             try:
                 texts[path] = read_source(path)
             except SourceError as exc:
-                report.findings.extend(self._parse_error(str(path), exc.reason, 1, 1))
+                report.findings.extend(self._parse_error(str(path), exc.reason, exc.line, exc.column))
         checked = self._parse_candidates(texts, explicit, report)
         for facts in checked:
             report.findings.extend(self._check_module(facts))
@@ -171,14 +192,14 @@ class Checker:
         return self._parsed[key]
 
     # ------------------------------------------------------------------ rules
-    def _target_for(self, facts: ModuleFacts) -> Target:
-        if self.target == "auto":
-            return Target.TF_KERAS if facts.imports_tf_keras else Target.KERAS3
-        return Target(self.target)
-
     def _check_module(self, facts: ModuleFacts) -> Iterable[Finding]:
-        target = self._target_for(facts)
-        rules = [rule for rule in self.rules if target in rule.targets]
+        config = self.resolver.for_path(facts.path)
+        if config.target == "auto":
+            target = Target.TF_KERAS if facts.imports_tf_keras else Target.KERAS3
+        else:
+            target = Target(config.target)
+        rules = [rule for code, rule in ALL_RULES.items()
+                 if code != PARSE_ERROR.code and config.selection.enabled(code) and target in rule.targets]
         module_ctx = ModuleContext(facts, target, self.index)
         for cls, hierarchy in self.index.keras_classes(facts):
             ctx = ClassContext(cls, facts, hierarchy, target, self.index)
@@ -194,12 +215,12 @@ class Checker:
                  class_name: str | None) -> Iterable[Finding]:
         if is_suppressed(facts.noqa, hit.span.line, rule.code):
             return
-        if not self.selection.enabled_for(rule.code, Path(facts.path)):
+        if not self.resolver.for_path(facts.path).selection.enabled_for(rule.code, Path(facts.path)):
             return
         yield Finding(facts.path, hit.span, rule.code, rule.name, hit.message, rule.severity[target], class_name)
 
     def _parse_error(self, path: str, message: str, line: int, column: int) -> Iterable[Finding]:
-        if not self.selection.enabled_for(PARSE_ERROR.code, Path(path)):
+        if not self.resolver.for_path(path).selection.enabled_for(PARSE_ERROR.code, Path(path)):
             return
         span = Span(line, column, line, column + 1)
         severity = PARSE_ERROR.severity[Target.KERAS3]

@@ -27,6 +27,7 @@ from cfglint.facts import (
 from cfglint.finding import Span
 from cfglint.keras_names import classify_base, keras_path
 
+MAX_VALUE_DEPTH = 6
 NON_KERAS_ROOTS = frozenset({"numpy", "torch", "jax", "flax", "absl", "pytest", "parameterized", "pydantic",
                              "attr", "attrs", "enum", "typing_extensions", "builtins"})
 SERIALIZED_SLOT_SUFFIXES = ("_initializer", "_regularizer", "_constraint", "_activation")
@@ -211,9 +212,15 @@ class ModuleExtractor:
         return name
 
     # ----------------------------------------------------------------- values
-    def value(self, node: ast.AST) -> Value:
+    def value(self, node: ast.AST, depth: int = 0) -> Value:
+        """Summarise an expression. Below MAX_VALUE_DEPTH levels it is `other` (with its names): rules
+        only look a few levels deep, and this keeps time linear and recursion bounded on huge
+        expressions (`units + units + ...` a thousand times)."""
         span = self.pos.span(node)
         names = _names_in(node)
+        if depth > MAX_VALUE_DEPTH:
+            return Value("other", span, type(node).__name__, names=names)
+        sub = depth + 1
         if isinstance(node, ast.Constant):
             return Value("const", span, repr(node.value), type(node.value).__name__, names=names)
         if isinstance(node, ast.Name):
@@ -224,39 +231,39 @@ class ModuleExtractor:
             dotted = self.resolve(node)
             if dotted:
                 return Value("dotted", span, dotted, names=names)
-            return Value("attr", span, node.attr, receiver=self.value(node.value), names=names)
+            return Value("attr", span, node.attr, receiver=self.value(node.value, sub), names=names)
         if isinstance(node, ast.Call):
-            args = tuple(self.value(a) for a in node.args)
-            kws = tuple((k.arg, self.value(k.value)) for k in node.keywords)
+            args = tuple(self.value(a, sub) for a in node.args)
+            kws = tuple((k.arg, self.value(k.value, sub)) for k in node.keywords)
             if isinstance(node.func, ast.Attribute):
                 dotted = self.resolve(node.func)
                 if dotted and not (isinstance(node.func.value, ast.Name) and node.func.value.id == "self"):
                     return Value("call", span, dotted, items=args, keywords=kws, names=names)
                 return Value("call", span, node.func.attr, items=args, keywords=kws,
-                             receiver=self.value(node.func.value), names=names)
+                             receiver=self.value(node.func.value, sub), names=names)
             return Value("call", span, self.resolve(node.func), items=args, keywords=kws, names=names)
         if isinstance(node, ast.Lambda):
             return Value("lambda", span, names=names)
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
             kind = {ast.Tuple: "tuple", ast.List: "list", ast.Set: "set"}[type(node)]
-            return Value(kind, span, items=tuple(self.value(e) for e in node.elts), names=names)
+            return Value(kind, span, items=tuple(self.value(e, sub) for e in node.elts), names=names)
         if isinstance(node, ast.Dict):
             return Value("dict", span, names=names)
         if isinstance(node, ast.BinOp):
             return Value("binop", span, type(node.op).__name__,
-                         items=(self.value(node.left), self.value(node.right)), names=names)
+                         items=(self.value(node.left, sub), self.value(node.right, sub)), names=names)
         if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
             return Value("const", span, ast.unparse(node), type(node.operand.value).__name__, names=names)
         if isinstance(node, ast.IfExp):
-            return Value("ifexp", span, items=(self.value(node.body), self.value(node.orelse)), names=names)
+            return Value("ifexp", span, items=(self.value(node.body, sub), self.value(node.orelse, sub)), names=names)
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             return Value("comp", span, names=names)
         if isinstance(node, ast.Starred):
-            return Value("starred", span, items=(self.value(node.value),), names=names)
+            return Value("starred", span, items=(self.value(node.value, sub),), names=names)
         if isinstance(node, ast.JoinedStr):
             return Value("fstring", span, names=names)
         if isinstance(node, ast.Subscript):
-            return Value("subscript", span, receiver=self.value(node.value), names=names)
+            return Value("subscript", span, receiver=self.value(node.value, sub), names=names)
         return Value("other", span, type(node).__name__, names=names)
 
     # ----------------------------------------------------------------- module
@@ -584,8 +591,9 @@ class InitExtractor:
             attr = _self_attr(target, self.self_name)
             if attr is not None:
                 facts.self_attrs.setdefault(attr, []).append(value)
-                if isinstance(value_node, ast.Name) and value_node.id in param_names:
-                    facts.attrs_from_param.setdefault(attr, value_node.id)
+                source = _param_passed_through(value_node, param_names)
+                if source is not None:
+                    facts.attrs_from_param.setdefault(attr, source)
             elif isinstance(target, ast.Name):
                 locals_[target.id] = value
                 if value.names & aliases:
@@ -643,6 +651,17 @@ class InitExtractor:
                 call.keyword_spans[kw.arg] = _keyword_span(pos, kw)
         call.star_names = frozenset(star)
         return call
+
+
+def _param_passed_through(node: ast.AST, param_names: set[str]) -> str | None:
+    """The parameter an expression stores as is: `p`, `p or Default()`, `p if p is not None else d`."""
+    if isinstance(node, ast.Name):
+        return node.id if node.id in param_names else None
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+        return _param_passed_through(node.values[0], param_names)
+    if isinstance(node, ast.IfExp):
+        return _param_passed_through(node.body, param_names) or _param_passed_through(node.orelse, param_names)
+    return None
 
 
 def _keyword_span(pos: Positions, kw: ast.keyword) -> Span:

@@ -85,6 +85,8 @@ def may_define_keras_class(text: str, known_keras_classes: frozenset[str] | set[
                            project_modules: frozenset[str] | set[str] = frozenset()) -> bool:
     if "class" not in text:
         return False
+    if "\r" in text:  # `^` in the patterns follows only `\n`; Python also ends lines at a lone `\r`
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     bases = base_names(text)
     if not bases:
         return False

@@ -17,10 +17,11 @@ _UTF8 = ("utf-8", "utf-8-sig")  # names `tokenize.detect_encoding` gives UTF-8 w
 class SourceError(Exception):
     """A file that cannot be read or decoded; `str()` is one line: the name, then the reason."""
 
-    def __init__(self, name: str, reason: str) -> None:
+    def __init__(self, name: str, reason: str, line: int = 1, column: int = 1) -> None:
         super().__init__(f"{name} {reason}")
         self.name = name
         self.reason = reason
+        self.line, self.column = line, column  # where an editor should underline it
 
 
 def read_source(path: Path) -> str:
@@ -78,9 +79,11 @@ def _decode(data: bytes, encoding: str, name: str) -> str:
     except UnicodeDecodeError as exc:
         offset = start + exc.start
         line = data.count(b"\n", 0, offset) + 1
+        line_start = data.rfind(b"\n", 0, offset) + 1
+        column = len(data[line_start:offset].decode(encoding if encoding not in _UTF8 else "utf-8", "replace")) + 1
         shown = "UTF-8" if encoding in _UTF8 else encoding
         raise SourceError(
-            name, f"is not valid {shown} (byte 0x{data[offset]:02x} at offset {offset}, line {line})"
+            name, f"is not valid {shown} (byte 0x{data[offset]:02x} at offset {offset}, line {line})", line, column
         ) from None
     except LookupError:  # a codec that is not a text encoding, such as `rot13`
         reason = f"has an unusable coding declaration: {encoding!r} is not a text encoding"

@@ -109,20 +109,20 @@ def artifact_location(path: str, root: Path | None) -> dict[str, str]:
     """A POSIX URI relative to `%SRCROOT%` (percent-encoded), or an absolute `file:` URI for a file
     outside it, which GitHub cannot place but other viewers can."""
     if root is None:
-        return {"uri": quote(Path(path).as_posix()), "uriBaseId": SRCROOT}
+        return {"uri": _uri(Path(path).as_posix()), "uriBaseId": SRCROOT}
     absolute = Path(os.path.normpath(root / path))
     try:
         relative = absolute.relative_to(root)
     except ValueError:
         return {"uri": absolute.as_uri()}
-    return {"uri": quote(relative.as_posix()), "uriBaseId": SRCROOT}
+    return {"uri": _uri(relative.as_posix()), "uriBaseId": SRCROOT}
 
 
 def fingerprint(finding: Finding) -> str:
     """Identity that survives edits above the finding (no line numbers), so an alert stays one alert.
     GitHub's upload action adds its own line-hash fingerprint beside it."""
     identity = "\0".join((finding.code, finding.path, finding.class_name or "", finding.message))
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+    return hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _region(span: Span) -> dict[str, int]:
@@ -180,3 +180,8 @@ def _directory_uri(directory: Path) -> str:
     """SARIF requires a base URI to end with a slash."""
     uri = directory.as_uri()
     return uri if uri.endswith("/") else uri + "/"
+
+
+def _uri(posix_path: str) -> str:
+    """Percent-encode a path; bytes that are not UTF-8 (surrogate escapes) stay as they were on disk."""
+    return quote(posix_path.encode("utf-8", "surrogateescape"))

@@ -402,7 +402,7 @@ class GetConfigNotDict(Rule):
     summary = "A path of `get_config` returns nothing or a non-dict, or it is a property/staticmethod."
     what = ("Checks that every path through `get_config` returns a dict, and that `get_config` is a plain "
             "method.")
-    why = ("`model.save`, `to_json` and `Model.from_config` raise `ValueError: The get_config() method of "
+    why = ("`model.save`, `to_json` and `Model.from_config` raise `TypeError: The get_config() method of "
            "<X> should return a dict. It returned: None`; `clone_model` fails with `argument of type "
            "'NoneType' is not iterable`; a property fails with `'dict' object is not callable`.")
     instead = "A plain method that ends with `return config` on every path."

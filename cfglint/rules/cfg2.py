@@ -106,7 +106,8 @@ class NestedLayerNotRoundtripped(Rule):
             "`from_config` does not deserialize it; and a key `from_config` deserializes although "
             "`get_config` returns the layer raw.")
     why = ("`from_config` receives the nested layer as stored: `load_model`, `model_from_json` and "
-           "`deserialize_keras_object` fail with `'TrackedDict' object has no attribute 'built'`; "
+           "`deserialize_keras_object` fail with `'TrackedDict' object has no attribute 'built'` (or "
+           "`... is not callable`); "
            "`clone_model` and in-process `from_config` silently *share* the sub-layer and its weights "
            "with the original.")
     instead = ("`config[\"inner\"] = keras.saving.serialize_keras_object(self.inner)` in `get_config`, and "
@@ -532,14 +533,16 @@ class LambdaInSerializedSlot(Rule):
     name = "lambda-in-serialized-slot"
     summary = "A lambda is passed where Keras writes it into a config (`activation=`, `Lambda(...)`)."
     what = ("Flags a lambda passed as `activation=`, `*_initializer=`, `*_regularizer=`, `*_constraint=`, "
-            "to `keras.layers.Lambda(...)`, or as a constructor argument a custom layer returns in its "
-            "config, in model-building code or in a `super().__init__` call of a built-in parent. Sub-layers "
-            "a custom class builds in its own `__init__`/`build` are not flagged: code rebuilds them.")
-    why = ("Keras 3 refuses to load lambdas by default: `load_model` and `deserialize_keras_object` raise "
-           "\"Requested the deserialization of a Python lambda\" unless `safe_mode=False`, and "
-           "`model_from_json`/`Model.from_config` have no such switch. tf-keras fails on every JSON path "
-           "(`Unknown activation function: '__lambda__'`), and `.h5` with `Could not interpret activation "
-           "function identifier`.")
+            "to `keras.layers.Lambda(...)`, or as a constructor argument that a custom layer returns in its "
+            "config, in model-building code. Sub-layers a custom class builds in its own `__init__`/`build` "
+            "are not flagged: code rebuilds them, no config carries them.")
+    why = ("A built-in layer serializes a lambda activation in a form Keras 3 cannot read back: "
+           "`load_model`, `deserialize_keras_object` and `model_from_json` fail with `Could not interpret "
+           "activation function identifier: {'value': ...}` even with `safe_mode=False`. A `Lambda` layer "
+           "fails with \"Requested the deserialization of a Python lambda\" in safe mode, and "
+           "`model_from_json`/`Model.from_config` have no switch to allow it. tf-keras fails on every JSON "
+           "path (`Unknown activation function: '__lambda__'`), and `.h5` with `Could not interpret "
+           "activation function identifier`.")
     instead = ("A named function registered with `@keras.saving.register_keras_serializable()`, or a "
                "built-in activation name (`activation=\"gelu\"`).")
     severity = both(Severity.WARNING)
@@ -560,10 +563,20 @@ class LambdaInSerializedSlot(Rule):
         bad("""
             import keras
 
-            class Swish(keras.layers.Dense):
-                def __init__(self, units, **kwargs):
-                    super().__init__(units, activation=lambda t: t * keras.ops.sigmoid(t), **kwargs)
-            """, (5, 44)),
+            class Apply(keras.layers.Layer):
+                def __init__(self, fn="relu", **kwargs):
+                    super().__init__(**kwargs)
+                    self.fn = fn
+
+                def call(self, x):
+                    return keras.activations.get(self.fn)(x)
+
+                def get_config(self):
+                    return {**super().get_config(), "fn": self.fn}
+
+            inputs = keras.Input((4,))
+            outputs = Apply(fn=lambda t: t * 2)(inputs)
+            """, (15, 20)),
     )
     valid = (
         good("""
@@ -590,18 +603,16 @@ class LambdaInSerializedSlot(Rule):
         for site in ctx.module.lambda_sites:
             owner = ctx.keras_classes.get(site.enclosing_class or "")
             if site.in_super_init:
-                if owner is None or owner.builtin_parent is None or not _lambda_in_slot(site.slot, None):
-                    continue
-            elif owner is not None and site.enclosing_method in ("__init__", "build"):
+                # the subclass passes it again on every reload: either it works (kwargs popped) or
+                # it fails twice over, which CFG308 reports
                 continue
-            else:
-                callee = ctx.index.lookup_class(site.callee)
-                keys = None
-                if callee is not None:
-                    callee_ctx = _context_for(ctx, *callee)
-                    keys = callee_ctx.coverage.keys if callee_ctx is not None else None
-                if not _lambda_in_slot(site.slot, keys):
-                    continue
+            if owner is not None and site.enclosing_method in ("__init__", "build"):
+                continue
+            callee = ctx.index.lookup_class(site.callee)
+            callee_ctx = _context_for(ctx, *callee) if callee is not None else None
+            keys = callee_ctx.coverage.keys if callee_ctx is not None else None
+            if not _lambda_in_slot(site.slot, keys):
+                continue
             where = f"`{site.slot}=`" if site.slot else "`Lambda(...)`"
             yield Hit(site.span, f"lambda passed to {where} is written into the config and will not reload")
 

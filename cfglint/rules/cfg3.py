@@ -163,9 +163,12 @@ class AutoconfigWithoutKwargs(Rule):
         if ctx.cls.is_dataclass and ctx.cls.init is None:
             yield Hit(ctx.cls.span, "dataclass layer without `**kwargs`: its automatic config cannot be "
                                     "passed back to `__init__`")
-        elif _lacks_base_keywords(ctx):
+        elif _lacks_base_keywords(ctx) and ctx.is_k3:
             yield Hit(ctx.cls.init.span, "`__init__` has no `**kwargs`: Keras's automatic config "  # type: ignore[union-attr]
                                          "(with `trainable` and `dtype`) cannot be passed back to it")
+        elif _lacks_base_keywords(ctx):
+            yield Hit(ctx.cls.init.span, "`__init__` has no `**kwargs`: tf-keras's automatic config "  # type: ignore[union-attr]
+                                         "then drops the layer's `name`, so reloads rename it")
 
 
 def _constructor_params(ctx: ClassContext) -> list[Param]:
@@ -263,8 +266,10 @@ def _nonbasic_evidence(ctx: ClassContext, param: Param) -> str | None:
             else f"is used with `{use}`"
     if ctx.init is not None:
         for attr, source in ctx.init.attrs_from_param.items():
-            if source == param.name and "called" in ctx.cls.attr_uses.get(attr, set()):
-                return f"is stored as `self.{attr}` and called"
+            used = ctx.cls.attr_uses.get(attr, set()) & {"called", ".build()", ".built"}
+            if source == param.name and used:
+                how = "called" if "called" in used else "built"
+                return f"is stored as `self.{attr}` and {how}"
     return None
 
 

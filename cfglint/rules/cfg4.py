@@ -112,6 +112,19 @@ class UnguardedSublayerBuild(Rule):
 
                 def build(self, input_shape):
                     self.inner.build(input_shape)
+
+                def call(self, x):
+                    return self.inner(x)
+
+                def get_config(self):
+                    config = super().get_config()
+                    config["inner"] = keras.saving.serialize_keras_object(self.inner)
+                    return config
+
+                @classmethod
+                def from_config(cls, config):
+                    config["inner"] = keras.saving.deserialize_keras_object(config["inner"])
+                    return cls(**config)
             """, (9, 9)),
         bad("""
             from keras import layers
@@ -181,7 +194,7 @@ class BuildWithoutBuilt(Rule):
 
             class Twice(keras.layers.Layer):
                 def build(self, input_shape):
-                    self.w = self.add_weight(name="w", shape=(input_shape[-1], 2))
+                    self.w = self.add_weight(name="w", shape=(input_shape[-1], 2), regularizer="l2")
             """, (4, 9), target=Target.TF_KERAS),
         bad("""
             from tf_keras import layers

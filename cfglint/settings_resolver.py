@@ -1,0 +1,69 @@
+"""Which configuration applies to each file: the nearest `pyproject.toml` with `[tool.cfglint]`.
+
+As in ruff, a file follows the configuration closest to it, so `cfglint check a/x.py b/y.py` and
+`cfglint check .` treat each file the same whatever the order of the arguments; command-line options
+are layered on top of every configuration. `--config FILE` applies one configuration to all files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Collection, Sequence
+
+from cfglint.config import RuleSelection, Settings, load_settings
+
+
+@dataclass(frozen=True)
+class CliOverrides:
+    """Rule selection and target given on the command line (None: not given)."""
+
+    select: Sequence[str] | None = None
+    ignore: Sequence[str] | None = None
+    extend_select: Sequence[str] | None = None
+    target: str | None = None
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    settings: Settings
+    selection: RuleSelection
+    target: str  # "keras3", "tf-keras" or "auto"
+
+
+class SettingsResolver:
+    """Loads each configuration once and remembers which one every directory uses."""
+
+    def __init__(self, base: Settings, *, all_codes: Collection[str], default_codes: Collection[str],
+                 cli: CliOverrides = CliOverrides(), fixed: bool = False) -> None:
+        self.base = base
+        self._all_codes = all_codes
+        self._default_codes = default_codes
+        self._cli = cli
+        self._fixed = fixed  # --config given, or a single settings object handed in
+        self._by_config: dict[Path | None, FileSettings] = {}
+        self._by_dir: dict[str, FileSettings] = {}
+        self.default = self._file_settings(base)
+
+    def _file_settings(self, settings: Settings) -> FileSettings:
+        key = settings.config_path
+        if key not in self._by_config:
+            selection = RuleSelection.from_settings(
+                settings, all_codes=self._all_codes, default_codes=self._default_codes,
+                cli_select=self._cli.select, cli_ignore=self._cli.ignore,
+                cli_extend_select=self._cli.extend_select)
+            self._by_config[key] = FileSettings(settings, selection, self._cli.target or settings.target)
+        return self._by_config[key]
+
+    def for_path(self, path: str | Path) -> FileSettings:
+        """The settings of the configuration nearest to `path` (a file that may not exist: stdin)."""
+        if self._fixed:
+            return self.default
+        directory = os.path.dirname(os.path.abspath(path))
+        found = self._by_dir.get(directory)
+        if found is None:
+            settings = load_settings(Path(directory), known_codes=self._all_codes)
+            found = self.default if settings.config_path is None else self._file_settings(settings)
+            self._by_dir[directory] = found
+        return found
