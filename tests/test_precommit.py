@@ -136,8 +136,6 @@ def test_hook_fails_on_a_bad_layer_and_passes_once_fixed(tmp_path: Path) -> None
     assert "Passed" in output and "CFG" not in output, output
 
 
-@pytest.mark.xfail(strict=True, reason="cfglint bug: without a pyproject.toml, `exclude` is matched relative "
-                                       "to the first path's folder, so `build/x.py` named alone is checked")
 def test_force_exclude_without_pyproject(tmp_path: Path) -> None:
     (tmp_path / "build").mkdir()
     (tmp_path / "build" / "generated_layer.py").write_text(GENERATED_LAYER, encoding="utf-8")
