@@ -48,6 +48,26 @@ def build_parser() -> argparse.ArgumentParser:
                        help="apply `exclude` to files named on the command line too (pre-commit)")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
 
+    verify = commands.add_parser(
+        "verify", help="import each Keras class and round-trip it through Keras (RUNS your code)",
+        description="Dynamic check: imports the modules that define Keras Layer/Model subclasses and, for "
+                    "each class, runs get_config -> JSON -> from_config, copies the weights, compares outputs "
+                    "and saves/loads a .keras model. This EXECUTES the code being checked (in separate worker "
+                    "processes). Needs TensorFlow and Keras: pip install 'cfglint[verify]'.")
+    verify.add_argument("paths", nargs="*", metavar="PATH_OR_MODULE",
+                        help="files, directories or dotted module names (default: .)")
+    verify.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
+                        help="where to run the layers (default: a GPU when the backend sees one)")
+    verify.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                        help="limit per class, import included (default: 120)")
+    verify.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: cores)")
+    verify.add_argument("--target", choices=TARGETS, help="Keras flavour (default: auto, per file)")
+    verify.add_argument("--output-format", choices=FORMATS, default=None, help="default: text")
+    verify.add_argument("--select", type=_codes, help="report only these codes or prefixes")
+    verify.add_argument("--ignore", type=_codes, help="do not report these codes or prefixes")
+    verify.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to read [tool.cfglint] from")
+    verify.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+
     rule = commands.add_parser("rule", help="explain a rule: what, why, example, fix",
                                description="Explain a rule: what it catches, why it breaks, examples, fix.")
     rule.add_argument("code", nargs="?", help="rule code, e.g. CFG101")
@@ -64,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_check(args)
         if args.command == "rule":
             return run_rule(args)
+        if args.command == "verify":
+            return run_verify(args)
         parser.print_help()
         return EXIT_ERROR
     except UsageError as exc:
@@ -135,12 +157,66 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _settings_for(args: argparse.Namespace, known_codes):  # type: ignore[no-untyped-def]
+def run_verify(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from cfglint.config import ConfigError
+    from cfglint.engine import Checker
+    from cfglint.reporters import write_report
+    from cfglint.rules import ALL_RULES, DEFAULT_CODES
+    from cfglint.settings_resolver import CliOverrides, SettingsResolver
+
+    target_module = "tf_keras" if args.target == "tf-keras" else "keras"
+    missing = [m for m in ("tensorflow", target_module) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f"`cfglint verify` needs {' and '.join(missing)}: pip install 'cfglint[verify]'"
+                         + (" tf-keras" if "tf_keras" in missing else ""))
+    fmt = args.output_format or os.environ.get("CFGLINT_OUTPUT_FORMAT") or "text"
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown output format {fmt!r}; valid: {', '.join(FORMATS)}")
+    if args.timeout <= 0 or (args.jobs is not None and args.jobs < 1):
+        raise UsageError("--timeout and --jobs must be positive")
+    from cfglint.verify.examples import parse_user_examples
+    from cfglint.verify.pool import WorkerStartError
+    from cfglint.verify.runner import default_jobs, run_verify as verify, stderr_progress
+
+    try:
+        base = _settings_for(args, ALL_RULES, stdin=False)
+        resolver = SettingsResolver(base, all_codes=ALL_RULES, default_codes=DEFAULT_CODES,
+                                    cli=CliOverrides(args.select, args.ignore, None, args.target),
+                                    fixed=args.config is not None)
+        examples_table = dict(base.verify.get("examples", {}))
+        try:
+            parse_user_examples(examples_table)
+        except ValueError as exc:
+            raise ConfigError(f"[tool.cfglint.verify.examples]: {exc}") from None
+        checker = Checker(base, resolver=resolver)
+        report = verify(checker, args.paths or ["."], device=args.device, timeout=args.timeout,
+                        jobs=args.jobs or default_jobs(), examples=examples_table, progress=stderr_progress())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    except WorkerStartError as exc:
+        raise UsageError(str(exc)) from None
+    findings = [f for f in report.findings
+                if resolver.for_path(f.path).selection.enabled_for(f.code, Path(f.path))]
+    for error in report.errors:
+        print(f"cfglint: error: {error}", file=sys.stderr)
+    write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.classes, version=__version__)
+    print(report.summary(), file=sys.stdout if fmt == "text" else sys.stderr)
+    if report.errors:
+        return EXIT_ERROR
+    if findings and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _settings_for(args: argparse.Namespace, known_codes, stdin: bool = True):  # type: ignore[no-untyped-def]
     """The base configuration: `--config`, else the one nearest the first path, else the one
     nearest the working directory. Each file then follows the configuration nearest to it."""
     from cfglint.config import load_settings
 
-    first = Path(args.stdin_filename or (args.paths[0] if args.paths else "."))
+    named = args.stdin_filename if stdin else None
+    first = Path(named or (args.paths[0] if args.paths else "."))
     start = first if first.is_dir() else first.parent
     settings = load_settings(start.absolute(), known_codes=known_codes, config_file=args.config)
     if settings.config_path is None and args.config is None:

@@ -103,6 +103,14 @@ class Checker:
 
     # ------------------------------------------------------------------ entry points
     def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
+        report, checked = self.parse_paths(paths, force_exclude=force_exclude)
+        for facts in checked:
+            report.findings.extend(self._check_module(facts))
+        report.findings.sort(key=Finding.sort_key)
+        return report
+
+    def parse_paths(self, paths: list[str], *, force_exclude: bool = False) -> tuple[Report, list[ModuleFacts]]:
+        """Discover and parse the files that may hold Keras classes (also used by `verify`)."""
         report = Report()
         found = discover(paths, self.settings, force_exclude=force_exclude)
         report.errors.extend(f"{path}: {message}" for path, message in found.errors)
@@ -115,11 +123,14 @@ class Checker:
                 texts[path] = read_source(path)
             except SourceError as exc:
                 report.findings.extend(self._parse_error(str(path), exc.reason, exc.line, exc.column))
-        checked = self._parse_candidates(texts, explicit, report)
-        for facts in checked:
-            report.findings.extend(self._check_module(facts))
-        report.findings.sort(key=Finding.sort_key)
-        return report
+        return report, self._parse_candidates(texts, explicit, report)
+
+    def target_of(self, facts: ModuleFacts) -> Target:
+        """The Keras flavour a module is checked for (`auto`: tf-keras when it imports tf_keras)."""
+        config = self.resolver.for_path(facts.path)
+        if config.target == "auto":
+            return Target.TF_KERAS if facts.imports_tf_keras else Target.KERAS3
+        return Target(config.target)
 
     def check_source(self, source: str, path: str) -> list[Finding]:
         """Check one text (standard input, an editor buffer) as if it were the file at `path`."""
@@ -194,12 +205,10 @@ class Checker:
     # ------------------------------------------------------------------ rules
     def _check_module(self, facts: ModuleFacts) -> Iterable[Finding]:
         config = self.resolver.for_path(facts.path)
-        if config.target == "auto":
-            target = Target.TF_KERAS if facts.imports_tf_keras else Target.KERAS3
-        else:
-            target = Target(config.target)
+        target = self.target_of(facts)
         rules = [rule for code, rule in ALL_RULES.items()
-                 if code != PARSE_ERROR.code and config.selection.enabled(code) and target in rule.targets]
+                 if code != PARSE_ERROR.code and not rule.dynamic and config.selection.enabled(code)
+                 and target in rule.targets]
         module_ctx = ModuleContext(facts, target, self.index)
         for cls, hierarchy in self.index.keras_classes(facts):
             ctx = ClassContext(cls, facts, hierarchy, target, self.index)

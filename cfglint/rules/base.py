@@ -9,7 +9,7 @@ that reads pre-computed facts. Rules never walk syntax trees themselves.
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Iterable
 
 from cfglint.finding import Severity, Span, Target
@@ -70,6 +70,7 @@ class Rule:
     fix_safety: ClassVar[str] = "No automatic fix."
     severity: ClassVar[dict[Target, Severity]]
     default_enabled: ClassVar[bool] = True
+    dynamic: ClassVar[bool] = False  # reported by `cfglint verify` (CFG9), never by `check`
     invalid: ClassVar[tuple[Example, ...]] = ()
     valid: ClassVar[tuple[Example, ...]] = ()
 
@@ -84,13 +85,3 @@ class Rule:
     def check_module(self, ctx: "ModuleContext") -> Iterable[Hit]:
         """Findings for a whole module (rules about call sites, not classes)."""
         return ()
-
-
-@dataclass
-class RuleDoc:
-    """The rendered sections of a rule, shared by `cfglint rule`, SARIF and the language server."""
-
-    code: str
-    name: str
-    summary: str
-    sections: list[tuple[str, str]] = field(default_factory=list)

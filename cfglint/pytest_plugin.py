@@ -1,0 +1,106 @@
+"""pytest plugin: `pytest --cfglint-verify PATH` adds one test item per Keras class found under PATH.
+
+Each item runs `cfglint verify`'s round trip for its class in a worker process kept for the whole
+pytest process, so under pytest-xdist (`-n 2`) every xdist worker imports TensorFlow once and the
+classes are spread across them. Collection is static (no user code runs) and deterministic, as
+xdist requires. The plugin costs nothing when the option is not given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cfglint")
+    group.addoption("--cfglint-verify", action="append", default=[], metavar="PATH",
+                    help="verify every Keras Layer/Model class under PATH (runs its code)")
+    group.addoption("--cfglint-verify-timeout", type=float, default=120.0, metavar="SECONDS",
+                    help="time limit per class (default: 120)")
+    group.addoption("--cfglint-verify-device", choices=("auto", "cpu", "gpu"), default="auto")
+
+
+class VerifyFailure(Exception):
+    """A class that failed one or more round-trip stages."""
+
+
+class ClassItem(pytest.Item):
+    def __init__(self, *, target: Any, example: dict[str, Any] | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+        self.example = example
+        self.add_marker(pytest.mark.cfglint_verify)
+
+    def runtest(self) -> None:
+        from cfglint.verify.protocol import Job
+
+        worker = _worker(self.config, self.target.target.value)
+        t = self.target
+        result = worker.check(Job(0, t.module, t.root, t.file, t.name, self.example))
+        if result.status == "skipped":
+            pytest.skip(result.reason)
+        if result.problems:
+            raise VerifyFailure("\n".join(f"{p.code} {p.stage}: {p.message}" for p in result.problems))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, VerifyFailure):
+            return f"{self.target.path}:{self.target.line}: {self.target.name}\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return Path(self.target.path), self.target.line - 1, f"cfglint-verify {self.target.module}:{self.target.name}"
+
+
+class VerifyCollector(pytest.Collector):
+    """Finds the classes statically, with the same pass `cfglint check` uses."""
+
+    def __init__(self, *, paths: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.paths = paths
+
+    def collect(self) -> list[pytest.Item]:
+        from cfglint.config import load_settings
+        from cfglint.engine import Checker
+        from cfglint.rules import ALL_RULES
+        from cfglint.verify.runner import find_classes, resolve_arguments
+
+        settings = load_settings(Path(self.paths[0]).absolute(), known_codes=ALL_RULES)
+        checker = Checker(settings)
+        examples = dict(settings.verify.get("examples", {}))
+        paths, _ = resolve_arguments(self.paths, [Path.cwd(), settings.root, settings.root / "src"])
+        targets, _ = find_classes(checker, paths)
+        return [ClassItem.from_parent(self, name=f"{t.module}:{t.name}", target=t,
+                                      example=examples.get(f"{t.module}:{t.name}")) for t in targets]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cfglint_verify: a class checked by `cfglint verify`")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    paths = config.getoption("cfglint_verify")
+    if paths:
+        collector = VerifyCollector.from_parent(session, name="cfglint-verify", paths=list(paths))
+        items.extend(collector.collect())
+
+
+_WORKERS: dict[str, Any] = {}
+
+
+def _worker(config: pytest.Config, target: str) -> Any:
+    from cfglint.verify.pool import PersistentWorker, WorkerPool
+
+    if target not in _WORKERS:
+        pool = WorkerPool(target=target, device=config.getoption("cfglint_verify_device"), jobs=1,
+                          timeout=config.getoption("cfglint_verify_timeout"))
+        _WORKERS[target] = PersistentWorker(pool)
+    return _WORKERS[target]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for worker in _WORKERS.values():
+        worker.close()
+    _WORKERS.clear()

@@ -1,0 +1,182 @@
+"""A verify worker: imports Keras once, then imports user modules and checks classes on request.
+
+Run by `cfglint verify` as `python -m cfglint.verify.worker --target T --device D`. Requests arrive on
+stdin and answers leave on a private copy of stdout; the real stdout is pointed at stderr first, so
+whatever user code prints cannot corrupt the protocol. User code runs only here: a crash, a hang or
+`sys.exit` costs this process, never the parent's run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from typing import Any, Iterator, TextIO
+
+from cfglint.verify.protocol import Job, Problem, Result, decode_job, encode
+
+
+def load_keras(target: str) -> Any:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if target == "tf-keras":
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+        import tf_keras as keras
+    else:
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        import keras
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    return keras
+
+
+def backend_of(keras: Any) -> str:
+    config = getattr(keras, "config", None)
+    if config is not None and hasattr(config, "backend"):
+        return str(config.backend())
+    return "tensorflow"
+
+
+def gpu_count(backend: str) -> int:
+    """GPUs the backend can see (0 when it cannot tell)."""
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return len(tf.config.list_physical_devices("GPU"))
+        if backend == "jax":
+            import jax
+
+            return sum(1 for d in jax.devices() if d.platform == "gpu")
+        if backend == "torch":
+            import torch
+
+            return torch.cuda.device_count()
+    except Exception:  # noqa: BLE001 - no GPU stack at all
+        return 0
+    return 0
+
+
+def choose_device(requested: str, gpus: int) -> str:
+    if requested == "gpu" and gpus == 0:
+        raise RuntimeError("--device gpu was requested, but the backend sees no GPU")
+    return "gpu" if requested in ("gpu", "auto") and gpus else "cpu"
+
+
+@contextlib.contextmanager
+def on_device(keras: Any, backend: str, device: str) -> Iterator[None]:
+    """Place computations with Keras's own device API (Keras 3), or TensorFlow's (tf-keras)."""
+    name = f"{device}:0"
+    if hasattr(keras, "device"):
+        with keras.device(name):
+            yield
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.device(name.upper()):
+            yield
+    else:
+        yield
+
+
+class Worker:
+    def __init__(self, keras: Any, backend: str, device: str) -> None:
+        self.keras = keras
+        self.backend = backend
+        self.device = device
+        self.modules: dict[str, Any] = {}
+
+    def import_module(self, job: Job) -> Any:
+        if job.module in self.modules:
+            return self.modules[job.module]
+        if job.root and job.root not in sys.path:
+            sys.path.insert(0, job.root)
+        try:
+            module = importlib.import_module(job.module)
+        except ModuleNotFoundError as exc:
+            if exc.name != job.module:
+                raise
+            module = self._import_file(job)  # a script outside any package on the path
+        self.modules[job.module] = module
+        return module
+
+    @staticmethod
+    def _import_file(job: Job) -> Any:
+        spec = importlib.util.spec_from_file_location(job.module, job.file)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import {job.file}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[job.module] = module
+        spec.loader.exec_module(module)
+        return module
+
+    def check(self, job: Job, progress: TextIO) -> Result:
+        from cfglint.verify import checks
+        from cfglint.verify.examples import parse_user_examples
+
+        progress.write(encode({"kind": "progress", "id": job.id, "stage": "import"}))
+        progress.flush()
+        try:
+            module = self.import_module(job)
+        except BaseException as exc:  # noqa: BLE001 - includes SystemExit from user code
+            return Result(job.id, "failed", problems=[Problem("CFG908", "import", f"importing {job.module} "
+                                                               f"raised {checks.describe(exc)}")])
+        cls = getattr(module, job.class_name, None)
+        if not isinstance(cls, type):
+            return Result(job.id, "skipped", reason=f"{job.class_name} is not a class of {job.module} at run time")
+        line = _line_of(cls)
+        progress.write(encode({"kind": "progress", "id": job.id, "stage": "check"}))
+        progress.flush()
+        example = None
+        if job.example is not None:
+            example = parse_user_examples({f"{job.module}:{job.class_name}": job.example})[
+                f"{job.module}:{job.class_name}"]
+        try:
+            with on_device(self.keras, self.backend, self.device):
+                outcome = checks.run_check(self.keras, cls, example)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit or an unexpected error in user code
+            return Result(job.id, "failed", problems=[Problem("CFG908", "check", checks.describe(exc))], line=line)
+        if outcome.skipped:
+            return Result(job.id, "skipped", reason=outcome.skipped, problems=outcome.problems, line=line)
+        status = "failed" if outcome.problems else "verified"
+        return Result(job.id, status, problems=outcome.problems, line=line)
+
+
+def _line_of(cls: type) -> int | None:
+    try:
+        return inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--target", default="keras3")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # user prints go to stderr
+    try:
+        keras = load_keras(args.target)
+        backend = backend_of(keras)
+        device = choose_device(args.device, gpu_count(backend))
+    except BaseException as exc:  # noqa: BLE001
+        protocol.write(encode({"kind": "ready", "ok": False, "error": f"{type(exc).__name__}: {exc}"}))
+        return 2
+    protocol.write(encode({"kind": "ready", "ok": True, "backend": backend, "device": device,
+                           "keras": getattr(keras, "__version__", "?")}))
+    worker = Worker(keras, backend, device)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job = decode_job(line)
+        protocol.write(encode(worker.check(job, protocol)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
