@@ -201,7 +201,7 @@ def run_verify(args: argparse.Namespace) -> int:
                 if resolver.for_path(f.path).selection.enabled_for(f.code, Path(f.path))]
     for error in report.errors:
         print(f"cfglint: error: {error}", file=sys.stderr)
-    write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.classes, version=__version__)
+    write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.files, version=__version__)
     print(report.summary(), file=sys.stdout if fmt == "text" else sys.stderr)
     if report.errors:
         return EXIT_ERROR

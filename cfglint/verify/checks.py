@@ -50,6 +50,11 @@ class Outcome:
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")  # object addresses make output differ run to run
+
+
+def clean(text: str) -> str:
+    return ADDRESS.sub("", ANSI.sub("", text))
 
 
 def _cause(text: str) -> str:
@@ -58,7 +63,7 @@ def _cause(text: str) -> str:
 
 
 def describe(exc: BaseException, limit: int = 400) -> str:
-    text = ANSI.sub("", " ".join(str(exc).split()))
+    text = clean(" ".join(str(exc).split()))
     if len(text) > limit:
         cause = text.rfind("Exception encountered:")
         text = text[: limit // 2] + " [...] " + text[cause:cause + limit // 2] if cause > limit // 2 \
@@ -224,7 +229,7 @@ class LayerCheck:
                                   f"argument `{key}={value!r}` is not in the config: a reload uses the default")
             elif _plain(value) and normalise(config[key]) != normalise(value) and not _same_serialized(config[key], value):
                 self.outcome.fail("CFG904", "arguments in config",
-                                  f"argument `{key}={value!r}` appears in the config as {config[key]!r}")
+                                  f"argument `{key}={value!r}` appears in the config as {clean(repr(config[key]))}")
 
     def _configs_with(self, construction: ex.Construction, changed: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """The config of an instance built with the changed arguments, per argument: all at once, or

@@ -19,7 +19,7 @@ from cfglint.facts import ModuleFacts
 from cfglint.finding import Finding, Target
 from cfglint.project import module_name
 from cfglint.rules import ALL_RULES
-from cfglint.verify.pool import WorkerInfo, WorkerPool
+from cfglint.verify.pool import WorkerInfo, WorkerPool, WorkerStartError
 from cfglint.verify.protocol import Job, Result
 
 
@@ -45,6 +45,7 @@ class VerifyReport:
     errors: list[str] = field(default_factory=list)
     workers: dict[str, WorkerInfo] = field(default_factory=dict)  # target → backend/device
     seconds: float = 0.0
+    files: int = 0  # files that define the classes checked
 
     @property
     def classes(self) -> int:
@@ -111,6 +112,7 @@ def run_verify(checker: Checker, args: list[str], *, device: str, timeout: float
     report.errors.extend(errors)
     targets, errors = find_classes(checker, paths) if paths else ([], [])
     report.errors.extend(errors)
+    report.files = len({t.path for t in targets})
     by_target: dict[Target, list[ClassTarget]] = {}
     for target in targets:
         by_target.setdefault(target.target, []).append(target)
@@ -127,7 +129,14 @@ def run_verify(checker: Checker, args: list[str], *, device: str, timeout: float
                 progress(done, len(targets))
 
         pool = WorkerPool(target=flavour.value, device=device, jobs=jobs, timeout=timeout)
-        pool.run(job_list, on_result)
+        try:
+            pool.run(job_list, on_result)
+        except WorkerStartError as exc:
+            if flavour is Target.KERAS3 or device == "gpu":
+                raise
+            for t in group:  # e.g. tf-keras not installed: the Keras 3 classes are still verified
+                report.skipped.append((f"{t.module}:{t.name}", str(exc)))
+            continue
         report.workers[flavour.value] = pool.info
     report.findings.sort(key=Finding.sort_key)
     report.seconds = time.monotonic() - started
