@@ -28,6 +28,7 @@ from cfglint.finding import Span
 from cfglint.keras_names import classify_base, keras_path
 
 MAX_VALUE_DEPTH = 6
+STATEMENT_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")  # where statements nest
 NON_KERAS_ROOTS = frozenset({"numpy", "torch", "jax", "flax", "absl", "pytest", "parameterized", "pydantic",
                              "attr", "attrs", "enum", "typing_extensions", "builtins"})
 SERIALIZED_SLOT_SUFFIXES = ("_initializer", "_regularizer", "_constraint", "_activation")
@@ -181,6 +182,7 @@ class ModuleExtractor:
 
     def __init__(self, tree: ast.Module, source: str, path: str, module: str) -> None:
         self.tree = tree
+        self.source = source
         self.pos = Positions(source)
         self.facts = ModuleFacts(path=path, module=module)
         self.package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
@@ -296,6 +298,10 @@ class ModuleExtractor:
         stack: list[tuple[ast.AST, str | None, str | None]] = [(self.tree, None, None)]
         pop, push = stack.pop, stack.append
         module = self.facts.module
+        # calls matter only for lambdas (CFG207) and `register_keras_serializable(...)(Cls)`; without
+        # either word in the file, statements are walked and expressions skipped (most of a tree)
+        want_calls = "lambda" in self.source or "register_keras_serializable" in self.source
+        fields = None if want_calls else STATEMENT_FIELDS
         while stack:
             node, cls, method = pop()
             kind = node.__class__
@@ -309,7 +315,7 @@ class ModuleExtractor:
                 continue
             elif kind is ast.Call and _interesting_call(node):  # type: ignore[arg-type]
                 calls.append((node, cls, method))  # type: ignore[arg-type]
-            for name in node._fields:
+            for name in fields or node._fields:
                 value = getattr(node, name, None)
                 if value.__class__ is list:
                     for item in value:
