@@ -20,7 +20,7 @@ from cfglint.extract import extract
 from cfglint.facts import ModuleFacts
 from cfglint.finding import Finding, Span, Target
 from cfglint.noqa import is_suppressed, parse_noqa
-from cfglint.prefilter import worth_parsing
+from cfglint.prefilter import signature, worth_parsing
 from cfglint.project import ProjectIndex, module_name
 from cfglint.rules import ALL_RULES, DEFAULT_CODES, PARSE_ERROR
 from cfglint.rules.base import Hit, Rule
@@ -148,7 +148,7 @@ class Checker:
         first = True
         while pending:
             batch = [p for p, text in pending.items()
-                     if (first and os.path.normpath(p) in explicit) or worth_parsing(text, known, project)]
+                     if (first and os.path.normpath(p) in explicit) or worth_parsing(signature(text), known, project)]
             first = False
             if not batch:
                 break

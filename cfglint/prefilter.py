@@ -11,6 +11,8 @@ module-level alias. Bases imported from the standard library or third-party pack
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Collection
 
 CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.M)
 FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
@@ -43,65 +45,63 @@ def _imported(imported: str) -> list[tuple[str, str]]:
     return pairs
 
 
-class _Binder:
-    """Which names in a file could refer to a Keras class or a project class."""
+@dataclass(frozen=True)
+class Signature:
+    """What the prefilter needs from a file's text, so a cached file never has to be read again."""
 
-    def __init__(self, known: frozenset[str] | set[str], project_modules: frozenset[str] | set[str]) -> None:
-        self.known = known
-        self.project_modules = project_modules
-
-    def interesting_module(self, module: str) -> bool:
-        return module.startswith(".") or "keras" in module or module.split(".")[0] in self.project_modules
-
-    def bound_names(self, text: str) -> set[str] | None:
-        """Names worth a parse, or None when a star import makes every name possible."""
-        bound: set[str] = set()
-        for match in FROM_IMPORT.finditer(text):
-            module, imported = match.group(1), match.group(2)
-            interesting = self.interesting_module(module)
-            for original, name in _imported(imported):
-                if original == "*":
-                    if interesting:
-                        return None
-                elif interesting or original in self.known or "keras" in original:
-                    bound.add(name)
-        for match in PLAIN_IMPORT.finditer(text):
-            for original, name in _imported(match.group(1)):
-                if self.interesting_module(original):
-                    bound.add(name)
-        aliases = ALIAS.findall(text)
-        for _ in range(3):  # alias chains: `K = tf.keras`, `KL = K.layers`
-            before = len(bound)
-            for name, target in aliases:
-                parts = target.split(".")
-                if parts[0] in bound or "keras" in target or parts[-1] in self.known:
-                    bound.add(name)
-            if len(bound) == before:
-                break
-        return bound
+    bases: frozenset[str]  # identifiers in the base lists of class statements
+    imports: tuple[tuple[str, str, str], ...]  # (module, imported name or "" for `import m`, bound name)
+    aliases: tuple[tuple[str, str], ...]  # module-level `name = dotted.target`
+    lambda_slot: bool  # a lambda passed to a Keras serialized slot (CFG207)
 
 
-def may_define_keras_class(text: str, known_keras_classes: frozenset[str] | set[str] = frozenset(),
-                           project_modules: frozenset[str] | set[str] = frozenset()) -> bool:
-    if "class" not in text:
-        return False
+def signature(text: str) -> Signature:
     if "\r" in text:  # `^` in the patterns follows only `\n`; Python also ends lines at a lone `\r`
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    bases = base_names(text)
+    bases = frozenset(base_names(text)) if "class" in text else frozenset()
+    imports: list[tuple[str, str, str]] = []
+    aliases: tuple[tuple[str, str], ...] = ()
+    if bases:
+        for match in FROM_IMPORT.finditer(text):
+            imports.extend((match.group(1), original, name) for original, name in _imported(match.group(2)))
+        for match in PLAIN_IMPORT.finditer(text):
+            imports.extend((original, "", name) for original, name in _imported(match.group(1)))
+        aliases = tuple(ALIAS.findall(text))
+    lambda_slot = "lambda" in text and LAMBDA_IN_SLOT.search(text) is not None
+    return Signature(bases, tuple(imports), aliases, lambda_slot)
+
+
+def _interesting(module: str, project_modules: Collection[str]) -> bool:
+    return module.startswith(".") or "keras" in module or module.split(".")[0] in project_modules
+
+
+def may_define_keras_class(sig: Signature, known: Collection[str] = frozenset(),
+                           project_modules: Collection[str] = frozenset()) -> bool:
+    bases = sig.bases
     if not bases:
         return False
-    if bases & HINTS or bases & known_keras_classes:
+    if bases & HINTS or not bases.isdisjoint(known):
         return True
-    bound = _Binder(known_keras_classes, project_modules).bound_names(text)
-    return bound is None or bool(bases & bound)
+    bound: set[str] = set()
+    for module, original, name in sig.imports:
+        interesting = _interesting(module, project_modules)
+        if original == "*":
+            if interesting:
+                return True  # a star import from Keras or the project may bind any base name
+        elif (interesting if not original else interesting or original in known or "keras" in original):
+            bound.add(name)
+    for _ in range(3):  # alias chains: `K = tf.keras`, `KL = K.layers`
+        before = len(bound)
+        for name, target in sig.aliases:
+            parts = target.split(".")
+            if parts[0] in bound or "keras" in target or parts[-1] in known:
+                bound.add(name)
+        if len(bound) == before:
+            break
+    return not bases.isdisjoint(bound)
 
 
-def may_pass_lambda_to_keras(text: str) -> bool:
-    """Model-building code that hands Keras a lambda (CFG207) need not define any class."""
-    return "lambda" in text and LAMBDA_IN_SLOT.search(text) is not None
-
-
-def worth_parsing(text: str, known_keras_classes: frozenset[str] | set[str] = frozenset(),
-                  project_modules: frozenset[str] | set[str] = frozenset()) -> bool:
+def worth_parsing(sig: Signature, known: Collection[str] = frozenset(),
+                  project_modules: Collection[str] = frozenset()) -> bool:
     """Whether a file may hold anything a rule reports on."""
-    return may_define_keras_class(text, known_keras_classes, project_modules) or may_pass_lambda_to_keras(text)
+    return sig.lambda_slot or may_define_keras_class(sig, known, project_modules)

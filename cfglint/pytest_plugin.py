@@ -83,8 +83,12 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     paths = config.getoption("cfglint_verify")
     if paths:
-        collector = VerifyCollector.from_parent(session, name="cfglint-verify", paths=list(paths))
-        items.extend(collector.collect())
+        collector = VerifyCollector.from_parent(session, name="cfglint-verify", nodeid="cfglint-verify",
+                                                paths=list(paths))
+        # through the collect-report hooks, so the terminal reporter counts the items
+        report = collector.ihook.pytest_make_collect_report(collector=collector)
+        config.hook.pytest_collectreport(report=report)
+        items.extend(report.result or [])
 
 
 _WORKERS: dict[str, Any] = {}

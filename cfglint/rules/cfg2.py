@@ -7,7 +7,7 @@ from typing import Iterable
 from cfglint.context import ClassContext, ModuleContext
 from cfglint.extract import is_serialized_slot
 from cfglint.facts import Value
-from cfglint.finding import Severity, Target
+from cfglint.finding import Severity
 from cfglint.rules._values import (
     attr_values,
     builds_layer,

@@ -237,7 +237,7 @@ class OutputsDiffer(DynamicRule):
             import keras
 
             class Shift(keras.layers.Layer):
-                def __init__(self, shift=0.0, **kwargs):
+                def __init__(self, shift=1.0, **kwargs):
                     super().__init__(**kwargs)
                     self.shift = shift
 
@@ -342,7 +342,7 @@ class SaveLoadFailed(DynamicRule):
                     self.pad = pad
 
                 def call(self, x):
-                    return keras.ops.pad(x, ((0, 0),) + (self.pad,))
+                    return keras.ops.pad(x, ((0, 0), self.pad + ()))
 
                 def get_config(self):
                     return {**super().get_config(), "pad": self.pad}

@@ -100,6 +100,13 @@ class LayerCheck:
         if config is None:
             return self.outcome
         self.stage_arguments_reflected(construction)
+        if inputs is None:  # abstract (`call` raises NotImplementedError): the config stages only
+            revived = self.stage_from_config(layer, config)
+            if revived is not None:
+                self.stage_config_drift(layer, revived)
+            if not self.outcome.problems:
+                self.outcome.skipped = "abstract: `call` raises NotImplementedError (its config round-trips)"
+            return self.outcome
         if self.is_model:
             self.model_round_trips(layer, inputs)
             return self.outcome
@@ -113,6 +120,7 @@ class LayerCheck:
 
     # ------------------------------------------------------------------ construct and build
     def construct(self) -> tuple[Any, ex.Construction, Any]:
+        """An instance called on the first input that works (inputs None: `call` is abstract)."""
         try:
             construction = ex.constructor_kwargs(self.cls, self.example, keras=self.keras)
         except ValueError as exc:  # an example value that cannot be revived
@@ -135,7 +143,7 @@ class LayerCheck:
                 self.call(layer, inputs)
                 return layer, construction, inputs
             except NotImplementedError:
-                raise Skip("abstract: `call` raises NotImplementedError") from None
+                return layer, construction, None  # abstract: no forward pass to compare
             except Exception as exc:  # noqa: BLE001 - user code
                 errors.append(f"{shape} {dtype}: {describe(exc, 160)}")
                 layer = self.cls(*construction.args, **construction.new_kwargs())  # a failed call may leave it half-built

@@ -370,7 +370,9 @@ def _dense_factory(keras: Any) -> Callable[[], Any]:
 # `dilation_rate` (dilation > 1 with strides > 1 is refused by Keras convolutions) and `groups` (must
 # divide the channels) likewise.
 _KEEP = ("*shape*", "axis", "*_axis", "axes", "*_axes", "*dtype*", "name", "*_name", "seed", "*_seed",
-         "data_format", "trainable", "dilation_rate", "groups")
+         "data_format", "trainable", "dilation_rate", "groups",
+         # Keras's own base-layer keywords, which built-in layers do not return in their config either
+         "autocast", "activity_regularizer", "input_dim", "batch_size", "dynamic", "weights")
 
 # Floats that must stay in (0, 1).
 _RATE_LIKE = ("rate", "*_rate", "*dropout*", "alpha", "momentum", "*_prob", "p", "*_p")

@@ -73,7 +73,8 @@ def resolve_arguments(args: list[str], roots: list[Path]) -> tuple[list[str], li
         for root in roots:
             for candidate in (root / relative.with_suffix(".py"), root / relative / "__init__.py"):
                 if candidate.is_file():
-                    paths.append(str(candidate))
+                    inside = str(candidate.resolve()).startswith(str(Path.cwd().resolve()) + os.sep)
+                    paths.append(os.path.relpath(candidate) if inside else str(candidate))
                     break
             else:
                 continue

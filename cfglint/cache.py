@@ -1,0 +1,164 @@
+"""The result cache: per-file facts keyed on content, and a snapshot of the last run's findings.
+
+Two levels, both under `.cfglint_cache/` at the project root (with a `CACHEDIR.TAG` and a `.gitignore`):
+
+* per file: its prefilter signature and, once parsed, its facts (or its CFG001 error), keyed on the
+  file's stat (mtime, size, inode) and, when the stat changed, on a hash of its bytes; a file whose
+  stat is unchanged is never read again;
+* per run: the list of files with their stats, the settings fingerprint and the sorted findings. When
+  nothing at all changed, those findings are the answer and no source is read or parsed.
+
+Findings are never reused across a change: when any file changed, was added or removed, the rules
+run again over the (mostly cached) facts of every file, so a base class edited in another file always
+reaches its subclasses. The cache directory is versioned by cfglint's version, so an upgrade starts
+cold. Everything is written atomically (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cfglint import __version__
+from cfglint.facts import ModuleFacts
+from cfglint.finding import Finding
+from cfglint.prefilter import Signature
+
+CACHE_DIR_NAME = ".cfglint_cache"
+CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+                "# This file is a cache directory tag created by cfglint.\n"
+                "# For information about cache directory tags see https://bford.info/cachedir/\n")
+FORMAT = 1
+
+StatKey = tuple[int, int, int]
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+@dataclass
+class FileEntry:
+    stat: StatKey
+    digest: bytes
+    module: str  # the dotted name the facts were extracted under
+    signature: Signature | None = None  # None: the file could not be decoded
+    facts: ModuleFacts | None = None  # set once parsed
+    error: tuple[str, int, int] | None = None  # CFG001: message, line, column
+
+
+@dataclass
+class Snapshot:
+    key: str  # version, arguments and settings of the run
+    files: tuple[tuple[str, StatKey], ...]  # every file read or consulted, with its stat
+    findings: list[Finding] = field(default_factory=list)
+    files_checked: int = 0
+
+
+class ResultCache:
+    """Loaded once per run, saved once at the end. A disabled cache remembers nothing."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self.entries: dict[str, FileEntry] = {}
+        self.snapshots: dict[str, Snapshot] = {}
+        self._used: set[str] = set()
+        if directory is not None:
+            self._load()
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None
+
+    @property
+    def _file(self) -> Path:
+        assert self.directory is not None
+        return self.directory / __version__ / "results.pickle"
+
+    def _load(self) -> None:
+        try:
+            with open(self._file, "rb") as handle:
+                data = pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
+            return  # no cache yet, or one from another format: start cold
+        if isinstance(data, dict) and data.get("format") == FORMAT:
+            self.entries = data.get("entries", {})
+            self.snapshots = data.get("snapshots", {})
+
+    # ------------------------------------------------------------------ per file
+    def by_stat(self, key: str, stat: StatKey) -> FileEntry | None:
+        entry = self.entries.get(key)
+        if entry is not None and entry.stat == stat:
+            self._used.add(key)
+            return entry
+        return None
+
+    def by_digest(self, key: str, stat: StatKey, content_digest: bytes) -> FileEntry | None:
+        """A file touched but not changed (same bytes): the entry, with its new stat."""
+        entry = self.entries.get(key)
+        if entry is not None and entry.digest == content_digest:
+            entry.stat = stat
+            self._used.add(key)
+            return entry
+        return None
+
+    def put(self, key: str, entry: FileEntry) -> None:
+        self.entries[key] = entry
+        self._used.add(key)
+
+    # ------------------------------------------------------------------ per run
+    def snapshot(self, key: str) -> Snapshot | None:
+        return self.snapshots.get(key)
+
+    def save(self, snapshot: Snapshot | None) -> None:
+        if self.directory is None:
+            return
+        if snapshot is not None:
+            self.snapshots = {**self.snapshots, snapshot.key: snapshot}
+        # keep entries this run used, and the others too unless they are many (runs over subtrees)
+        entries = self.entries if len(self.entries) < 50_000 else {k: self.entries[k] for k in self._used}
+        snapshots = dict(list(self.snapshots.items())[-8:])
+        try:
+            _prepare(self.directory)
+            target = self._file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".results-", suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump({"format": FORMAT, "entries": entries, "snapshots": snapshots}, handle,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temp, target)
+        except OSError:
+            pass  # a read-only checkout still gets its findings, just no cache
+
+
+def _prepare(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    tag = directory / "CACHEDIR.TAG"
+    if not tag.exists():
+        tag.write_text(CACHEDIR_TAG, encoding="utf-8")
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Created by cfglint\n*\n", encoding="utf-8")
+
+
+def run_key(*parts: Any) -> str:
+    """A stable key for a run's arguments and settings."""
+    return hashlib.blake2b(repr(parts).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
+def clean(directory: Path) -> bool:
+    """Remove a cache directory; True when there was one."""
+    if not (directory / "CACHEDIR.TAG").exists():
+        return False
+    shutil.rmtree(directory, ignore_errors=True)
+    return True
