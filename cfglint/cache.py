@@ -16,6 +16,7 @@ cold. Everything is written atomically (temporary file, then rename).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -66,34 +67,47 @@ class Snapshot:
 
 
 class ResultCache:
-    """Loaded once per run, saved once at the end. A disabled cache remembers nothing."""
+    """Loaded lazily, saved once at the end of a run. A disabled cache remembers nothing.
+
+    Snapshots (small: stats and findings) and file entries (large: facts) live in separate files, so
+    a warm run over an unchanged tree reads only the first."""
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
-        self.entries: dict[str, FileEntry] = {}
-        self.snapshots: dict[str, Snapshot] = {}
+        self._entries: dict[str, FileEntry] | None = None
+        self._snapshots: dict[str, Snapshot] | None = None
         self._used: set[str] = set()
-        if directory is not None:
-            self._load()
+        self._dirty = False
 
     @property
     def enabled(self) -> bool:
         return self.directory is not None
 
-    @property
-    def _file(self) -> Path:
+    def _path(self, name: str) -> Path:
         assert self.directory is not None
-        return self.directory / __version__ / "results.pickle"
+        return self.directory / __version__ / name
 
-    def _load(self) -> None:
+    def _read(self, name: str) -> dict[str, Any]:
+        if self.directory is None:
+            return {}
         try:
-            with open(self._file, "rb") as handle:
+            with open(self._path(name), "rb") as handle:
                 data = pickle.load(handle)
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
-            return  # no cache yet, or one from another format: start cold
-        if isinstance(data, dict) and data.get("format") == FORMAT:
-            self.entries = data.get("entries", {})
-            self.snapshots = data.get("snapshots", {})
+            return {}  # no cache yet, or one from another format: start cold
+        return data.get("items", {}) if isinstance(data, dict) and data.get("format") == FORMAT else {}
+
+    @property
+    def entries(self) -> dict[str, FileEntry]:
+        if self._entries is None:
+            self._entries = self._read("entries.pickle")
+        return self._entries
+
+    @property
+    def snapshots(self) -> dict[str, Snapshot]:
+        if self._snapshots is None:
+            self._snapshots = self._read("snapshots.pickle")
+        return self._snapshots
 
     # ------------------------------------------------------------------ per file
     def by_stat(self, key: str, stat: StatKey) -> FileEntry | None:
@@ -109,36 +123,50 @@ class ResultCache:
         if entry is not None and entry.digest == content_digest:
             entry.stat = stat
             self._used.add(key)
+            self._dirty = True
             return entry
         return None
 
     def put(self, key: str, entry: FileEntry) -> None:
         self.entries[key] = entry
         self._used.add(key)
+        self._dirty = True
 
     # ------------------------------------------------------------------ per run
     def snapshot(self, key: str) -> Snapshot | None:
-        return self.snapshots.get(key)
+        return self.snapshots.get(key) if self.directory is not None else None
 
     def save(self, snapshot: Snapshot | None) -> None:
         if self.directory is None:
             return
-        if snapshot is not None:
-            self.snapshots = {**self.snapshots, snapshot.key: snapshot}
-        # keep entries this run used, and the others too unless they are many (runs over subtrees)
-        entries = self.entries if len(self.entries) < 50_000 else {k: self.entries[k] for k in self._used}
-        snapshots = dict(list(self.snapshots.items())[-8:])
         try:
             _prepare(self.directory)
-            target = self._file
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".results-", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump({"format": FORMAT, "entries": entries, "snapshots": snapshots}, handle,
-                            protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temp, target)
+            self._path("").mkdir(parents=True, exist_ok=True)
+            if self._dirty and self._entries is not None:
+                # facts of parsed files are what later runs reuse; entries of files last seen long ago
+                # go once there are many (runs over different subtrees of a huge repository)
+                entries = self._entries if len(self._entries) < 50_000 else {
+                    k: self._entries[k] for k in self._used}
+                _write(self._path("entries.pickle"), entries)
+            if snapshot is not None:
+                snapshots = {k: v for k, v in self.snapshots.items() if k != snapshot.key}
+                snapshots[snapshot.key] = snapshot
+                _write(self._path("snapshots.pickle"), dict(list(snapshots.items())[-8:]))
         except OSError:
             pass  # a read-only checkout still gets its findings, just no cache
+
+
+def _write(path: Path, items: dict[str, Any]) -> None:
+    """Atomically: a temporary file in the same directory, then a rename."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump({"format": FORMAT, "items": items}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
 
 
 def _prepare(directory: Path) -> None:

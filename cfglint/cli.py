@@ -47,6 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--force-exclude", action="store_true",
                        help="apply `exclude` to files named on the command line too (pre-commit)")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+    check.add_argument("--cache-dir", type=Path, metavar="DIR",
+                       help="where to keep the cache (default: .cfglint_cache at the project root)")
+    check.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="processes that parse files (default: the number of cores)")
+
+    clean = commands.add_parser("clean", help="remove the result cache",
+                                description="Remove the result cache of the project in PATH (default: .).")
+    clean.add_argument("path", nargs="?", default=".", help="a file or directory of the project")
+    clean.add_argument("--cache-dir", type=Path, metavar="DIR", help="the cache directory to remove")
 
     verify = commands.add_parser(
         "verify", help="import each Keras class and round-trip it through Keras (RUNS your code)",
@@ -86,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_rule(args)
         if args.command == "verify":
             return run_verify(args)
+        if args.command == "clean":
+            return run_clean(args)
         parser.print_help()
         return EXIT_ERROR
     except UsageError as exc:
@@ -105,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from cfglint.cache import CACHE_DIR_NAME, ResultCache
     from cfglint.config import ConfigError
     from cfglint.discovery import is_excluded
     from cfglint.engine import Checker, Report
@@ -129,7 +142,11 @@ def run_check(args: argparse.Namespace) -> int:
         cli = CliOverrides(args.select, args.ignore, args.extend_select, args.target)
         resolver = SettingsResolver(base, all_codes=ALL_RULES, default_codes=DEFAULT_CODES, cli=cli,
                                     fixed=args.config is not None)
-        checker = Checker(base, resolver=resolver)
+        if args.jobs is not None and args.jobs < 1:
+            raise UsageError("--jobs must be at least 1")
+        cache = ResultCache(None if args.no_cache or os.environ.get("CFGLINT_NO_CACHE")
+                            else args.cache_dir or base.root / CACHE_DIR_NAME)
+        checker = Checker(base, resolver=resolver, cache=cache, jobs=args.jobs or os.cpu_count() or 1)
         if args.stdin_filename is not None:
             report = Report(files_checked=1)
             data = sys.stdin.buffer.read()
@@ -207,6 +224,24 @@ def run_verify(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if findings and not args.exit_zero:
         return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def run_clean(args: argparse.Namespace) -> int:
+    from cfglint.cache import CACHE_DIR_NAME, clean
+    from cfglint.config import ConfigError, load_settings
+    from cfglint.rules import ALL_RULES
+
+    try:
+        start = Path(args.path)
+        settings = load_settings((start if start.is_dir() else start.parent).absolute(), known_codes=ALL_RULES)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    directory = args.cache_dir or settings.root / CACHE_DIR_NAME
+    if clean(directory):
+        print(f"Removed {directory}")
+    else:
+        print(f"No cfglint cache at {directory}")
     return EXIT_CLEAN
 
 

@@ -9,23 +9,25 @@ from __future__ import annotations
 import ast
 import gc
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
+from cfglint import __version__
+from cfglint.cache import FileEntry, ResultCache, Snapshot, StatKey, digest, run_key, stat_key
 from cfglint.config import RuleSelection, Settings
 from cfglint.context import ClassContext, ModuleContext
-from cfglint.discovery import discover
+from cfglint.discovery import Discovery, discover
 from cfglint.extract import extract
 from cfglint.facts import ModuleFacts
 from cfglint.finding import Finding, Span, Target
 from cfglint.noqa import is_suppressed, parse_noqa
-from cfglint.prefilter import signature, worth_parsing
+from cfglint.prefilter import reexported_names, signature, worth_parsing
 from cfglint.project import ProjectIndex, module_name
 from cfglint.rules import ALL_RULES, DEFAULT_CODES, PARSE_ERROR
 from cfglint.rules.base import Hit, Rule
 from cfglint.settings_resolver import CliOverrides, FileSettings, SettingsResolver
-from cfglint.source import SourceError, read_source
+from cfglint.source import SourceError, decode_source, read_error, read_source
 
 
 @dataclass
@@ -84,10 +86,14 @@ def _reason(exc: BaseException) -> str:
 
 
 class Checker:
-    """Runs the rules over files or a single source text, with one settings object."""
+    """Runs the rules over files or a single source text.
+
+    `cache` (a `ResultCache`) lets unchanged files skip reading and parsing, and a run over an unchanged
+    tree skip everything; `jobs` > 1 parses in that many processes. Output is identical either way."""
 
     def __init__(self, settings: Settings, selection: RuleSelection | None = None, target: str | None = None,
-                 *, resolver: SettingsResolver | None = None) -> None:
+                 *, resolver: SettingsResolver | None = None, cache: ResultCache | None = None,
+                 jobs: int = 1) -> None:
         """Either one `settings`/`selection` for every file, or a `resolver` giving each file the
         configuration nearest to it (the command line)."""
         if resolver is None:
@@ -97,33 +103,40 @@ class Checker:
                 resolver.default = FileSettings(settings, selection, target or settings.target)
         self.settings = settings
         self.resolver = resolver
+        self.cache = cache or ResultCache(None)
+        self.jobs = max(1, jobs)
         self._parsed: dict[str, ModuleFacts | None] = {}
+        self._consulted: dict[str, StatKey] = {}  # files read only to resolve base classes
         roots = [settings.root, settings.root / "src"]
         self.index = ProjectIndex(self._load_for_index, roots)
 
     # ------------------------------------------------------------------ entry points
     def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
-        report, checked = self.parse_paths(paths, force_exclude=force_exclude)
-        for facts in checked:
-            report.findings.extend(self._check_module(facts))
-        report.findings.sort(key=Finding.sort_key)
+        found = discover(paths, self.settings, force_exclude=force_exclude)
+        stats = _stats(found.files)
+        key = run_key(__version__, sorted(paths), force_exclude, self._settings_fingerprint(found.files))
+        snapshot = self.cache.snapshot(key)
+        if snapshot is not None and _unchanged(snapshot, stats):
+            report = Report(list(snapshot.findings), snapshot.files_checked)  # nothing changed: no source read
+        else:
+            report, checked = self._parse(found, paths, stats)
+            for facts in checked:
+                report.findings.extend(self._check_module(facts))
+            report.findings.sort(key=Finding.sort_key)
+            if self.cache.enabled:
+                files = tuple(stats) + tuple(sorted(self._consulted.items()))
+                self.cache.save(Snapshot(key, files, report.findings, report.files_checked))
+        report.errors.extend(f"{path}: {message}" for path, message in found.errors)
+        report.warnings.extend(found.warnings)
         return report
 
     def parse_paths(self, paths: list[str], *, force_exclude: bool = False) -> tuple[Report, list[ModuleFacts]]:
         """Discover and parse the files that may hold Keras classes (also used by `verify`)."""
-        report = Report()
         found = discover(paths, self.settings, force_exclude=force_exclude)
+        report, checked = self._parse(found, paths, _stats(found.files))
         report.errors.extend(f"{path}: {message}" for path, message in found.errors)
         report.warnings.extend(found.warnings)
-        explicit = {os.path.normpath(p) for p in paths if os.path.isfile(p)}
-        texts: dict[Path, str] = {}
-        for path in found.files:
-            report.files_checked += 1
-            try:
-                texts[path] = read_source(path)
-            except SourceError as exc:
-                report.findings.extend(self._parse_error(str(path), exc.reason, exc.line, exc.column))
-        return report, self._parse_candidates(texts, explicit, report)
+        return report, checked
 
     def target_of(self, facts: ModuleFacts) -> Target:
         """The Keras flavour a module is checked for (`auto`: tf-keras when it imports tf_keras)."""
@@ -134,33 +147,120 @@ class Checker:
 
     def check_source(self, source: str, path: str) -> list[Finding]:
         """Check one text (standard input, an editor buffer) as if it were the file at `path`."""
-        facts = self._parse_checked(source, Path(path), [])
-        findings = list(self._check_module(facts)) if isinstance(facts, ModuleFacts) else facts
-        return sorted(findings, key=Finding.sort_key)
+        dotted, root = module_name(Path(path))
+        try:
+            facts = parse_module(source, path, dotted)
+        except ParseFailure as failure:
+            return list(self._parse_error(path, failure.message, failure.line, failure.column))
+        self._parsed[_key(Path(path))] = facts
+        self.index.add(facts, root)
+        return sorted(self._check_module(facts), key=Finding.sort_key)
 
     # ------------------------------------------------------------------ parsing
-    def _parse_candidates(self, texts: dict[Path, str], explicit: set[str], report: Report) -> list[ModuleFacts]:
-        """Parse the files that may hold Keras classes, feeding discovered class names back."""
+    def _settings_fingerprint(self, files: list[Path]) -> tuple[object, ...]:
+        """What the findings depend on besides the files: every configuration in play, the options."""
+        configs = {self.resolver.for_path(path).settings.config_path for path in {p.parent / "_" for p in files}}
+        configs.add(self.settings.config_path)
+        fingerprint = []
+        for config in sorted(configs, key=str):
+            try:
+                fingerprint.append((str(config), stat_key(os.stat(config)) if config else None))
+            except OSError:
+                fingerprint.append((str(config), None))
+        cli = self.resolver.cli
+        return (tuple(fingerprint), tuple(cli.select or ()), tuple(cli.ignore or ()),
+                tuple(cli.extend_select or ()), cli.target)
+
+    def _entry(self, path: Path, stat: StatKey | None, report: Report) -> FileEntry | None:
+        """The cached entry of a file when its stat (or, failing that, its bytes) are unchanged; else a
+        fresh one (read, decoded, its prefilter signature taken). None when it cannot be read."""
+        key = _key(path)
+        dotted = module_name(path)[0]
+        if stat is not None:
+            entry = self.cache.by_stat(key, stat)
+            if entry is not None and entry.module == dotted:
+                return entry
+        try:
+            data = path.read_bytes()
+            stat = stat or stat_key(os.stat(path))
+        except OSError as exc:
+            reason = read_error(exc)
+            report.findings.extend(self._parse_error(str(path), reason, 1, 1))
+            return None
+        content = digest(data)
+        entry = self.cache.by_digest(key, stat, content)
+        if entry is not None and entry.module == dotted:
+            return entry
+        try:
+            entry = FileEntry(stat, content, dotted, signature(decode_source(data, str(path))))
+        except SourceError as exc:
+            entry = FileEntry(stat, content, dotted, error=(exc.reason, exc.line, exc.column))
+        self.cache.put(key, entry)
+        return entry
+
+    def _parse(self, found: Discovery, paths: list[str], stats: list[tuple[str, StatKey | None]]
+               ) -> tuple[Report, list[ModuleFacts]]:
+        """Parse the files that may hold Keras classes, feeding discovered class names back to the
+        prefilter until no new name appears (`class Block(MyBase)` in a file that never says keras)."""
+        report = Report(files_checked=len(found.files))
+        explicit = {os.path.normpath(p) for p in paths if os.path.isfile(p)}
+        entries: dict[Path, FileEntry] = {}
+        for path, (_, stat) in zip(found.files, stats):
+            entry = self._entry(path, stat, report)
+            if entry is None:
+                continue
+            if entry.signature is None and entry.error is not None:  # not decodable: CFG001 now
+                report.findings.extend(self._parse_error(str(path), *entry.error))
+                continue
+            entries[path] = entry
         checked: list[ModuleFacts] = []
-        pending = dict(texts)
+        pending = dict(entries)
         known: set[str] = set()
-        project = self._project_modules(texts)
+        project = self._project_modules(entries)
+        walked = {entry.module for entry in entries.values()}
         first = True
         while pending:
-            batch = [p for p, text in pending.items()
-                     if (first and os.path.normpath(p) in explicit) or worth_parsing(signature(text), known, project)]
+            batch = [p for p, entry in pending.items() if (first and os.path.normpath(p) in explicit)
+                     or worth_parsing(entry.signature, known, project, walked)]  # type: ignore[arg-type]
             first = False
             if not batch:
                 break
+            self._parse_batch([(p, pending.pop(p)) for p in batch])
             for path in batch:
-                result = self._parse_checked(pending.pop(path), path, report.findings)
-                if isinstance(result, ModuleFacts):
-                    checked.append(result)
+                entry = entries[path]
+                if entry.error is not None:
+                    report.findings.extend(self._parse_error(str(path), *entry.error))
+                elif entry.facts is not None:
+                    facts = entry.facts if entry.facts.path == str(path) else replace(entry.facts, path=str(path))
+                    self._parsed[_key(path)] = facts
+                    self.index.add(facts, module_name(path)[1])
+                    checked.append(facts)
             names = {cls.name for facts in checked for cls, _ in self.index.keras_classes(facts)}
+            names |= reexported_names((e.signature for e in entries.values() if e.signature), names)
             if names <= known:
                 break
             known |= names
-        return checked
+        return report, checked
+
+    def _parse_batch(self, batch: list[tuple[Path, FileEntry]]) -> None:
+        """Parse the entries that have no facts yet, in `jobs` processes when there are many."""
+        todo = [(str(path), entry.module, entry) for path, entry in batch
+                if entry.facts is None and entry.error is None]
+        if not todo:
+            return
+        work = [(path, module) for path, module, _ in todo]
+        if self.jobs > 1 and len(todo) >= 2 * self.jobs:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else None)
+            with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context) as pool:
+                results = list(pool.map(parse_file, work, chunksize=max(1, len(work) // (self.jobs * 4))))
+        else:
+            results = [parse_file(item) for item in work]
+        for (_, _, entry), (facts, error) in zip(todo, results):
+            entry.facts, entry.error = facts, error
 
     def _project_modules(self, files: Iterable[Path]) -> set[str]:
         """Top-level module names that belong to the project: imports of them may name its bases."""
@@ -177,29 +277,21 @@ class Checker:
             names.add(module_name(parent / "__init__.py")[0].split(".")[0])
         return names
 
-    def _parse_checked(self, source: str, path: Path, sink: list[Finding]) -> ModuleFacts | list[Finding]:
-        display = str(path)
-        dotted, root = module_name(path)
-        try:
-            facts = parse_module(source, display, dotted)
-        except ParseFailure as failure:
-            findings = list(self._parse_error(display, failure.message, failure.line, failure.column))
-            sink.extend(findings)
-            self._parsed[_key(path)] = None
-            return findings
-        self._parsed[_key(path)] = facts
-        self.index.add(facts, root)
-        return facts
-
     def _load_for_index(self, path: Path) -> ModuleFacts | None:
         """Facts of a module that is not being checked but defines a base class of one that is."""
         key = _key(path)
         if key not in self._parsed:
+            report = Report()
             try:
-                source = read_source(path)
-                self._parsed[key] = parse_module(source, str(path), module_name(path)[0])
-            except (SourceError, ParseFailure):
-                self._parsed[key] = None
+                stat = stat_key(os.stat(path))
+            except OSError:
+                stat = None
+            entry = self._entry(path, stat, report)
+            if entry is not None and entry.facts is None and entry.error is None:
+                entry.facts, entry.error = parse_file((str(path), entry.module))
+            self._parsed[key] = entry.facts if entry is not None else None
+            if entry is not None:
+                self._consulted[key] = entry.stat
         return self._parsed[key]
 
     # ------------------------------------------------------------------ rules
@@ -236,5 +328,42 @@ class Checker:
         yield Finding(path, span, PARSE_ERROR.code, PARSE_ERROR.name, message, severity)
 
 
-def _key(path: Path) -> str:
-    return os.path.realpath(path)
+def _key(path: Path | str) -> str:
+    """The identity of a file in the cache and the index (discovery already merged symlinked twins)."""
+    return os.path.abspath(path)
+
+
+def _stats(files: list[Path]) -> list[tuple[str, StatKey | None]]:
+    """(resolved path, stat key) per file, None when it cannot be stat-ed (reported when read)."""
+    result: list[tuple[str, StatKey | None]] = []
+    for path in files:
+        try:
+            result.append((_key(path), stat_key(os.stat(path))))
+        except OSError:
+            result.append((_key(path), None))
+    return result
+
+
+def _unchanged(snapshot: Snapshot, stats: list[tuple[str, StatKey | None]]) -> bool:
+    """The same files with the same stats, and every consulted file unchanged too."""
+    count = len(stats)
+    if tuple(stats) != snapshot.files[:count]:
+        return False
+    for path, stat in snapshot.files[count:]:
+        try:
+            if stat_key(os.stat(path)) != stat:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def parse_file(job: tuple[str, str]) -> tuple[ModuleFacts | None, tuple[str, int, int] | None]:
+    """Read and parse one file (in a worker process when `--jobs` > 1): facts, or a CFG001 error."""
+    path, module = job
+    try:
+        return parse_module(read_source(Path(path)), path, module), None
+    except SourceError as exc:
+        return None, (exc.reason, exc.line, exc.column)
+    except ParseFailure as failure:
+        return None, (failure.message, failure.line, failure.column)

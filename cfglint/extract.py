@@ -26,6 +26,7 @@ from cfglint.facts import (
 )
 from cfglint.finding import Span
 from cfglint.keras_names import classify_base, keras_path
+from cfglint.prefilter import has_keyword_lambda
 
 MAX_VALUE_DEPTH = 6
 STATEMENT_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")  # where statements nest
@@ -300,7 +301,8 @@ class ModuleExtractor:
         module = self.facts.module
         # calls matter only for lambdas (CFG207) and `register_keras_serializable(...)(Cls)`; without
         # either word in the file, statements are walked and expressions skipped (most of a tree)
-        want_calls = "lambda" in self.source or "register_keras_serializable" in self.source
+        want_calls = has_keyword_lambda(self.source) or "Lambda(" in self.source \
+            or "register_keras_serializable" in self.source
         fields = None if want_calls else STATEMENT_FIELDS
         while stack:
             node, cls, method = pop()

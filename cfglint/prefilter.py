@@ -12,25 +12,57 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Collection
+from typing import Collection, Iterable
 
-CLASS_BASES = re.compile(r"^[ \t]*class[ \t]+\w+[ \t]*\(([^)]*)\)", re.M)
-FROM_IMPORT = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)", re.M)
-PLAIN_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n]*)", re.M)
-ALIAS = re.compile(r"^(\w+)[ \t]*=[ \t]*([A-Za-z_][\w.]*)[ \t]*(?:#[^\n]*)?$", re.M)
+# Each pattern is tried only where `str.find` located its keyword at the start of a line: one regex
+# pass per pattern over the whole text was most of the prefilter's cost on large files.
+CLASS_AT = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
+FROM_AT = re.compile(r"from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
+IMPORT_AT = re.compile(r"import[ \t]+([^\n]*)")
+# module-level `name = dotted.target` (a leading newline lets the engine skip ahead by literal search)
+ALIAS = re.compile(r"\n([A-Za-z_]\w*)[ \t]*=[ \t]*([A-Za-z_][\w.]*)[ \t]*(?:#[^\n]*)?(?=\n)")
 WORD = re.compile(r"[A-Za-z_]\w*")
-LAMBDA_IN_SLOT = re.compile(
-    r"(?:activation|initializer|regularizer|constraint)[ \t]*=[ \t]*lambda\b"
-    r"|Lambda[ \t]*\([ \t\n]*(?:function[ \t]*=[ \t]*)?lambda\b")
+SLOT_BEFORE_LAMBDA = re.compile(r"(?:(?:activation|initializer|regularizer|constraint)[ \t]*="
+                                r"|Lambda[ \t]*\([ \t\n]*(?:function[ \t]*=)?)[ \t]*$")
+KEYWORD_BEFORE_LAMBDA = re.compile(r"[(,][ \t\n]*\w+[ \t]*=[ \t]*$")
 HINTS = frozenset({"Layer", "Model", "Sequential", "Functional", "keras", "layers", "models"})
+
+
+def _at_line_start(text: str, word: str) -> list[int]:
+    """Offsets where `word` starts a line (after indentation)."""
+    found = []
+    index = text.find(word)
+    while index != -1:
+        start = text.rfind("\n", 0, index) + 1
+        if not text[start:index].strip(" \t"):
+            found.append(index)
+        index = text.find(word, index + len(word))
+    return found
 
 
 def base_names(text: str) -> set[str]:
     """Every identifier in the base lists of the file's class statements."""
     names: set[str] = set()
-    for match in CLASS_BASES.finditer(text):
-        names.update(WORD.findall(match.group(1)))
+    for index in _at_line_start(text, "class"):
+        match = CLASS_AT.match(text, index)
+        if match:
+            names.update(WORD.findall(match.group(1)))
     return names
+
+
+def _lambda_after(text: str, pattern: re.Pattern[str]) -> bool:
+    """Whether some `lambda` in the text is preceded by what `pattern` matches (looked at closely)."""
+    index = text.find("lambda")
+    while index != -1:
+        if pattern.search(text, max(0, index - 80), index):
+            return True
+        index = text.find("lambda", index + 6)
+    return False
+
+
+def has_keyword_lambda(text: str) -> bool:
+    """`f(fn=lambda ...)`: a lambda passed as a keyword argument (CFG207 call sites)."""
+    return _lambda_after(text, KEYWORD_BEFORE_LAMBDA)
 
 
 def _imported(imported: str) -> list[tuple[str, str]]:
@@ -61,22 +93,35 @@ def signature(text: str) -> Signature:
     bases = frozenset(base_names(text)) if "class" in text else frozenset()
     imports: list[tuple[str, str, str]] = []
     aliases: tuple[tuple[str, str], ...] = ()
+    if bases or " as " in text:  # a module without classes may still re-export one under another name
+        for index in _at_line_start(text, "from"):
+            match = FROM_AT.match(text, index)
+            if match:
+                imports.extend((match.group(1), original, name) for original, name in _imported(match.group(2))
+                               if bases or original != name)
     if bases:
-        for match in FROM_IMPORT.finditer(text):
-            imports.extend((match.group(1), original, name) for original, name in _imported(match.group(2)))
-        for match in PLAIN_IMPORT.finditer(text):
-            imports.extend((original, "", name) for original, name in _imported(match.group(1)))
-        aliases = tuple(ALIAS.findall(text))
-    lambda_slot = "lambda" in text and LAMBDA_IN_SLOT.search(text) is not None
-    return Signature(bases, tuple(imports), aliases, lambda_slot)
+        for index in _at_line_start(text, "import"):
+            match = IMPORT_AT.match(text, index)
+            if match:
+                imports.extend((original, "", name) for original, name in _imported(match.group(1)))
+        aliases = tuple(ALIAS.findall("\n" + text + "\n"))
+    return Signature(bases, tuple(imports), aliases, _lambda_after(text, SLOT_BEFORE_LAMBDA))
 
 
-def _interesting(module: str, project_modules: Collection[str]) -> bool:
-    return module.startswith(".") or "keras" in module or module.split(".")[0] in project_modules
+def _interesting(module: str, project_modules: Collection[str], walked: Collection[str]) -> bool:
+    """Imports that may bind a Keras or project base class. A module among the files being checked
+    is not: if it defines a Keras class, its name reaches `known` instead (that keeps Keras's and
+    TensorFlow's own sources, where every import is a project import, from being parsed whole)."""
+    if module.startswith("."):
+        return True
+    if module in walked:
+        return False
+    return "keras" in module or module.split(".")[0] in project_modules
 
 
 def may_define_keras_class(sig: Signature, known: Collection[str] = frozenset(),
-                           project_modules: Collection[str] = frozenset()) -> bool:
+                           project_modules: Collection[str] = frozenset(),
+                           walked: Collection[str] = frozenset()) -> bool:
     bases = sig.bases
     if not bases:
         return False
@@ -84,7 +129,7 @@ def may_define_keras_class(sig: Signature, known: Collection[str] = frozenset(),
         return True
     bound: set[str] = set()
     for module, original, name in sig.imports:
-        interesting = _interesting(module, project_modules)
+        interesting = _interesting(module, project_modules, walked)
         if original == "*":
             if interesting:
                 return True  # a star import from Keras or the project may bind any base name
@@ -102,6 +147,12 @@ def may_define_keras_class(sig: Signature, known: Collection[str] = frozenset(),
 
 
 def worth_parsing(sig: Signature, known: Collection[str] = frozenset(),
-                  project_modules: Collection[str] = frozenset()) -> bool:
+                  project_modules: Collection[str] = frozenset(), walked: Collection[str] = frozenset()) -> bool:
     """Whether a file may hold anything a rule reports on."""
-    return sig.lambda_slot or may_define_keras_class(sig, known, project_modules)
+    return sig.lambda_slot or may_define_keras_class(sig, known, project_modules, walked)
+
+
+def reexported_names(signatures: Iterable[Signature], known: Collection[str]) -> set[str]:
+    """Names under which files re-export known Keras classes (`from .base import MyBase as Base`)."""
+    return {name for sig in signatures for _, original, name in sig.imports
+            if original in known and name != original}

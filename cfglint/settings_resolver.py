@@ -40,7 +40,7 @@ class SettingsResolver:
         self.base = base
         self._all_codes = all_codes
         self._default_codes = default_codes
-        self._cli = cli
+        self.cli = cli
         self._fixed = fixed  # --config given, or a single settings object handed in
         self._by_config: dict[Path | None, FileSettings] = {}
         self._by_dir: dict[str, FileSettings] = {}
@@ -51,19 +51,37 @@ class SettingsResolver:
         if key not in self._by_config:
             selection = RuleSelection.from_settings(
                 settings, all_codes=self._all_codes, default_codes=self._default_codes,
-                cli_select=self._cli.select, cli_ignore=self._cli.ignore,
-                cli_extend_select=self._cli.extend_select)
-            self._by_config[key] = FileSettings(settings, selection, self._cli.target or settings.target)
+                cli_select=self.cli.select, cli_ignore=self.cli.ignore,
+                cli_extend_select=self.cli.extend_select)
+            self._by_config[key] = FileSettings(settings, selection, self.cli.target or settings.target)
         return self._by_config[key]
 
     def for_path(self, path: str | Path) -> FileSettings:
         """The settings of the configuration nearest to `path` (a file that may not exist: stdin)."""
         if self._fixed:
             return self.default
-        directory = os.path.dirname(os.path.abspath(path))
+        return self._for_dir(os.path.dirname(os.path.abspath(path)))
+
+    def _for_dir(self, directory: str) -> FileSettings:
+        """One `pyproject.toml` look-up per directory: a directory without one inherits its parent's."""
         found = self._by_dir.get(directory)
-        if found is None:
-            settings = load_settings(Path(directory), known_codes=self._all_codes)
-            found = self.default if settings.config_path is None else self._file_settings(settings)
-            self._by_dir[directory] = found
+        if found is not None:
+            return found
+        candidate = os.path.join(directory, "pyproject.toml")
+        table_path = Path(candidate) if os.path.isfile(candidate) and _mentions_cfglint(candidate) else None
+        settings = load_settings(Path(directory), known_codes=self._all_codes) if table_path else None
+        if settings is not None and settings.config_path is not None:
+            found = self._file_settings(settings)
+        else:
+            parent = os.path.dirname(directory)
+            found = self.default if parent == directory else self._for_dir(parent)
+        self._by_dir[directory] = found
         return found
+
+
+def _mentions_cfglint(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return b"cfglint" in handle.read()
+    except OSError:
+        return False

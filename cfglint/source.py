@@ -30,15 +30,20 @@ def read_source(path: Path) -> str:
     try:
         with open(path, "rb") as file:
             data = file.read()
-    except FileNotFoundError:
-        raise SourceError(name, "no longer exists (removed or renamed during the run)") from None
-    except IsADirectoryError:
-        raise SourceError(name, "is a directory") from None
-    except PermissionError:
-        raise SourceError(name, "cannot be read: permission denied") from None
     except OSError as exc:
-        raise SourceError(name, f"cannot be read: {exc.strerror or exc}") from None
+        raise SourceError(name, read_error(exc)) from None
     return decode_source(data, name)
+
+
+def read_error(exc: OSError) -> str:
+    """One-line reason a file could not be read."""
+    if isinstance(exc, FileNotFoundError):
+        return "no longer exists (removed or renamed during the run)"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    if isinstance(exc, PermissionError):
+        return "cannot be read: permission denied"
+    return f"cannot be read: {exc.strerror or exc}"
 
 
 def decode_source(data: bytes, name: str) -> str:
