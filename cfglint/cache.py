@@ -20,8 +20,6 @@ import contextlib
 import hashlib
 import os
 import pickle
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,6 +156,8 @@ class ResultCache:
 
 def _write(path: Path, items: dict[str, Any]) -> None:
     """Atomically: a temporary file in the same directory, then a rename."""
+    import tempfile  # only when writing: it is a slow import for the one-file path
+
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -188,5 +188,7 @@ def clean(directory: Path) -> bool:
     """Remove a cache directory; True when there was one."""
     if not (directory / "CACHEDIR.TAG").exists():
         return False
+    import shutil
+
     shutil.rmtree(directory, ignore_errors=True)
     return True

@@ -105,6 +105,7 @@ class Checker:
         self.resolver = resolver
         self.cache = cache or ResultCache(None)
         self.jobs = max(1, jobs)
+        self._pool = None  # worker processes, started on first use and kept for the run
         self._parsed: dict[str, ModuleFacts | None] = {}
         self._consulted: dict[str, StatKey] = {}  # files read only to resolve base classes
         roots = [settings.root, settings.root / "src"]
@@ -123,6 +124,7 @@ class Checker:
             for facts in checked:
                 report.findings.extend(self._check_module(facts))
             report.findings.sort(key=Finding.sort_key)
+            self.close()
             if self.cache.enabled:
                 files = tuple(stats) + tuple(sorted(self._consulted.items()))
                 self.cache.save(Snapshot(key, files, report.findings, report.files_checked))
@@ -134,6 +136,7 @@ class Checker:
         """Discover and parse the files that may hold Keras classes (also used by `verify`)."""
         found = discover(paths, self.settings, force_exclude=force_exclude)
         report, checked = self._parse(found, paths, _stats(found.files))
+        self.close()
         report.errors.extend(f"{path}: {message}" for path, message in found.errors)
         report.warnings.extend(found.warnings)
         return report, checked
@@ -171,32 +174,44 @@ class Checker:
         return (tuple(fingerprint), tuple(cli.select or ()), tuple(cli.ignore or ()),
                 tuple(cli.extend_select or ()), cli.target)
 
-    def _entry(self, path: Path, stat: StatKey | None, report: Report) -> FileEntry | None:
+    def _entry(self, path: Path, stat: StatKey | None, report: Report,
+               fresh: tuple[FileEntry | None, str | None] | None = None) -> FileEntry | None:
         """The cached entry of a file when its stat (or, failing that, its bytes) are unchanged; else a
-        fresh one (read, decoded, its prefilter signature taken). None when it cannot be read."""
+        fresh one (read, decoded, its prefilter signature taken). None when it cannot be read.
+        `fresh` is a `read_entry` result already computed in a worker process."""
         key = _key(path)
         dotted = module_name(path)[0]
         if stat is not None:
             entry = self.cache.by_stat(key, stat)
             if entry is not None and entry.module == dotted:
                 return entry
-        try:
-            data = path.read_bytes()
-            stat = stat or stat_key(os.stat(path))
-        except OSError as exc:
-            reason = read_error(exc)
-            report.findings.extend(self._parse_error(str(path), reason, 1, 1))
+        new, error = fresh if fresh is not None else read_entry((str(path), dotted, stat))
+        if new is None:
+            report.findings.extend(self._parse_error(str(path), error or "cannot be read", 1, 1))
             return None
-        content = digest(data)
-        entry = self.cache.by_digest(key, stat, content)
-        if entry is not None and entry.module == dotted:
-            return entry
-        try:
-            entry = FileEntry(stat, content, dotted, signature(decode_source(data, str(path))))
-        except SourceError as exc:
-            entry = FileEntry(stat, content, dotted, error=(exc.reason, exc.line, exc.column))
-        self.cache.put(key, entry)
-        return entry
+        cached = self.cache.by_digest(key, new.stat, new.digest)
+        if cached is not None and cached.module == dotted:
+            return cached
+        self.cache.put(key, new)
+        return new
+
+    def _pool_map(self, function, items: list, *, minimum: int, chunksize: int = 0):  # type: ignore[no-untyped-def]
+        """`map` in `jobs` processes when there is enough work to pay for them, else in this one."""
+        if self.jobs < 2 or len(items) < max(minimum, 2 * self.jobs):
+            return [function(item) for item in items]
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+        return list(self._pool.map(function, items, chunksize=chunksize or max(1, len(items) // (self.jobs * 8))))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def _parse(self, found: Discovery, paths: list[str], stats: list[tuple[str, StatKey | None]]
                ) -> tuple[Report, list[ModuleFacts]]:
@@ -205,8 +220,11 @@ class Checker:
         report = Report(files_checked=len(found.files))
         explicit = {os.path.normpath(p) for p in paths if os.path.isfile(p)}
         entries: dict[Path, FileEntry] = {}
+        missing = [(str(path), module_name(path)[0], stat) for path, (key, stat) in zip(found.files, stats)
+                   if stat is None or self.cache.by_stat(key, stat) is None]
+        fresh = dict(zip((m[0] for m in missing), self._pool_map(read_entry, missing, minimum=64)))
         for path, (_, stat) in zip(found.files, stats):
-            entry = self._entry(path, stat, report)
+            entry = self._entry(path, stat, report, fresh.get(str(path)))
             if entry is None:
                 continue
             if entry.signature is None and entry.error is not None:  # not decodable: CFG001 now
@@ -249,14 +267,12 @@ class Checker:
         if not todo:
             return
         work = [(path, module) for path, module, _ in todo]
-        if self.jobs > 1 and len(todo) >= 2 * self.jobs:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("fork" if "fork" in methods else None)
-            with ProcessPoolExecutor(max_workers=self.jobs, mp_context=context) as pool:
-                results = list(pool.map(parse_file, work, chunksize=max(1, len(work) // (self.jobs * 4))))
+        if self.jobs > 1:  # largest first, one at a time: a few huge files otherwise decide the wall time
+            order = sorted(range(len(work)), key=lambda i: -_size(work[i][0]))
+            done = self._pool_map(parse_file, [work[i] for i in order], minimum=8, chunksize=1)
+            results: list = [None] * len(work)
+            for position, result in zip(order, done):
+                results[position] = result
         else:
             results = [parse_file(item) for item in work]
         for (_, _, entry), (facts, error) in zip(todo, results):
@@ -356,6 +372,29 @@ def _unchanged(snapshot: Snapshot, stats: list[tuple[str, StatKey | None]]) -> b
         except OSError:
             return False
     return True
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def read_entry(job: tuple[str, str, StatKey | None]) -> tuple[FileEntry | None, str | None]:
+    """Read one file and take its prefilter signature (in a worker process when `--jobs` > 1)."""
+    path, module, stat = job
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        stat = stat or stat_key(os.stat(path))
+    except OSError as exc:
+        return None, read_error(exc)
+    content = digest(data)
+    try:
+        return FileEntry(stat, content, module, signature(decode_source(data, path))), None
+    except SourceError as exc:
+        return FileEntry(stat, content, module, error=(exc.reason, exc.line, exc.column)), None
 
 
 def parse_file(job: tuple[str, str]) -> tuple[ModuleFacts | None, tuple[str, int, int] | None]:

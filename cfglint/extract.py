@@ -26,9 +26,10 @@ from cfglint.facts import (
 )
 from cfglint.finding import Span
 from cfglint.keras_names import classify_base, keras_path
-from cfglint.prefilter import has_keyword_lambda
 
 MAX_VALUE_DEPTH = 6
+USES_METHODS = frozenset({"__init__", "build", "call", "__call__", "compute_output_shape", "compute_output_spec",
+                          "compute_mask", "get_config", "build_from_config"})
 STATEMENT_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")  # where statements nest
 NON_KERAS_ROOTS = frozenset({"numpy", "torch", "jax", "flax", "absl", "pytest", "parameterized", "pydantic",
                              "attr", "attrs", "enum", "typing_extensions", "builtins"})
@@ -293,17 +294,15 @@ class ModuleExtractor:
         return self.facts
 
     def _scan(self) -> tuple[list[ast.ClassDef], list[tuple[ast.Call, str | None, str | None]]]:
-        """One walk over the module: imports, classes, and the calls rules look at, with context."""
+        """One walk over the module's statements: imports, classes, and, inside the statements on lines
+        that mention a keyword lambda, `Lambda(` or `register_keras_serializable`, the calls rules look
+        at (with their class and method). Expressions elsewhere are never visited: most of a tree."""
         classes: list[ast.ClassDef] = []
         calls: list[tuple[ast.Call, str | None, str | None]] = []
+        lines = _call_lines(self.source)
         stack: list[tuple[ast.AST, str | None, str | None]] = [(self.tree, None, None)]
         pop, push = stack.pop, stack.append
         module = self.facts.module
-        # calls matter only for lambdas (CFG207) and `register_keras_serializable(...)(Cls)`; without
-        # either word in the file, statements are walked and expressions skipped (most of a tree)
-        want_calls = has_keyword_lambda(self.source) or "Lambda(" in self.source \
-            or "register_keras_serializable" in self.source
-        fields = None if want_calls else STATEMENT_FIELDS
         while stack:
             node, cls, method = pop()
             kind = node.__class__
@@ -315,16 +314,21 @@ class ModuleExtractor:
             elif kind is ast.Import or kind is ast.ImportFrom:
                 self._import(node)  # type: ignore[arg-type]
                 continue
-            elif kind is ast.Call and _interesting_call(node):  # type: ignore[arg-type]
-                calls.append((node, cls, method))  # type: ignore[arg-type]
-            for name in fields or node._fields:
+            for name in STATEMENT_FIELDS:
                 value = getattr(node, name, None)
                 if value.__class__ is list:
                     for item in value:
                         if isinstance(item, AST):
                             push((item, cls, method))
-                elif isinstance(value, AST):
-                    push((value, cls, method))
+            if lines and isinstance(node, ast.stmt) and _spans_any(node, lines):
+                for name in node._fields:
+                    if name in STATEMENT_FIELDS:
+                        continue
+                    value = getattr(node, name, None)
+                    for child in (value if value.__class__ is list else [value]):
+                        if isinstance(child, AST):
+                            calls.extend((n, cls, method) for n in walk(child)
+                                         if n.__class__ is ast.Call and _interesting_call(n))  # type: ignore[arg-type]
         return classes, calls
 
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
@@ -367,6 +371,28 @@ class ModuleExtractor:
                 dotted = self.resolve(stmt.value)
                 if dotted and dotted != stmt.targets[0].id:
                     self.aliases[stmt.targets[0].id] = dotted
+
+
+def _call_lines(source: str) -> set[int]:
+    """Lines holding what `_interesting_call` looks for: keyword lambdas, `Lambda(`, registration."""
+    positions: list[int] = []
+    for word in ("lambda", "Lambda", "register_keras_serializable"):
+        index = source.find(word)
+        while index != -1:
+            positions.append(index)
+            index = source.find(word, index + len(word))
+    lines, line, previous = set(), 1, 0
+    for position in sorted(positions):
+        line += source.count("\n", previous, position)
+        previous = position
+        lines.add(line)
+    return lines
+
+
+def _spans_any(node: ast.stmt, lines: set[int]) -> bool:
+    end = getattr(node, "end_lineno", None) or node.lineno
+    return any(node.lineno <= line <= end for line in lines) if end - node.lineno < len(lines) else \
+        any(line in lines for line in range(node.lineno, end + 1))
 
 
 def _interesting_call(call: ast.Call) -> bool:
@@ -421,9 +447,11 @@ class ClassExtractor:
         if "build" in methods:
             facts.build = self._build(methods["build"])
         if any(self._may_be_keras(base) for base in node.bases):
-            # only a class that is itself checked needs this whole-body walk; mixins and
-            # `class E(Exception)` still contribute their `__init__`/`get_config` facts above
-            self._attribute_uses(facts, methods)
+            # only a class that is itself checked needs this walk; mixins and `class E(Exception)`
+            # still contribute their `__init__`/`get_config` facts above. The methods that use a
+            # layer's arguments are the ones Keras calls; helpers and tests are not walked.
+            used = {name: fn for name, fn in methods.items() if name in USES_METHODS or name.startswith("_call")}
+            self._attribute_uses(facts, used)
         return facts
 
     def _may_be_keras(self, base: ast.expr) -> bool:
@@ -478,36 +506,50 @@ class ClassExtractor:
         return facts
 
     def _attribute_uses(self, facts: ClassFacts, methods: dict[str, ast.AST]) -> None:
-        """How each `self.attr` is used anywhere in the class (called, built, used as a tuple)."""
+        """How each `self.attr` is used anywhere in the class (called, built, used as a tuple), in one
+        walk per method; a tuple use is reported on the statement that holds it."""
         uses = facts.attr_uses
+        seen_tuple_uses: set[tuple[int, str]] = set()
         for fn in methods.values():
             self_name = _self_name(fn)  # type: ignore[arg-type]
-            for node in walk(fn):
-                if isinstance(node, ast.Call):
-                    attr = _self_attr(node.func, self_name)
+            stack: list[tuple[ast.AST, ast.AST | None]] = [(fn, None)]
+            while stack:
+                node, statement = stack.pop()
+                kind = node.__class__
+                if isinstance(node, ast.stmt):
+                    statement = node
+                if kind is ast.Call:
+                    func = node.func  # type: ignore[attr-defined]
+                    attr = _self_attr(func, self_name)
                     if attr:
                         uses.setdefault(attr, set()).add("called")
-                    if isinstance(node.func, ast.Attribute):
-                        inner = _self_attr(node.func.value, self_name)
+                    if func.__class__ is ast.Attribute:
+                        inner = _self_attr(func.value, self_name)
                         if inner:
-                            uses.setdefault(inner, set()).add(f".{node.func.attr}()")
-                elif isinstance(node, ast.Attribute):
-                    inner = _self_attr(node.value, self_name)
+                            uses.setdefault(inner, set()).add(f".{func.attr}()")
+                elif kind is ast.Attribute:
+                    inner = _self_attr(node.value, self_name)  # type: ignore[attr-defined]
                     if inner:
-                        uses.setdefault(inner, set()).add(f".{node.attr}")
-                if isinstance(node, ast.stmt) and not hasattr(node, "body"):
-                    for attr in _tuple_concatenated_attrs(node, self_name):
-                        facts.tuple_uses.append((attr, self.pos.span(node)))
+                        uses.setdefault(inner, set()).add(f".{node.attr}")  # type: ignore[attr-defined]
+                elif kind is ast.BinOp and node.op.__class__ is ast.Add and statement is not None:  # type: ignore[attr-defined]
+                    for attr in _tuple_concatenated(node, self_name):  # type: ignore[arg-type]
+                        if (id(statement), attr) not in seen_tuple_uses:
+                            seen_tuple_uses.add((id(statement), attr))
+                            facts.tuple_uses.append((attr, self.pos.span(statement)))
+                for name in node._fields:
+                    value = getattr(node, name, None)
+                    if value.__class__ is list:
+                        stack.extend((item, statement) for item in value if isinstance(item, AST))
+                    elif isinstance(value, AST):
+                        stack.append((value, statement))
 
 
-def _tuple_concatenated_attrs(stmt: ast.stmt, self_name: str) -> Iterator[str]:
+def _tuple_concatenated(node: ast.BinOp, self_name: str) -> Iterator[str]:
     """`self.x` concatenated with a tuple literal (`(-1,) + self.shape`): a list would fail there."""
-    for node in walk(stmt):
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            for side, other in ((node.left, node.right), (node.right, node.left)):
-                attr = _self_attr(side, self_name)
-                if attr and isinstance(other, ast.Tuple):
-                    yield attr
+    for side, other in ((node.left, node.right), (node.right, node.left)):
+        attr = _self_attr(side, self_name)
+        if attr and isinstance(other, ast.Tuple):
+            yield attr
 
 
 def _self_name(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:

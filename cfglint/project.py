@@ -7,6 +7,7 @@ So `cfglint check block.py` still knows that `Block(MyBase)` is a Keras layer.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +22,20 @@ MAX_DEPTH = 32
 def module_name(path: Path) -> tuple[str, Path]:
     """The dotted module name of a file and the import root it is relative to."""
     path = path.absolute()
-    parts = [] if path.stem == "__init__" else [path.stem]
-    directory = path.parent
-    while (directory / "__init__.py").exists() and directory.parent != directory:
-        parts.append(directory.name)
-        directory = directory.parent
-    return ".".join(reversed(parts)) or path.parent.name, directory
+    package, root = _package(str(path.parent))
+    parts = package if path.stem == "__init__" else (*package, path.stem)
+    return ".".join(parts) or path.parent.name, Path(root)
+
+
+@functools.lru_cache(maxsize=4096)
+def _package(directory: str) -> tuple[tuple[str, ...], str]:
+    """The package a directory is (its dotted parts) and the import root above it; one look per
+    directory however many files it holds."""
+    parent = os.path.dirname(directory)
+    if parent == directory or not os.path.isfile(os.path.join(directory, "__init__.py")):
+        return (), directory
+    package, root = _package(parent)
+    return (*package, os.path.basename(directory)), root
 
 
 @dataclass
