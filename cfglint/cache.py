@@ -91,8 +91,8 @@ class ResultCache:
         try:
             with open(self._path(name), "rb") as handle:
                 data = pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError):
-            return {}  # no cache yet, or one from another format: start cold
+        except Exception:  # noqa: BLE001 - missing, from another format, or damaged: start cold
+            return {}
         return data.get("items", {}) if isinstance(data, dict) and data.get("format") == FORMAT else {}
 
     @property
@@ -140,6 +140,7 @@ class ResultCache:
         try:
             _prepare(self.directory)
             self._path("").mkdir(parents=True, exist_ok=True)
+            _distrust_recent(self._entries or {}, self.snapshots if snapshot is None else {snapshot.key: snapshot})
             if self._dirty and self._entries is not None:
                 # facts of parsed files are what later runs reuse; entries of files last seen long ago
                 # go once there are many (runs over different subtrees of a huge repository)
@@ -152,6 +153,24 @@ class ResultCache:
                 _write(self._path("snapshots.pickle"), dict(list(snapshots.items())[-8:]))
         except OSError:
             pass  # a read-only checkout still gets its findings, just no cache
+
+
+RACY_NS = 2_000_000_000  # a file modified this close to the save may change again within the same tick
+
+
+def _distrust_recent(entries: dict[str, FileEntry], snapshots: dict[str, Snapshot]) -> None:
+    """Like git's racy-index rule: a stat taken within two seconds of now is not proof of identity
+    (an edit of the same size in the same clock tick keeps it), so such files are re-hashed next time
+    and a snapshot that contains one is not reused."""
+    import time
+
+    recent = time.time_ns() - RACY_NS
+    for entry in entries.values():
+        if entry.stat[0] >= recent:
+            entry.stat = (0, 0, 0)
+    for key, snapshot in list(snapshots.items()):
+        if any(stat is not None and stat[0] >= recent for _, stat in snapshot.files):
+            snapshot.files = (("<racy>", None),)
 
 
 def _write(path: Path, items: dict[str, Any]) -> None:

@@ -144,7 +144,8 @@ def run_check(args: argparse.Namespace) -> int:
                                     fixed=args.config is not None)
         if args.jobs is not None and args.jobs < 1:
             raise UsageError("--jobs must be at least 1")
-        cache = ResultCache(None if args.no_cache or os.environ.get("CFGLINT_NO_CACHE")
+        no_cache = os.environ.get("CFGLINT_NO_CACHE", "").lower() not in ("", "0", "false", "no")
+        cache = ResultCache(None if args.no_cache or no_cache
                             else args.cache_dir or base.root / CACHE_DIR_NAME)
         checker = Checker(base, resolver=resolver, cache=cache, jobs=args.jobs or os.cpu_count() or 1)
         if args.stdin_filename is not None:

@@ -115,7 +115,8 @@ class Checker:
     def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
         found = discover(paths, self.settings, force_exclude=force_exclude)
         stats = _stats(found.files)
-        key = run_key(__version__, sorted(paths), force_exclude, self._settings_fingerprint(found.files))
+        key = run_key(__version__, sorted(paths), force_exclude, self._settings_fingerprint(found.files),
+                      _modules(found.files))
         snapshot = self.cache.snapshot(key)
         if snapshot is not None and _unchanged(snapshot, stats):
             report = Report(list(snapshot.findings), snapshot.files_checked)  # nothing changed: no source read
@@ -126,7 +127,8 @@ class Checker:
             report.findings.sort(key=Finding.sort_key)
             self.close()
             if self.cache.enabled:
-                files = tuple(stats) + tuple(sorted(self._consulted.items()))
+                absent = {path: None for path in self.index.absent_files}
+                files = tuple(stats) + tuple(sorted({**absent, **self._consulted}.items()))
                 self.cache.save(Snapshot(key, files, report.findings, report.files_checked))
         report.errors.extend(f"{path}: {message}" for path, message in found.errors)
         report.warnings.extend(found.warnings)
@@ -286,8 +288,9 @@ class Checker:
                 entries = os.listdir(root)
             except OSError:
                 continue
+            # packages, modules, and folders without `__init__.py` (namespace packages, `src/` layouts)
             names.update(e[:-3] if e.endswith(".py") else e for e in entries
-                         if e.endswith(".py") or os.path.isfile(os.path.join(root, e, "__init__.py")))
+                         if not e.startswith(".") and (e.endswith(".py") or os.path.isdir(os.path.join(root, e))))
         parents = {path.parent for path in files}
         for parent in parents:
             names.add(module_name(parent / "__init__.py")[0].split(".")[0])
@@ -350,7 +353,7 @@ def _key(path: Path | str) -> str:
 
 
 def _stats(files: list[Path]) -> list[tuple[str, StatKey | None]]:
-    """(resolved path, stat key) per file, None when it cannot be stat-ed (reported when read)."""
+    """(path, stat key) per file, None when it cannot be stat-ed (reported when read)."""
     result: list[tuple[str, StatKey | None]] = []
     for path in files:
         try:
@@ -360,14 +363,23 @@ def _stats(files: list[Path]) -> list[tuple[str, StatKey | None]]:
     return result
 
 
+def _modules(files: list[Path]) -> tuple[str, ...]:
+    """Each file's module name: adding an `__init__.py` anywhere above a file changes it."""
+    return tuple(module_name(path)[0] for path in files)
+
+
 def _unchanged(snapshot: Snapshot, stats: list[tuple[str, StatKey | None]]) -> bool:
-    """The same files with the same stats, and every consulted file unchanged too."""
+    """The same files with the same stats and module names, every consulted file unchanged, and no
+    file that was looked for and missing has appeared since."""
     count = len(stats)
     if tuple(stats) != snapshot.files[:count]:
         return False
     for path, stat in snapshot.files[count:]:
         try:
             if stat_key(os.stat(path)) != stat:
+                return False
+        except FileNotFoundError:
+            if stat is not None:
                 return False
         except OSError:
             return False

@@ -80,6 +80,7 @@ class ProjectIndex:
         self.classes: dict[str, ClassFacts] = {}
         self.class_modules: dict[str, ModuleFacts] = {}
         self._missing: set[str] = set()
+        self.absent_files: set[str] = set()  # files looked for and not found (a cache must notice them appear)
         self._hierarchies: dict[str, Hierarchy] = {}
 
     def add(self, module: ModuleFacts, root: Path | None = None, name: str | None = None) -> None:
@@ -103,7 +104,9 @@ class ProjectIndex:
         relative = Path(*dotted.split("."))
         for root in self.roots:
             for candidate in (root / relative.with_suffix(".py"), root / relative / "__init__.py"):
-                if os.path.isfile(candidate):
+                if not os.path.isfile(candidate):
+                    self.absent_files.add(os.path.abspath(candidate))
+                else:
                     facts = self._load(candidate)
                     if facts is not None:
                         self.add(facts, name=dotted)

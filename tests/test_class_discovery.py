@@ -757,3 +757,10 @@ def test_keras_class_nested_in_a_class(tmp_path: Path) -> None:
                     super().__init__()
         """
     assert check(tmp_path, {"m.py": source}, select=["CFG302"]) == [("m.py", 6, "CFG302")]
+
+
+def test_directory_walk_finds_base_in_a_folder_without_init(tmp_path: Path) -> None:
+    """`from lib.base import MyBase` where `lib/` has no `__init__.py` (a namespace package)."""
+    leaf = LEAF.format(imports="from lib.base import MyBase", base="MyBase")
+    files = {"lib/base.py": BASE, "app/leaf.py": leaf}
+    assert check(tmp_path, files, ["app"], select=["CFG101", "CFG102"]) == [("app/leaf.py", 5, "CFG102")]
