@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to read [tool.cfglint] from")
     verify.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
 
+    server = commands.add_parser("server", help="language server (LSP) on stdio, for editors",
+                                 description="Run the cfglint language server on standard input/output. "
+                                             "Needs pygls: pip install 'cfglint[lsp]'.")
+    server.set_defaults(command="server")
+
     rule = commands.add_parser("rule", help="explain a rule: what, why, example, fix",
                                description="Explain a rule: what it catches, why it breaks, examples, fix.")
     rule.add_argument("code", nargs="?", help="rule code, e.g. CFG101")
@@ -98,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_verify(args)
         if args.command == "clean":
             return run_clean(args)
+        if args.command == "server":
+            return run_server()
         parser.print_help()
         return EXIT_ERROR
     except UsageError as exc:
@@ -225,6 +232,17 @@ def run_verify(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if findings and not args.exit_zero:
         return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def run_server() -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("pygls") is None:
+        raise UsageError("`cfglint server` needs pygls: pip install 'cfglint[lsp]'")
+    from cfglint.server import main as serve
+
+    serve()
     return EXIT_CLEAN
 
 
