@@ -42,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--target", choices=TARGETS, help="Keras flavour to check for (default: auto, per file)")
     check.add_argument("--output-format", choices=FORMATS, default=None, help="default: text")
     check.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
+    check.add_argument("--fix", action="store_true",
+                       help="apply the safe fixes to the files (atomically, only when the result parses), "
+                            "then report what remains")
+    check.add_argument("--unsafe-fixes", action="store_true",
+                       help="with --fix or --diff: include the fixes that may change what working code does")
+    check.add_argument("--diff", action="store_true",
+                       help="print a unified diff of what --fix would change and write nothing "
+                            "(exit 1 when there is a diff)")
     check.add_argument("--stdin-filename", metavar="NAME", help="read source from standard input as NAME")
     check.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to read [tool.cfglint] from")
     check.add_argument("--force-exclude", action="store_true",
@@ -154,18 +162,51 @@ def run_check(args: argparse.Namespace) -> int:
         no_cache = os.environ.get("CFGLINT_NO_CACHE", "").lower() not in ("", "0", "false", "no")
         cache = ResultCache(None if args.no_cache or no_cache
                             else args.cache_dir or base.root / CACHE_DIR_NAME)
-        checker = Checker(base, resolver=resolver, cache=cache, jobs=args.jobs or os.cpu_count() or 1)
+        jobs = args.jobs or os.cpu_count() or 1
+        checker = Checker(base, resolver=resolver, cache=cache, jobs=jobs)
+        fixing = args.fix or args.diff
+        fixed_note = None
+
+        def check_text(text: str, path: str) -> list:
+            """Check a fixed text afresh (the project index must not hold its earlier facts)."""
+            return Checker(base, resolver=resolver).check_source(text, path)
+
         if args.stdin_filename is not None:
             report = Report(files_checked=1)
             data = sys.stdin.buffer.read()
+            text = None
             if not (args.force_exclude and is_excluded(args.stdin_filename, resolver.for_path(args.stdin_filename).settings)):
                 try:
-                    report.findings = checker.check_source(decode_source(data, args.stdin_filename),
-                                                           args.stdin_filename)
+                    text = decode_source(data, args.stdin_filename)
+                    report.findings = checker.check_source(text, args.stdin_filename)
                 except SourceError as exc:
                     report.findings = list(checker._parse_error(args.stdin_filename, exc.reason, exc.line, exc.column))
+            if fixing:
+                return _fix_stdin(args, fmt, data, text, report, check_text)
         else:
             report = checker.check_paths(args.paths or ["."], force_exclude=args.force_exclude)
+            if fixing:
+                from cfglint.fixes.files import fix_files, unified_diff
+
+                run = fix_files(report.findings, check_text, unsafe=args.unsafe_fixes, write=not args.diff)
+                for result in run.problems:
+                    print(f"cfglint: warning: {result.path}: {result.problem}", file=sys.stderr)
+                if args.diff:
+                    changed = [result for result in run.files if result.changed]
+                    for result in changed:
+                        sys.stdout.write(unified_diff(result.path, result.original, result.fixed))
+                    count = sum(result.applied for result in changed)
+                    print(f"Would fix {_count(count, 'finding')}." if count else "No fixes available.",
+                          file=sys.stderr)
+                    for error in report.errors:
+                        print(f"cfglint: error: {error}", file=sys.stderr)
+                    return EXIT_ERROR if report.errors else EXIT_FINDINGS if changed else EXIT_CLEAN
+                if run.applied:  # report what remains, as a fresh run sees the rewritten files
+                    warnings, errors = report.warnings, report.errors
+                    report = Checker(base, resolver=resolver, cache=cache, jobs=jobs).check_paths(
+                        args.paths or ["."], force_exclude=args.force_exclude)
+                    report.warnings, report.errors = warnings, errors
+                fixed_note = f"Fixed {_count(run.applied, 'finding')} ({len(report.findings)} remaining)."
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     for warning in report.warnings:
@@ -174,10 +215,66 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"cfglint: error: {error}", file=sys.stderr)
     if report.findings or not report.errors:
         write_report(fmt, report.findings, sys.stdout, rules=ALL_RULES, files_checked=report.files_checked,
-                     version=__version__, statistics=args.statistics)
+                     version=__version__, statistics=args.statistics,
+                     fixable=frozenset() if args.fix else _fixable_codes(args.unsafe_fixes))
+    if fixed_note is not None:
+        print(fixed_note, file=sys.stdout if fmt == "text" else sys.stderr)
     if report.errors:
         return EXIT_ERROR
     if report.findings and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
+def _fixable_codes(unsafe: bool) -> frozenset[str]:
+    """Codes marked `[*]` in text output: a fix exists that `--fix` (with `unsafe`) would apply."""
+    from cfglint.fixes import fixable_codes
+
+    return fixable_codes(unsafe)
+
+
+def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None,  # type: ignore[no-untyped-def]
+               report, check_text) -> int:
+    """`--fix`/`--diff` with `--stdin-filename`: the fixed source goes to standard output (always the
+    whole text, unchanged when there is nothing to fix, as editors replace the buffer with it), what
+    remains to standard error; `--diff` prints only the diff."""
+    from cfglint.fixes.files import encode_like, fix_until_stable, unified_diff
+    from cfglint.reporters import write_report
+    from cfglint.rules import ALL_RULES
+
+    name = args.stdin_filename
+    stable = None
+    if text is not None:
+        stable = fix_until_stable(text, name, report.findings, check_text, unsafe=args.unsafe_fixes)
+    if args.diff:
+        diff = unified_diff(name, text, stable.source) if stable is not None and stable.source != text else ""
+        sys.stdout.write(diff)
+        count = stable.applied if stable is not None and diff else 0
+        print(f"Would fix {_count(count, 'finding')}." if count else "No fixes available.", file=sys.stderr)
+        return EXIT_FINDINGS if diff else EXIT_CLEAN
+    output = data
+    if stable is not None and stable.source != text:
+        try:
+            output = encode_like(data, stable.source)
+        except (UnicodeEncodeError, LookupError):
+            stable = None
+    remaining = stable.remaining if stable is not None else report.findings
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None:
+        sys.stdout.flush()
+        buffer.write(output)
+        buffer.flush()
+    else:
+        sys.stdout.write(output.decode("utf-8", "surrogateescape"))
+    write_report(fmt, remaining, sys.stderr, rules=ALL_RULES, files_checked=1, version=__version__,
+                 statistics=args.statistics, fixable=frozenset())
+    applied = stable.applied if stable is not None else 0
+    print(f"Fixed {_count(applied, 'finding')} ({len(remaining)} remaining).", file=sys.stderr)
+    if remaining and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 

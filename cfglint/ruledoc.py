@@ -39,8 +39,25 @@ def render_text(rule: Rule) -> str:
         parts += ["", "## Use instead", rule.instead, "", _example(rule.valid[0])]
     else:
         parts += ["", "## Use instead", rule.instead]
-    parts += ["", "## Fix safety", rule.fix_safety]
+    parts += ["", "## Fix safety", fix_line(rule)]
+    if rule.fix_safety != fix_line(rule):
+        parts += ["", rule.fix_safety]
     return "\n".join(parts) + "\n"
+
+
+def fix_line(rule: Rule) -> str:
+    """Whether `cfglint check --fix` has a fix for the rule, and whether it is safe (static data: no
+    libcst import)."""
+    from cfglint.fixes import describe
+
+    return describe(rule.code)
+
+
+def _fix_json(code: str) -> dict[str, object] | None:
+    from cfglint.fixes import FIXES
+
+    info = FIXES.get(code)
+    return None if info is None else {"safe": info.safe, "title": info.title, "why": info.why}
 
 
 def render_json(rules: list[Rule]) -> str:
@@ -57,6 +74,7 @@ def render_json(rules: list[Rule]) -> str:
             "why": rule.why,
             "instead": rule.instead,
             "fix_safety": rule.fix_safety,
+            "fix": _fix_json(rule.code),
             "bad_examples": [e.code for e in rule.invalid],
             "good_examples": [e.code for e in rule.valid],
         }

@@ -30,7 +30,7 @@ class Scale(keras.layers.Layer):
     def get_config(self):
         return super().get_config()
 """
-BUGGY_FINDING = "buggy.py:5:24: CFG101 `units` is an `__init__` argument missing from `get_config`"
+BUGGY_FINDING = "buggy.py:5:24: CFG101 [*] `units` is an `__init__` argument missing from `get_config`"
 
 LAYER_HEADER = "import keras\n\n\nclass Deep(keras.layers.Layer):\n    def __init__(self, units, **kwargs):\n"
 
@@ -110,7 +110,7 @@ def test_declared_latin1_encoding_is_honoured(project: Path) -> None:
     result = run_cfglint(cwd=project)
     assert_survived(result, 1)
     assert finding_lines(result.stdout, "declared.py") == [
-        "declared.py:6:24: CFG101 `units` is an `__init__` argument missing from `get_config`"
+        "declared.py:6:24: CFG101 [*] `units` is an `__init__` argument missing from `get_config`"
     ]
 
 
@@ -209,7 +209,7 @@ def test_ten_megabyte_file(project: Path) -> None:
     elapsed = time.monotonic() - start
     assert_survived(result, 1)
     assert finding_lines(result.stdout, "big.py") == [
-        (f"big.py:{init_line}:9: CFG302 `__init__` has no `**kwargs`: Keras's automatic config "
+        (f"big.py:{init_line}:9: CFG302 [*] `__init__` has no `**kwargs`: Keras's automatic config "
          "(with `trainable` and `dtype`) cannot be passed back to it")
     ]
     assert elapsed < 30, f"checking a 10 MB file took {elapsed:.1f} s"
@@ -264,7 +264,7 @@ def test_long_expression_in_init_is_analysed_quickly(tmp_path: Path, monkeypatch
     elapsed = time.perf_counter() - start
     out = capsys.readouterr().out
     assert "CFG001" not in out
-    assert "layers.py:11:24: CFG101 `units` is an `__init__` argument missing from `get_config`" in out
+    assert "layers.py:11:24: CFG101 [*] `units` is an `__init__` argument missing from `get_config`" in out
     assert code == 1
     assert elapsed < 1.0, f"{elapsed:.2f} s for one 1200-term expression"
 

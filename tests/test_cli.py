@@ -298,8 +298,8 @@ def test_text_format_lines_and_summary(capsys) -> None:
     write("layer.py", BUGGY)
     _, out, _ = run(capsys, "check", "layer.py")
     assert out == (
-        "layer.py:5:24: CFG101 `units` is an `__init__` argument missing from `get_config`\n"
-        "layer.py:5:31: CFG102 `rate` is an `__init__` argument missing from `get_config`\n"
+        "layer.py:5:24: CFG101 [*] `units` is an `__init__` argument missing from `get_config`\n"
+        "layer.py:5:31: CFG102 [*] `rate` is an `__init__` argument missing from `get_config`\n"
         "layer.py:12:24: CFG103 config key `extra` is not an argument of `__init__`\n"
         "\n"
         "Found 3 findings (2 errors, 1 warning) in 1 file.\n"

@@ -125,7 +125,7 @@ def test_hook_fails_on_a_bad_layer_and_passes_once_fixed(tmp_path: Path) -> None
     output = failed.stdout + failed.stderr
     assert failed.returncode == 1, output
     assert "cfglint" in output and "Failed" in output, output
-    assert "layer.py:5:24: CFG101 `units` is an `__init__` argument missing from `get_config`" in output, output
+    assert "layer.py:5:24: CFG101 [*] `units` is an `__init__` argument missing from `get_config`" in output, output
     assert "generated_layer.py" not in output, output
 
     (project / "layer.py").write_text(GOOD_LAYER, encoding="utf-8")

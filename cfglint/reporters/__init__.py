@@ -4,7 +4,7 @@ cheap to start (it never imports `json`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Sequence, TextIO
+from typing import TYPE_CHECKING, Collection, Mapping, Sequence, TextIO
 
 if TYPE_CHECKING:
     from cfglint.finding import Finding
@@ -16,8 +16,11 @@ _STATISTICS_FORMATS = ("text", "json")
 
 
 def write_report(fmt: str, findings: Sequence[Finding], stream: TextIO, *, rules: Mapping[str, Rule],
-                 files_checked: int, version: str, statistics: bool = False) -> None:
+                 files_checked: int, version: str, statistics: bool = False,
+                 fixable: Collection[str] = ()) -> None:
     """Write `findings` to `stream` in `fmt`, ordered by position as everywhere users see them.
+
+    `fixable` holds the codes whose findings `--fix` would fix; the text format marks them `[*]`.
 
     `statistics` replaces the findings by counts per rule; like ruff, only text and json have a form
     for that, and asking for it with another format is a usage error rather than silently ignored.
@@ -30,7 +33,7 @@ def write_report(fmt: str, findings: Sequence[Finding], stream: TextIO, *, rules
     ordered = sorted(findings, key=lambda finding: finding.sort_key())
     if fmt == "text":
         from cfglint.reporters import text
-        text.write(ordered, stream, files_checked=files_checked, statistics=statistics)
+        text.write(ordered, stream, files_checked=files_checked, statistics=statistics, fixable=fixable)
     elif fmt == "json":
         from cfglint.reporters import json_format
         json_format.write(ordered, stream, statistics=statistics)

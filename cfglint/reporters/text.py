@@ -1,4 +1,5 @@
 """The default format: `path:line:col: CODE message`, one line per finding, then a summary (as ruff).
+A finding that `--fix` would fix is marked `[*]` after its code, as ruff marks them.
 
 Colour follows the no-color.org and force-color.org conventions, with plain ANSI codes so that the
 pre-commit path pulls in no terminal library.
@@ -7,7 +8,7 @@ pre-commit path pulls in no terminal library.
 from __future__ import annotations
 
 import os
-from typing import Sequence, TextIO
+from typing import Collection, Sequence, TextIO
 
 from cfglint.finding import Finding, Severity
 from cfglint.reporters import count_by_rule
@@ -27,10 +28,11 @@ _SEVERITY_WORDS = {
 
 
 def write(findings: Sequence[Finding], stream: TextIO, *, files_checked: int,
-          statistics: bool = False) -> None:
+          statistics: bool = False, fixable: Collection[str] = ()) -> None:
     """Write the findings (or, with `statistics`, the counts per rule) and the summary line."""
     color = use_color(stream)
-    lines = statistics_lines(findings, color) if statistics else [finding_line(f, color) for f in findings]
+    lines = statistics_lines(findings, color) if statistics else [
+        finding_line(f, color, f.code in fixable) for f in findings]
     if lines:
         lines.append("")
     lines.append(summary(findings, files_checked))
@@ -48,13 +50,15 @@ def use_color(stream: TextIO) -> bool:
     return bool(isatty and isatty())
 
 
-def finding_line(finding: Finding, color: bool) -> str:
-    """`path:line:col: CODE message`, the shape editors and terminals turn into links."""
+def finding_line(finding: Finding, color: bool, fixable: bool = False) -> str:
+    """`path:line:col: CODE message` (`CODE [*] message` when `--fix` would fix it), the shape editors
+    and terminals turn into links."""
     path, code = finding.path, finding.code
     if color:
         path = f"{_BOLD}{path}{_RESET}"
         code = f"{_SEVERITY_STYLE[finding.severity]}{code}{_RESET}"
-    return f"{path}:{finding.span.line}:{finding.span.column}: {code} {finding.message}"
+    marker = "[*] " if fixable else ""
+    return f"{path}:{finding.span.line}:{finding.span.column}: {code} {marker}{finding.message}"
 
 
 def statistics_lines(findings: Sequence[Finding], color: bool) -> list[str]:

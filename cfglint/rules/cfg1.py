@@ -51,7 +51,12 @@ class MissingRequiredParam(Rule):
            "`clone_model`, `model_from_json` and `keras.models.load_model` raise `TypeError: ... missing 1 "
            "required positional argument: 'units'`.")
     instead = "Return every constructor argument under its parameter name: `config.update({\"units\": self.units})`."
-    fix_safety = "A fix is planned: add the key, from the attribute `__init__` stores the argument in."
+    fix_safety = ("Safe fix: adds the argument to the dict `get_config` returns, under its own name, from the "
+                  "attribute `__init__` stores it in unchanged (`\"units\": self.units`); a class that inherits "
+                  "its config gets a `get_config` merging `super().get_config()`. Without the key every reload "
+                  "raises, so no working code depends on its absence. No fix when that attribute cannot be named "
+                  "with confidence: the argument is transformed or reassigned, the attribute is set elsewhere too, "
+                  "or the value is evidently an object (a layer, a callable, an array) or used as a tuple.")
     severity = both(Severity.ERROR)
     invalid = (
         bad("""
@@ -166,7 +171,10 @@ class MissingDefaultedParam(Rule):
            "*default* instead of the value it was created with, so the reloaded model silently computes "
            "something else (and a later change of the default changes old saved models too).")
     instead = "Return the argument under its own name: `config[\"scale\"] = self.scale`."
-    fix_safety = "A fix is planned: add the key, from the attribute `__init__` stores the argument in."
+    fix_safety = ("Safe fix: adds the argument to the dict `get_config` returns, from the attribute `__init__` "
+                  "stores it in unchanged, on the same conditions as CFG101. The only behaviour that changes is "
+                  "what a reload builds: the layer as it was created instead of one with the default, which is "
+                  "what the config is for; creating, calling, training and saving the layer are unchanged.")
     severity = both(Severity.WARNING)
     invalid = (
         bad("""
@@ -330,7 +338,10 @@ class GetConfigWithoutSuper(Rule):
            "layer computes in float32. No error is raised. (tf-keras Models are exempt: their "
            "`super().get_config()` is `{}` anyway.)")
     instead = "`config = super().get_config()`, then `config.update({...})` and `return config`."
-    fix_safety = "A fix is planned: merge `super().get_config()` into the returned dict."
+    fix_safety = ("Unsafe fix (`--unsafe-fixes`): starts the returned dict from `super().get_config()`. The "
+                  "config then carries `name`, `trainable` and `dtype` (and a built-in parent's arguments), and "
+                  "every reload passes them to `__init__`: what working reloads build changes (a frozen layer "
+                  "reloads frozen), and `__init__` must accept `**kwargs` (CFG301 reports it when it does not).")
     severity = both(Severity.WARNING)
     invalid = (
         bad("""

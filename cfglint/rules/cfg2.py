@@ -32,7 +32,10 @@ class KerasObjectNotSerialized(Rule):
            "type function is not JSON serializable`, Keras's own `run_layer_test` fails, and legacy `.h5` "
            "loading fails for built-in initializers/regularizers (`Unknown config_item: 'HeNormal'`).")
     instead = "`config[\"activation\"] = keras.activations.serialize(self.activation)` (likewise for the others)."
-    fix_safety = "A fix is planned: wrap the value in the matching `serialize(...)`."
+    fix_safety = ("Safe fix: wraps the value in the matching `<family>.serialize(...)`, spelled the way the "
+                  "file already spells the family module. Offered only when `__init__` builds the attribute "
+                  "with `<family>.get(argument)`, which accepts the serialized form, so a reload builds the same "
+                  "object; only the config's value changes, from a Python object to JSON.")
     severity = both(Severity.WARNING)
     invalid = (
         bad("""

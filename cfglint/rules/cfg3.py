@@ -31,7 +31,10 @@ class SuperConfigWithoutKwargs(Rule):
            "__init__() got an unexpected keyword argument 'name'` (Keras 3 Models: `Unable to revive "
            "model from config`). tf-keras Models are exempt: their `super().get_config()` is `{}`.")
     instead = "`def __init__(self, units, **kwargs): super().__init__(**kwargs)`."
-    fix_safety = "A fix is planned: add `**kwargs` to `__init__` and forward it to `super().__init__`."
+    fix_safety = ("Safe fix: adds `**kwargs` to `__init__` and forwards it to the existing "
+                  "`super().__init__(...)` call; every call that worked before passes nothing through it. No "
+                  "fix when `__init__` calls no `super().__init__(...)` or that call already spreads another "
+                  "mapping.")
     severity = both(Severity.ERROR)
     invalid = (
         bad("""
@@ -104,7 +107,10 @@ class AutoconfigWithoutKwargs(Rule):
            "`TypeError: __init__() got an unexpected keyword argument 'trainable'`. tf-keras drops what "
            "`__init__` does not accept and only loses the layer's `name` (reported as info).")
     instead = "`def __init__(self, units, **kwargs): super().__init__(**kwargs)`."
-    fix_safety = "A fix is planned: add `**kwargs` to `__init__` and forward it to `super().__init__`."
+    fix_safety = ("Safe fix: adds `**kwargs` to `__init__` and forwards it to the existing "
+                  "`super().__init__(...)` call; every call that worked before passes nothing through it. No "
+                  "fix for a `@dataclass` layer (it has no `__init__` to edit) or when `__init__` calls no "
+                  "`super().__init__(...)`.")
     severity = {Target.KERAS3: Severity.ERROR, Target.TF_KERAS: Severity.INFO}
     invalid = (
         bad("""
@@ -186,7 +192,10 @@ class ModelWithoutGetConfig(Rule):
            "variables, but received 0 variables during loading`; required parameters raise "
            "`NotImplementedError` at save time.")
     instead = "Define `get_config` returning every constructor argument (and `from_config` for object arguments)."
-    fix_safety = "A fix is planned: write `get_config` from the constructor's parameters."
+    fix_safety = ("Unsafe fix (`--unsafe-fixes`): writes `get_config` returning `super().get_config()` and every "
+                  "constructor argument, when `__init__` stores each one unchanged on `self` (otherwise no fix). "
+                  "Clones and reloads then build the model from the values passed instead of the defaults, a "
+                  "change in what running code builds; review it.")
     severity = {Target.KERAS3: Severity.ERROR}
     invalid = (
         bad("""
@@ -428,7 +437,9 @@ class KwargsSwallowed(Rule):
            "a layer created with `dtype=\"float64\"` reloads as float32, and a misspelled config key is "
            "swallowed instead of failing (the reloaded layer then uses a default).")
     instead = "`super().__init__(**kwargs)`."
-    fix_safety = "A fix is planned: forward `**kwargs` to `super().__init__`."
+    fix_safety = ("Unsafe fix (`--unsafe-fixes`): adds `**kwargs` to the `super().__init__(...)` call. Keywords "
+                  "that were silently ignored (`name`, `dtype`, a misspelled argument) then take effect or raise, "
+                  "which changes what working code does. No fix when the call already spreads another mapping.")
     severity = both(Severity.WARNING)
     invalid = (
         bad("""

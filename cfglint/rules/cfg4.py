@@ -20,7 +20,9 @@ class FromConfigSignature(Rule):
            "argument (a wrong layer, then a failure in `call`); returning nothing gives `None` to the "
            "loader.")
     instead = "`@classmethod` / `def from_config(cls, config):` / `return cls(**config)`."
-    fix_safety = "A fix is planned: add `@classmethod`."
+    fix_safety = ("Safe fix: adds `@classmethod`; without it Keras's `cls.from_config(config)` always raises, so "
+                  "no working code depends on its absence. A `cls(config)` without `**` or a missing `return` has "
+                  "no automatic fix.")
     severity = both(Severity.ERROR)
     invalid = (
         bad("""

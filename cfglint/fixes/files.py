@@ -1,0 +1,226 @@
+"""Fixing files on disk for `cfglint check --fix` and `--diff`: fix until stable, write atomically.
+
+A file is rewritten only when its fixed text compiles, through a temporary file in the same directory
+that then replaces it (`os.replace`), with the original's permission bits. Right before replacing,
+the file's stat and content are compared with what was read: a file changed meanwhile (an editor
+saving, a formatter running) is left alone, as is a read-only one. Each problem becomes one line for
+the user; nothing here raises for a single bad file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import stat as stat_module
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+from cfglint import fixes
+from cfglint.finding import Finding
+from cfglint.source import SourceError, decode_source, read_error
+
+Check = Callable[[str, str], list[Finding]]  # (source, path) -> findings
+MAX_PASSES = 4
+
+
+@dataclass
+class Stable:
+    """The text after fixing until nothing more applies, how many findings were fixed, what remains."""
+
+    source: str
+    applied: int
+    remaining: list[Finding]
+
+
+def fix_until_stable(source: str, path: str, findings: Sequence[Finding], check: Check, *,
+                     unsafe: bool = False, passes: int = MAX_PASSES) -> Stable:
+    """Fix, check the result again, fix what the first fixes revealed, up to `passes` times, so that a
+    second `--fix` finds nothing left to do."""
+    current, applied, remaining = source, 0, list(findings)
+    codes = fixes.fixable_codes(unsafe)
+    for _ in range(passes):
+        if not any(f.code in codes for f in remaining):
+            break
+        outcome = fixes.fix_source(current, remaining, unsafe=unsafe)
+        if not outcome.applied or outcome.source == current:
+            break
+        current, applied = outcome.source, applied + len(outcome.applied)
+        remaining = check(current, path)
+    return Stable(current, applied, remaining)
+
+
+@dataclass
+class FileResult:
+    path: str
+    applied: int = 0
+    original: str = ""
+    fixed: str = ""
+    problem: str | None = None  # why the file was not (or would not be) written
+
+    @property
+    def changed(self) -> bool:
+        return self.problem is None and self.fixed != self.original
+
+
+@dataclass
+class _Read:
+    data: bytes
+    stat: os.stat_result
+    text: str
+
+
+@dataclass
+class FixRun:
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def applied(self) -> int:
+        return sum(f.applied for f in self.files if f.problem is None)
+
+    @property
+    def problems(self) -> list[FileResult]:
+        return [f for f in self.files if f.problem is not None]
+
+
+def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False, write: bool = True) -> FixRun:
+    """Fix every file that has a fixable finding; write them when `write` (else only compute, for
+    `--diff`)."""
+    codes = fixes.fixable_codes(unsafe)
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    run = FixRun()
+    for path, found in sorted(by_path.items()):
+        if not any(f.code in codes for f in found):
+            continue
+        result = FileResult(path)
+        run.files.append(result)
+        try:
+            read = _read(path)
+        except SourceError as exc:
+            result.problem = exc.reason
+            continue
+        # the findings again, from the text just read: positions from an earlier read could be stale
+        stable = fix_until_stable(read.text, path, check(read.text, path), check, unsafe=unsafe)
+        result.original, result.fixed, result.applied = read.text, stable.source, stable.applied
+        if not result.changed:
+            continue
+        try:
+            compile(stable.source, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            result.problem = "the fixed source does not compile; not written"
+            continue
+        if write:
+            result.problem = write_atomically(path, read, stable.source)
+    return run
+
+
+def _read(path: str) -> _Read:
+    try:
+        status = os.stat(path)
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise SourceError(path, read_error(exc)) from None
+    return _Read(data, status, decode_source(data, path))
+
+
+def encode_like(original: bytes, text: str) -> bytes:
+    """`text` in the encoding of the original bytes (a UTF-8 byte order mark or a coding cookie kept)."""
+    bom = b"\xef\xbb\xbf"
+    if original.startswith(bom):
+        return bom + text.encode("utf-8")
+    encoding = "utf-8"
+    if b"coding" in b"\n".join(original.splitlines()[:2]):
+        import io
+        import tokenize
+
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(original).readline)
+        except SyntaxError:
+            encoding = "utf-8"
+        if encoding == "utf-8-sig":
+            encoding = "utf-8"
+    return text.encode(encoding)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def changed_on_disk(path: str, read: _Read) -> bool:
+    """Whether the file differs from what was read: its stat (time, size) or its bytes."""
+    try:
+        now = os.stat(path)
+        then = read.stat
+        if (now.st_mtime_ns, now.st_size, now.st_ino) != (then.st_mtime_ns, then.st_size, then.st_ino):
+            return True
+        with open(path, "rb") as handle:
+            return _digest(handle.read()) != _digest(read.data)
+    except OSError:
+        return True
+
+
+def write_atomically(path: str, read: _Read, text: str) -> str | None:
+    """Replace the file by `text`; None when written, else the reason it was left untouched."""
+    try:
+        data = encode_like(read.data, text)
+    except (UnicodeEncodeError, LookupError):
+        return "the fixed text cannot be encoded like the file; not written"
+    target = os.path.realpath(path)  # through a symlink: rewrite the file it points to, keep the link
+    mode = stat_module.S_IMODE(read.stat.st_mode)
+    if not mode & 0o222 or not os.access(target, os.W_OK):
+        return "is read-only; not fixed"
+    if changed_on_disk(target, read):
+        return "changed on disk while cfglint ran; not fixed"
+    directory, name = os.path.split(target)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".cfglint-tmp", dir=directory or ".")
+    except OSError as exc:
+        return f"cannot write next to it ({exc.strerror or exc}); not fixed"
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        if hasattr(os, "chown") and (read.stat.st_uid, read.stat.st_gid) != _owner(temporary):
+            try:
+                os.chown(temporary, read.stat.st_uid, read.stat.st_gid)
+            except OSError:
+                pass
+        if changed_on_disk(target, read):
+            _remove(temporary)
+            return "changed on disk while cfglint ran; not fixed"
+        os.replace(temporary, target)
+    except OSError as exc:
+        _remove(temporary)
+        if isinstance(exc, PermissionError):
+            return "cannot be written: permission denied; not fixed"
+        return f"cannot be written ({exc.strerror or exc}); not fixed"
+    return None
+
+
+def _owner(path: str) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_uid, status.st_gid
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def unified_diff(path: str, old: str, new: str) -> str:
+    """A unified diff of one file (`patch -p0` applies it)."""
+    lines = []
+    for line in difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                     fromfile=path, tofile=path):
+        if not line.endswith(("\n", "\r")):
+            line += "\n\\ No newline at end of file\n"
+        lines.append(line)
+    return "".join(lines)
