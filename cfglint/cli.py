@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Explain a rule: what it catches, why it breaks, examples, fix.")
     rule.add_argument("code", nargs="?", help="rule code, e.g. CFG101")
     rule.add_argument("--all", action="store_true", help="explain every rule")
-    rule.add_argument("--output-format", choices=("text", "json"), default="text")
+    rule.add_argument("--output-format", choices=("text", "json", "markdown"), default="text",
+                      help="markdown: the rules page (docs/rules.md)")
     return parser
 
 
@@ -390,6 +391,10 @@ def run_rule(args: argparse.Namespace) -> int:
         rules = [ALL_RULES[code]]
     if args.output_format == "json":
         sys.stdout.write(render_json(rules))
+    elif args.output_format == "markdown":
+        from cfglint.ruledoc import render_page
+
+        sys.stdout.write(render_page(rules))
     else:
         sys.stdout.write("\n\n".join(render_text(rule) for rule in rules))
     return EXIT_CLEAN

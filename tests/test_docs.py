@@ -29,3 +29,12 @@ def test_rule_all_prints_every_rule_with_its_sections(capsys):
     for code, rule in ALL_RULES.items():
         assert f"# {code} ({rule.name})" in out
     assert out.count("## Why is this bad?") == len(ALL_RULES)
+
+
+def test_rules_page_is_up_to_date(capsys):
+    """docs/rules.md is what SARIF results and editor diagnostics link to (`#cfg101` anchors)."""
+    assert main(["rule", "--all", "--output-format", "markdown"]) == 0
+    page = (README.parent / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert capsys.readouterr().out == page, "regenerate: python -m cfglint rule --all --output-format markdown > docs/rules.md"
+    for code in ALL_RULES:
+        assert f'<a id="{code.lower()}"></a>' in page
