@@ -176,7 +176,8 @@ def run_check(args: argparse.Namespace) -> int:
             report = Report(files_checked=1)
             data = sys.stdin.buffer.read()
             text = None
-            if not (args.force_exclude and is_excluded(args.stdin_filename, resolver.for_path(args.stdin_filename).settings)):
+            stdin_settings = resolver.for_path(args.stdin_filename).settings
+            if not (args.force_exclude and is_excluded(args.stdin_filename, stdin_settings)):
                 try:
                     text = decode_source(data, args.stdin_filename)
                     report.findings = checker.check_source(text, args.stdin_filename)

@@ -154,7 +154,8 @@ class FromConfigFailed(DynamicRule):
             "JSON text, or `cls.from_config(layer.get_config())`, raised (or the revived layer failed on its "
             "first call).")
     why = "Every reload (`load_model`, `model_from_json`, `clone_model`) goes through these calls."
-    instead = "Return every constructor argument under its own name, accept `**kwargs`, and decode nested objects in `from_config`."
+    instead = ("Return every constructor argument under its own name, accept `**kwargs`, and decode nested "
+               "objects in `from_config`.")
     invalid = (
         bad("""
             import keras

@@ -134,7 +134,8 @@ class LayerCheck:
         try:
             layer = self.cls(*construction.args, **construction.kwargs)
         except Exception as exc:  # noqa: BLE001 - user code
-            self.outcome.fail("CFG900", "construct", f"{self.cls.__name__}(**{construction.kwargs!r}) raised {describe(exc)}")
+            call = f"{self.cls.__name__}(**{construction.kwargs!r})"
+            self.outcome.fail("CFG900", "construct", f"{call} raised {describe(exc)}")
             raise Skip("could not be constructed") from None
         errors = []
         for shape, dtype in ex.input_candidates(self.cls, layer, self.example):
@@ -146,7 +147,8 @@ class LayerCheck:
                 return layer, construction, None  # abstract: no forward pass to compare
             except Exception as exc:  # noqa: BLE001 - user code
                 errors.append(f"{shape} {dtype}: {describe(exc, 160)}")
-                layer = self.cls(*construction.args, **construction.new_kwargs())  # a failed call may leave it half-built
+                # a failed call may leave it half-built: start again from a fresh instance
+                layer = self.cls(*construction.args, **construction.new_kwargs())
         self.outcome.fail("CFG900", "build", "could not be called on any input tried; add `input_shape` to its "
                           "example. Tried " + "; ".join(errors))
         raise Skip("no input shape worked")
@@ -211,11 +213,13 @@ class LayerCheck:
         changed = sorted(k for k in set(before) | set(after) if k != "name" and before.get(k) != after.get(k))
         if changed:
             parts = [f"`{k}`: {before.get(k)!r} -> {after.get(k)!r}" for k in changed[:4]]
-            self.outcome.fail("CFG904", "config after from_config", "the revived layer's config differs: " + ", ".join(parts))
+            self.outcome.fail("CFG904", "config after from_config",
+                              "the revived layer's config differs: " + ", ".join(parts))
         for attr in ("name", "trainable"):
             if getattr(layer, attr, None) != getattr(revived, attr, None):
                 self.outcome.fail("CFG904", "config after from_config",
-                                  f"`{attr}` is {getattr(layer, attr)!r} but {getattr(revived, attr)!r} after from_config")
+                                  f"`{attr}` is {getattr(layer, attr)!r} but {getattr(revived, attr)!r} "
+                                  "after from_config")
         if _dtype_name(layer) != _dtype_name(revived):
             self.outcome.fail("CFG904", "config after from_config",
                               f"dtype is {_dtype_name(layer)} but {_dtype_name(revived)} after from_config")
@@ -235,7 +239,8 @@ class LayerCheck:
             if key not in config:
                 self.outcome.fail("CFG904", "arguments in config",
                                   f"argument `{key}={value!r}` is not in the config: a reload uses the default")
-            elif _plain(value) and normalise(config[key]) != normalise(value) and not _same_serialized(config[key], value):
+            elif _plain(value) and normalise(config[key]) != normalise(value) \
+                    and not _same_serialized(config[key], value):
                 self.outcome.fail("CFG904", "arguments in config",
                                   f"argument `{key}={value!r}` appears in the config as {clean(repr(config[key]))}")
 
@@ -271,11 +276,13 @@ class LayerCheck:
         shapes = [tuple(w.shape) for w in layer.get_weights()]
         revived_shapes = [tuple(w.shape) for w in revived.get_weights()]
         if shapes != revived_shapes:
-            self.outcome.fail("CFG905", "weights", f"weight shapes differ: {shapes} vs {revived_shapes} after from_config")
+            self.outcome.fail("CFG905", "weights",
+                              f"weight shapes differ: {shapes} vs {revived_shapes} after from_config")
             return
         shared = _shared_variables(layer, revived)
         if shared:
-            self.outcome.fail("CFG906", "shared state", f"the revived layer shares {shared} variable(s) with the original")
+            self.outcome.fail("CFG906", "shared state",
+                              f"the revived layer shares {shared} variable(s) with the original")
         try:
             revived.set_weights(layer.get_weights())
             expected = _numpy(self.call(layer, inputs))
