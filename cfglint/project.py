@@ -38,6 +38,14 @@ def _package(directory: str) -> tuple[tuple[str, ...], str]:
     return (*package, os.path.basename(directory)), root
 
 
+def module_candidates(dotted: str, roots: list[Path]) -> Iterator[Path]:
+    """The files a dotted module name may live in, root by root (`pkg/mod.py`, `pkg/mod/__init__.py`)."""
+    relative = Path(*dotted.split("."))
+    for root in roots:
+        yield root / relative.with_suffix(".py")
+        yield root / relative / "__init__.py"
+
+
 @dataclass
 class Ancestor:
     """A class in a hierarchy, with the module it lives in (for paths and targets)."""
@@ -101,16 +109,14 @@ class ProjectIndex:
             return self.modules[dotted]
         if dotted in self._missing or not dotted:
             return None
-        relative = Path(*dotted.split("."))
-        for root in self.roots:
-            for candidate in (root / relative.with_suffix(".py"), root / relative / "__init__.py"):
-                if not os.path.isfile(candidate):
-                    self.absent_files.add(os.path.abspath(candidate))
-                else:
-                    facts = self._load(candidate)
-                    if facts is not None:
-                        self.add(facts, name=dotted)
-                        return facts
+        for candidate in module_candidates(dotted, self.roots):
+            if not os.path.isfile(candidate):
+                self.absent_files.add(os.path.abspath(candidate))
+                continue
+            facts = self._load(candidate)
+            if facts is not None:
+                self.add(facts, name=dotted)
+                return facts
         self._missing.add(dotted)
         return None
 

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from cfglint.engine import Checker
 from cfglint.facts import ModuleFacts
 from cfglint.finding import Finding, Target
-from cfglint.project import module_name
+from cfglint.project import module_candidates, module_name
 from cfglint.rules import ALL_RULES
 from cfglint.verify.pool import WorkerInfo, WorkerPool, WorkerStartError
 from cfglint.verify.protocol import Job, Result
@@ -69,18 +69,12 @@ def resolve_arguments(args: list[str], roots: list[Path]) -> tuple[list[str], li
         if os.path.exists(arg):
             paths.append(arg)
             continue
-        relative = Path(*arg.split("."))
-        for root in roots:
-            for candidate in (root / relative.with_suffix(".py"), root / relative / "__init__.py"):
-                if candidate.is_file():
-                    inside = str(candidate.resolve()).startswith(str(Path.cwd().resolve()) + os.sep)
-                    paths.append(os.path.relpath(candidate) if inside else str(candidate))
-                    break
-            else:
-                continue
-            break
-        else:
+        found = next((c for c in module_candidates(arg, roots) if c.is_file()), None)
+        if found is None:
             errors.append(f"{arg}: no such file, directory or module")
+            continue
+        inside = str(found.resolve()).startswith(str(Path.cwd().resolve()) + os.sep)
+        paths.append(os.path.relpath(found) if inside else str(found))
     return paths, errors
 
 
