@@ -11,15 +11,22 @@ Two levels, both under `.cfglint_cache/` at the project root (with a `CACHEDIR.T
 Findings are never reused across a change: when any file changed, was added or removed, the rules
 run again over the (mostly cached) facts of every file, so a base class edited in another file always
 reaches its subclasses. The cache directory is versioned by cfglint's version, so an upgrade starts
-cold. Everything is written atomically (temporary file, then rename).
+cold, and so does any change to cfglint's own code (the files hold a digest of its sources).
+
+The files are JSON read through a strict, type-checked decoder (`cfglint.plaindata`): the cache sits in
+the user's tree where anyone can plant a file, and reading it must never run code. Anything that does
+not have the expected shape is a miss, never an error. Everything is written atomically (temporary file,
+then rename). A file's stat key includes its ctime and inode, which `cp -p`, `rsync -t` or `tar x` cannot
+restore, so an edit that keeps size and mtime is still seen.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import json
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,19 +34,23 @@ from typing import Any
 from cfglint import __version__
 from cfglint.facts import ModuleFacts
 from cfglint.finding import Finding
+from cfglint.plaindata import PlainDataError, decoder, encode
 from cfglint.prefilter import Signature
 
 CACHE_DIR_NAME = ".cfglint_cache"
 CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                 "# This file is a cache directory tag created by cfglint.\n"
                 "# For information about cache directory tags see https://bford.info/cachedir/\n")
-FORMAT = 1
+FORMAT = 2
+ENTRIES_FILE = "entries.json"
+SNAPSHOTS_FILE = "snapshots.json"
 
-StatKey = tuple[int, int, int]
+StatKey = tuple[int, int, int, int, int]  # mtime, ctime (ns), size, inode, device
+UNTRUSTED: StatKey = (0, 0, 0, 0, 0)  # matches no real file: the entry is found by content only
 
 
 def stat_key(st: os.stat_result) -> StatKey:
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino, st.st_dev)
 
 
 def digest(data: bytes) -> bytes:
@@ -59,23 +70,30 @@ class FileEntry:
 @dataclass
 class Snapshot:
     key: str  # version, arguments and settings of the run
-    files: tuple[tuple[str, StatKey], ...]  # every file read or consulted, with its stat
+    files: tuple[tuple[str, StatKey | None], ...]  # every file read or consulted, with its stat
     findings: list[Finding] = field(default_factory=list)
     files_checked: int = 0
+
+
+_decode_entry = decoder(FileEntry)
+_decode_snapshot = decoder(Snapshot)
 
 
 class ResultCache:
     """Loaded lazily, saved once at the end of a run. A disabled cache remembers nothing.
 
     Snapshots (small: stats and findings) and file entries (large: facts) live in separate files, so
-    a warm run over an unchanged tree reads only the first."""
+    a warm run over an unchanged tree reads only the first. File entries are decoded one by one when
+    first asked for; a damaged entry is dropped and the file is read again."""
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
-        self._entries: dict[str, FileEntry] | None = None
+        self._raw_entries: dict[str, Any] | None = None  # key -> encoded entry, decoded on demand
+        self._entries: dict[str, FileEntry] = {}  # decoded or new entries
         self._snapshots: dict[str, Snapshot] | None = None
         self._used: set[str] = set()
         self._dirty = False
+        self._code: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -85,39 +103,69 @@ class ResultCache:
         assert self.directory is not None
         return self.directory / __version__ / name
 
+    @property
+    def code_digest(self) -> str:
+        """A digest of cfglint's own sources: results of other code are never served."""
+        if self._code is None:
+            self._code = code_digest()
+        return self._code
+
     def _read(self, name: str) -> dict[str, Any]:
+        """The items of one cache file, or {} when it is missing, of another format or code, or damaged."""
         if self.directory is None:
             return {}
         try:
             with open(self._path(name), "rb") as handle:
-                data = pickle.load(handle)
-        except Exception:  # noqa: BLE001 - missing, from another format, or damaged: start cold
+                data = json.loads(handle.read())
+        except (OSError, ValueError, RecursionError, MemoryError):
             return {}
-        return data.get("items", {}) if isinstance(data, dict) and data.get("format") == FORMAT else {}
+        if (type(data) is not dict or data.get("format") != FORMAT or data.get("code") != self.code_digest
+                or type(data.get("items")) is not dict):
+            return {}
+        return data["items"]
 
-    @property
-    def entries(self) -> dict[str, FileEntry]:
-        if self._entries is None:
-            self._entries = self._read("entries.pickle")
-        return self._entries
+    def _raw(self) -> dict[str, Any]:
+        if self._raw_entries is None:
+            self._raw_entries = self._read(ENTRIES_FILE)
+        return self._raw_entries
+
+    def _get(self, key: str) -> FileEntry | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            raw = self._raw().pop(key, None)
+            if raw is None:
+                return None
+            try:
+                entry = _decode_entry(raw)
+            except (PlainDataError, RecursionError):
+                self._dirty = True  # rewritten without it
+                return None
+            self._entries[key] = entry
+        return entry
 
     @property
     def snapshots(self) -> dict[str, Snapshot]:
         if self._snapshots is None:
-            self._snapshots = self._read("snapshots.pickle")
+            snapshots = {}
+            for key, raw in self._read(SNAPSHOTS_FILE).items():
+                try:
+                    snapshots[key] = _decode_snapshot(raw)
+                except (PlainDataError, RecursionError):
+                    continue
+            self._snapshots = snapshots
         return self._snapshots
 
     # ------------------------------------------------------------------ per file
     def by_stat(self, key: str, stat: StatKey) -> FileEntry | None:
-        entry = self.entries.get(key)
-        if entry is not None and entry.stat == stat:
+        entry = self._get(key)
+        if entry is not None and entry.stat == stat and stat != UNTRUSTED:
             self._used.add(key)
             return entry
         return None
 
     def by_digest(self, key: str, stat: StatKey, content_digest: bytes) -> FileEntry | None:
         """A file touched but not changed (same bytes): the entry, with its new stat."""
-        entry = self.entries.get(key)
+        entry = self._get(key)
         if entry is not None and entry.digest == content_digest:
             entry.stat = stat
             self._used.add(key)
@@ -126,9 +174,16 @@ class ResultCache:
         return None
 
     def put(self, key: str, entry: FileEntry) -> None:
-        self.entries[key] = entry
+        self._entries[key] = entry
+        self._raw().pop(key, None)
         self._used.add(key)
         self._dirty = True
+
+    def forget(self, key: str) -> None:
+        """Drop what is known of a file (it could not be read: nothing about it may be kept)."""
+        if self._entries.pop(key, None) is not None or self._raw().pop(key, None) is not None:
+            self._dirty = True
+        self._used.discard(key)
 
     # ------------------------------------------------------------------ per run
     def snapshot(self, key: str) -> Snapshot | None:
@@ -140,19 +195,24 @@ class ResultCache:
         try:
             _prepare(self.directory)
             self._path("").mkdir(parents=True, exist_ok=True)
-            _distrust_recent(self._entries or {}, self.snapshots if snapshot is None else {snapshot.key: snapshot})
-            if self._dirty and self._entries is not None:
+            _distrust_recent(self._entries, self.snapshots if snapshot is None else {snapshot.key: snapshot})
+            if self._dirty or self._entries:
                 # facts of parsed files are what later runs reuse; entries of files last seen long ago
                 # go once there are many (runs over different subtrees of a huge repository)
-                entries = self._entries if len(self._entries) < 50_000 else {
-                    k: self._entries[k] for k in self._used}
-                _write(self._path("entries.pickle"), entries)
+                items = {**self._raw(), **{k: encode(v) for k, v in self._entries.items()}}
+                if len(items) >= 50_000:
+                    items = {k: items[k] for k in self._used if k in items}
+                self._write(self._path(ENTRIES_FILE), items)
             if snapshot is not None:
                 snapshots = {k: v for k, v in self.snapshots.items() if k != snapshot.key}
                 snapshots[snapshot.key] = snapshot
-                _write(self._path("snapshots.pickle"), dict(list(snapshots.items())[-8:]))
-        except OSError:
+                self._write(self._path(SNAPSHOTS_FILE),
+                            {k: encode(v) for k, v in list(snapshots.items())[-8:]})
+        except (OSError, ValueError, RecursionError):
             pass  # a read-only checkout still gets its findings, just no cache
+
+    def _write(self, path: Path, items: dict[str, Any]) -> None:
+        _write(path, {"format": FORMAT, "code": self.code_digest, "items": items})
 
 
 RACY_NS = 2_000_000_000  # a file modified this close to the save may change again within the same tick
@@ -167,25 +227,40 @@ def _distrust_recent(entries: dict[str, FileEntry], snapshots: dict[str, Snapsho
     recent = time.time_ns() - RACY_NS
     for entry in entries.values():
         if entry.stat[0] >= recent:
-            entry.stat = (0, 0, 0)
+            entry.stat = UNTRUSTED
     for key, snapshot in list(snapshots.items()):
         if any(stat is not None and stat[0] >= recent for _, stat in snapshot.files):
             snapshot.files = (("<racy>", None),)
 
 
-def _write(path: Path, items: dict[str, Any]) -> None:
+def _write(path: Path, document: dict[str, Any]) -> None:
     """Atomically: a temporary file in the same directory, then a rename."""
     import tempfile  # only when writing: it is a slow import for the one-file path
 
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump({"format": FORMAT, "items": items}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, separators=(",", ":"), allow_nan=False)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of every source file of the installed cfglint package (about 70 small files, read once
+    per process: a millisecond or two)."""
+    package = Path(__file__).parent
+    h = hashlib.blake2b(__version__.encode(), digest_size=16)
+    for path in sorted(package.rglob("*.py")):
+        try:
+            h.update(str(path.relative_to(package)).encode("utf-8", "surrogateescape"))
+            h.update(path.read_bytes())
+        except OSError:
+            continue
+    return h.hexdigest()
 
 
 def _prepare(directory: Path) -> None:

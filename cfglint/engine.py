@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from cfglint import __version__
-from cfglint.cache import FileEntry, ResultCache, Snapshot, StatKey, digest, run_key, stat_key
+from cfglint.cache import UNTRUSTED, FileEntry, ResultCache, Snapshot, StatKey, digest, run_key, stat_key
 from cfglint.config import RuleSelection, Settings
 from cfglint.context import ClassContext, ModuleContext
 from cfglint.discovery import Discovery, discover
@@ -27,7 +27,7 @@ from cfglint.project import ProjectIndex, module_name
 from cfglint.rules import ALL_RULES, DEFAULT_CODES, PARSE_ERROR
 from cfglint.rules.base import Hit, Rule
 from cfglint.settings_resolver import CliOverrides, FileSettings, SettingsResolver
-from cfglint.source import SourceError, decode_source, read_error, read_source
+from cfglint.source import SourceError, decode_source, read_error
 
 
 @dataclass
@@ -108,6 +108,7 @@ class Checker:
         self._pool = None  # worker processes, started on first use and kept for the run
         self._parsed: dict[str, ModuleFacts | None] = {}
         self._consulted: dict[str, StatKey] = {}  # files read only to resolve base classes
+        self._unstable = False  # a file changed or could not be read during the run
         roots = [settings.root, settings.root / "src"]
         self.index = ProjectIndex(self._load_for_index, roots)
 
@@ -126,7 +127,7 @@ class Checker:
                 report.findings.extend(self._check_module(facts))
             report.findings.sort(key=Finding.sort_key)
             self.close()
-            if self.cache.enabled:
+            if self.cache.enabled and not self._unstable:  # a file changed or vanished mid-run: no snapshot
                 absent = {path: None for path in self.index.absent_files}
                 files = tuple(stats) + tuple(sorted({**absent, **self._consulted}.items()))
                 self.cache.save(Snapshot(key, files, report.findings, report.files_checked))
@@ -189,13 +190,23 @@ class Checker:
                 return entry
         new, error = fresh if fresh is not None else read_entry((str(path), dotted, stat))
         if new is None:
-            report.findings.extend(self._parse_error(str(path), error or "cannot be read", 1, 1))
+            self._unreadable(path, error or "cannot be read", report)
             return None
         cached = self.cache.by_digest(key, new.stat, new.digest)
         if cached is not None and cached.module == dotted:
             return cached
         self.cache.put(key, new)
         return new
+
+    def _unreadable(self, path: Path, reason: str, report: Report) -> None:
+        """A file that could not be read: nothing about it is cached. One that vanished during the run
+        is a warning (it is simply no longer there to check); any other reason is a CFG001 finding."""
+        self.cache.forget(_key(path))
+        self._unstable = True
+        if not os.path.lexists(path):
+            report.warnings.append(f"{path}: {reason}; skipped")
+        else:
+            report.findings.extend(self._parse_error(str(path), reason, 1, 1))
 
     def _pool_map(self, function, items: list, *, minimum: int, chunksize: int = 0):  # type: ignore[no-untyped-def]
         """`map` in `jobs` processes when there is enough work to pay for them, else in this one."""
@@ -245,9 +256,12 @@ class Checker:
             first = False
             if not batch:
                 break
-            self._parse_batch([(p, pending.pop(p)) for p in batch])
+            parsed = self._parse_batch([(p, pending.pop(p)) for p in batch], report)
             for path in batch:
-                entry = entries[path]
+                if path not in parsed:
+                    del entries[path]
+                    continue
+                entry = entries[path] = parsed[path]
                 if entry.error is not None:
                     report.findings.extend(self._parse_error(str(path), *entry.error))
                 elif entry.facts is not None:
@@ -262,13 +276,15 @@ class Checker:
             known |= names
         return report, checked
 
-    def _parse_batch(self, batch: list[tuple[Path, FileEntry]]) -> None:
-        """Parse the entries that have no facts yet, in `jobs` processes when there are many."""
-        todo = [(str(path), entry.module, entry) for path, entry in batch
-                if entry.facts is None and entry.error is None]
+    def _parse_batch(self, batch: list[tuple[Path, FileEntry]], report: Report) -> dict[Path, FileEntry]:
+        """Parse the entries that have no facts yet, in `jobs` processes when there are many. Returns
+        the entry of each path as it now stands (a file that changed since it was read gets a new one;
+        one that can no longer be read is dropped and reported)."""
+        current = dict(batch)
+        todo = [(path, entry) for path, entry in batch if entry.facts is None and entry.error is None]
         if not todo:
-            return
-        work = [(path, module) for path, module, _ in todo]
+            return current
+        work = [(str(path), entry.module, entry.digest) for path, entry in todo]
         if self.jobs > 1:  # largest first, one at a time: a few huge files otherwise decide the wall time
             order = sorted(range(len(work)), key=lambda i: -_size(work[i][0]))
             done = self._pool_map(parse_file, [work[i] for i in order], minimum=8, chunksize=1)
@@ -277,8 +293,21 @@ class Checker:
                 results[position] = result
         else:
             results = [parse_file(item) for item in work]
-        for (_, _, entry), (facts, error) in zip(todo, results):
-            entry.facts, entry.error = facts, error
+        for (path, entry), parsed in zip(todo, results):
+            self._apply_parsed(path, entry, parsed, report, current)
+        return current
+
+    def _apply_parsed(self, path: Path, entry: FileEntry, parsed: Parsed, report: Report | None,
+                      current: dict[Path, FileEntry]) -> None:
+        if parsed.unreadable is not None:
+            del current[path]
+            self._unreadable(path, parsed.unreadable, report if report is not None else Report())
+        elif parsed.replaced is not None:
+            self._unstable = True
+            self.cache.put(_key(path), parsed.replaced)
+            current[path] = parsed.replaced
+        else:
+            entry.facts, entry.error = parsed.facts, parsed.error
 
     def _project_modules(self, files: Iterable[Path]) -> set[str]:
         """Top-level module names that belong to the project: imports of them may name its bases."""
@@ -307,7 +336,9 @@ class Checker:
                 stat = None
             entry = self._entry(path, stat, report)
             if entry is not None and entry.facts is None and entry.error is None:
-                entry.facts, entry.error = parse_file((str(path), entry.module))
+                current = {path: entry}
+                self._apply_parsed(path, entry, parse_file((str(path), entry.module, entry.digest)), None, current)
+                entry = current.get(path)
             self._parsed[key] = entry.facts if entry is not None else None
             if entry is not None:
                 self._consulted[key] = entry.stat
@@ -393,28 +424,69 @@ def _size(path: str) -> int:
         return 0
 
 
-def read_entry(job: tuple[str, str, StatKey | None]) -> tuple[FileEntry | None, str | None]:
-    """Read one file and take its prefilter signature (in a worker process when `--jobs` > 1)."""
-    path, module, stat = job
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-        stat = stat or stat_key(os.stat(path))
-    except OSError as exc:
-        return None, read_error(exc)
+def _read_bytes(path: str) -> tuple[bytes, StatKey]:
+    """The bytes of a file and a stat that describes them: taken on the open descriptor before and after
+    reading, and UNTRUSTED when the two differ (the file changed while it was read)."""
+    with open(path, "rb") as handle:
+        before = stat_key(os.fstat(handle.fileno()))
+        data = handle.read()
+        after = stat_key(os.fstat(handle.fileno()))
+    return data, (before if before == after else UNTRUSTED)
+
+
+def _entry_from_bytes(data: bytes, stat: StatKey, path: str, module: str) -> FileEntry:
     content = digest(data)
     try:
-        return FileEntry(stat, content, module, signature(decode_source(data, path))), None
+        return FileEntry(stat, content, module, signature(decode_source(data, path)))
     except SourceError as exc:
-        return FileEntry(stat, content, module, error=(exc.reason, exc.line, exc.column)), None
+        return FileEntry(stat, content, module, error=(exc.reason, exc.line, exc.column))
 
 
-def parse_file(job: tuple[str, str]) -> tuple[ModuleFacts | None, tuple[str, int, int] | None]:
-    """Read and parse one file (in a worker process when `--jobs` > 1): facts, or a CFG001 error."""
-    path, module = job
+def read_entry(job: tuple[str, str, StatKey | None]) -> tuple[FileEntry | None, str | None]:
+    """Read one file and take its prefilter signature (in a worker process when `--jobs` > 1).
+    None and the reason when it cannot be read: nothing about such a file is cached."""
+    path, module, _ = job
     try:
-        return parse_module(read_source(Path(path)), path, module), None
+        data, stat = _read_bytes(path)
+    except OSError as exc:
+        return None, read_error(exc)
+    return _entry_from_bytes(data, stat, path, module), None
+
+
+@dataclass
+class Parsed:
+    """The outcome of parsing one file: facts or a CFG001 error for the bytes it read. `replaced` is a
+    fresh entry when those bytes are not the ones the prefilter saw (the file changed in between);
+    `unreadable` the reason when the file could not be read again (nothing is cached then)."""
+
+    facts: ModuleFacts | None = None
+    error: tuple[str, int, int] | None = None
+    replaced: FileEntry | None = None
+    unreadable: str | None = None
+
+
+def parse_file(job: tuple[str, str, bytes | None]) -> Parsed:
+    """Read and parse one file (in a worker process when `--jobs` > 1): its facts, or a CFG001 error.
+
+    The facts must describe the bytes whose digest the cache records, so the digest of what was read
+    is compared with `expected`; when they differ a complete new entry is returned."""
+    path, module, expected = job
+    try:
+        data, stat = _read_bytes(path)
+    except OSError as exc:
+        return Parsed(unreadable=read_error(exc))
+    outcome = Parsed()
+    if expected is not None and digest(data) != expected:
+        outcome.replaced = _entry_from_bytes(data, UNTRUSTED, path, module)
+        if outcome.replaced.error is not None:
+            outcome.error = outcome.replaced.error
+            return outcome
+    try:
+        outcome.facts = parse_module(decode_source(data, path), path, module)
     except SourceError as exc:
-        return None, (exc.reason, exc.line, exc.column)
+        outcome.error = (exc.reason, exc.line, exc.column)
     except ParseFailure as failure:
-        return None, (failure.message, failure.line, failure.column)
+        outcome.error = (failure.message, failure.line, failure.column)
+    if outcome.replaced is not None:
+        outcome.replaced.facts, outcome.replaced.error = outcome.facts, outcome.error
+    return outcome

@@ -293,7 +293,7 @@ def test_read_failure_is_a_finding_even_as_root(project: Path, monkeypatch: pyte
     """The same as `test_unreadable_file`, with the permission error simulated so that root runs it too."""
     import builtins
 
-    import cfglint.source
+    import cfglint.engine
 
     (project / "secret.py").write_text(BUGGY, encoding="utf-8")
     real_open = builtins.open
@@ -303,7 +303,7 @@ def test_read_failure_is_a_finding_even_as_root(project: Path, monkeypatch: pyte
             raise PermissionError(13, "Permission denied", os.fspath(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(cfglint.source, "open", deny, raising=False)
+    monkeypatch.setattr(cfglint.engine, "open", deny, raising=False)
     monkeypatch.chdir(project)
     code = main(["check", "."])
     out = capsys.readouterr().out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import io
 import os
-import pickle
+import json
 import shutil
 import subprocess
 import sys
@@ -23,7 +23,8 @@ import pytest
 
 import cfglint.cache
 import cfglint.engine
-from cfglint.cache import CACHE_DIR_NAME
+from cfglint.cache import CACHE_DIR_NAME, ENTRIES_FILE, SNAPSHOTS_FILE, FileEntry
+from cfglint.plaindata import decoder
 from cfglint.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -177,9 +178,9 @@ def run_process(root: Path, *args: str) -> tuple[int, str]:
     return done.returncode, done.stdout
 
 
-def entries(root: Path) -> dict:
-    with open(root / CACHE_DIR_NAME / VERSION / "entries.pickle", "rb") as handle:
-        return pickle.load(handle)["items"]
+def entries(root: Path) -> dict[str, FileEntry]:
+    with open(root / CACHE_DIR_NAME / VERSION / ENTRIES_FILE, "rb") as handle:
+        return {key: decoder(FileEntry)(raw) for key, raw in json.load(handle)["items"].items()}
 
 
 # ---------------------------------------------------------------------------------------------- 1. layout
@@ -234,7 +235,7 @@ def test_cache_dir_option(tmp_path, capsys, monkeypatch):
     elsewhere = tmp_path / "elsewhere" / "cache"
     first = cli.check("--cache-dir", str(elsewhere), ".")
     assert (elsewhere / "CACHEDIR.TAG").is_file() and (elsewhere / ".gitignore").is_file()
-    assert (elsewhere / VERSION / "snapshots.pickle").is_file()
+    assert (elsewhere / VERSION / SNAPSHOTS_FILE).is_file()
     assert not (root / CACHE_DIR_NAME).exists()
     cli.check("--cache-dir", "relative-cache", ".")  # relative to the working directory
     assert (root / "relative-cache" / "CACHEDIR.TAG").is_file()
@@ -298,7 +299,7 @@ def test_warm_run_reads_and_parses_nothing(tmp_path, capsys, monkeypatch):
             raise AssertionError(f"{name} called on a warm run")
         return call
 
-    for name in ("parse_module", "parse_file", "read_entry", "read_source"):
+    for name in ("parse_module", "parse_file", "read_entry", "_read_bytes"):
         monkeypatch.setattr(cfglint.engine, name, forbidden(name))
     real_open = builtins.open
 
@@ -414,7 +415,7 @@ def test_version_change_starts_cold(tmp_path, capsys, monkeypatch, parses):
     root = make_project(tmp_path / "proj", {"layer.py": BUGGY})
     cli = Cli(root, capsys, monkeypatch)
     first = cli.check(".")
-    assert (root / CACHE_DIR_NAME / VERSION / "entries.pickle").is_file()
+    assert (root / CACHE_DIR_NAME / VERSION / ENTRIES_FILE).is_file()
     parses.clear()
     assert cli.check(".") == first and parses == []
     monkeypatch.setattr(cfglint, "__version__", "999.0.0")
@@ -422,7 +423,7 @@ def test_version_change_starts_cold(tmp_path, capsys, monkeypatch, parses):
     monkeypatch.setattr(cfglint.engine, "__version__", "999.0.0")
     assert cli.check(".") == first
     assert parses == ["layer.py"]  # nothing reused from the older version's cache
-    assert (root / CACHE_DIR_NAME / "999.0.0" / "entries.pickle").is_file()
+    assert (root / CACHE_DIR_NAME / "999.0.0" / ENTRIES_FILE).is_file()
 
 
 @pytest.mark.parametrize("single", [False, True], ids=["tree", "leaf-only"])
@@ -611,25 +612,26 @@ def test_jobs_identical_in_fresh_processes(big_tree):
 
 # ---------------------------------------------------------------------------------------------- 5. damage
 GARBAGE = {
-    "text": b"this is not a pickle",
+    "text": b"this is not JSON",
     "empty": b"",
     "zeros": b"\x00" * 64,
-    "pickle-header": b"\x80\x05garbage",
-    # valid pickle opcodes announcing an impossible length: OverflowError / MemoryError from pickle.load
-    "huge-unicode": b"\x80\x05\x8d" + b"\xff" * 8,
-    "huge-bytes": b"\x80\x05\x8e" + (1 << 40).to_bytes(8, "little"),
+    "not-utf8": b"\xff\xfe{",
+    "deep": b"[" * 100_000,
+    # well-formed JSON of the wrong shape: a miss, never a crash
+    "wrong-items": b'{"format": 2, "items": [1, 2]}',
+    "list": b"[1, 2, 3]",
 }
 
 
 @pytest.mark.parametrize("name", list(GARBAGE))
-@pytest.mark.parametrize("which", ["entries.pickle", "snapshots.pickle", "both"])
+@pytest.mark.parametrize("which", [ENTRIES_FILE, SNAPSHOTS_FILE, "both"])
 def test_corrupt_cache_is_ignored_and_rewritten(tmp_path, capsys, monkeypatch, name, which):
     root = make_project(tmp_path / "proj", {"layer.py": BUGGY, "base.py": BASE, "leaf.py": LEAF.format(module="base")})
     cli = Cli(root, capsys, monkeypatch)
     uncached = cli.check("--no-cache", ".")
     assert cli.check(".") == uncached
     folder = root / CACHE_DIR_NAME / VERSION
-    damaged = ["entries.pickle", "snapshots.pickle"] if which == "both" else [which]
+    damaged = [ENTRIES_FILE, SNAPSHOTS_FILE] if which == "both" else [which]
     for file in damaged:
         (folder / file).write_bytes(GARBAGE[name])
     capsys.readouterr()
@@ -643,7 +645,7 @@ def test_corrupt_cache_is_ignored_and_rewritten(tmp_path, capsys, monkeypatch, n
     assert cli.check(".") == cli.check("--no-cache", ".")
     for file in damaged:
         with open(folder / file, "rb") as handle:
-            assert pickle.load(handle)["items"]
+            assert json.load(handle)["items"]
     assert cli.check(".") == cli.check("--no-cache", ".")
 
 
@@ -652,7 +654,7 @@ def test_truncated_cache_is_ignored(tmp_path, capsys, monkeypatch):
     cli = Cli(root, capsys, monkeypatch)
     uncached = cli.check("--no-cache", ".")
     cli.check(".")
-    for file in (root / CACHE_DIR_NAME / VERSION).glob("*.pickle"):
+    for file in (root / CACHE_DIR_NAME / VERSION).glob("*.json"):
         data = file.read_bytes()
         file.write_bytes(data[: len(data) // 2])
     assert cli.check(".") == uncached
@@ -665,9 +667,8 @@ def test_cache_from_another_format_is_ignored(tmp_path, capsys, monkeypatch):
     uncached = cli.check("--no-cache", ".")
     folder = root / CACHE_DIR_NAME / VERSION
     folder.mkdir(parents=True)
-    for file in ("entries.pickle", "snapshots.pickle"):
-        with open(folder / file, "wb") as handle:
-            pickle.dump({"format": -1, "items": {"x": object.__name__}}, handle)
+    for file in (ENTRIES_FILE, SNAPSHOTS_FILE):
+        (folder / file).write_text(json.dumps({"format": -1, "items": {"x": "y"}}), encoding="utf-8")
     assert cli.check(".") == uncached
     assert cli.check(".") == uncached
 
@@ -750,3 +751,156 @@ def test_unwritable_cache_simulated(tmp_path, capsys, monkeypatch, existing):
     assert cli.check(".") == uncached
     assert cli.check(".") == uncached
     assert cache.exists() == existing
+
+
+# ---------------------------------------------------------------------------------------------- 6. safety
+class _Planted:
+    """A pickle payload that would leave a marker file behind if anything unpickled it."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (open, (str(self.marker), "w"))
+
+
+def test_planted_pickle_never_runs(tmp_path, capsys, monkeypatch):
+    """A cache directory from a shared CI cache or a tarball may hold anything: reading it runs no code."""
+    import pickle
+
+    root = make_project(tmp_path / "proj", {"layer.py": BUGGY})
+    cli = Cli(root, capsys, monkeypatch)
+    uncached = cli.check("--no-cache", ".")
+    folder = root / CACHE_DIR_NAME / VERSION
+    folder.mkdir(parents=True)
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"format": 1, "items": _Planted(marker)})
+    for name in ("snapshots.pickle", "entries.pickle", SNAPSHOTS_FILE, ENTRIES_FILE):
+        (folder / name).write_bytes(payload)
+    assert cli.check(".") == uncached
+    assert cli.check(".") == uncached
+    assert not marker.exists()
+
+
+def test_static_path_has_no_unpickling_code():
+    """Neither pickle nor marshal is used to read anything on the static path."""
+    for path in (REPO / "cfglint").rglob("*.py"):
+        if "verify" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "import pickle" not in text and "import marshal" not in text, path
+
+
+def test_entry_of_the_wrong_shape_is_a_miss(tmp_path, capsys, monkeypatch, parses):
+    root = make_project(tmp_path / "proj", {"layer.py": BUGGY})
+    cli = Cli(root, capsys, monkeypatch)
+    first = cli.check(".")
+    path = root / CACHE_DIR_NAME / VERSION / ENTRIES_FILE
+    document = json.loads(path.read_text(encoding="utf-8"))
+    for key, raw in document["items"].items():
+        raw[3] = {"bases": "not a signature"}  # the right file, the right key, a wrong value inside
+    path.write_text(json.dumps(document), encoding="utf-8")
+    write(root / "layer.py", BUGGY + "\n")  # a change, so the entries are consulted
+    parses.clear()
+    assert cli.check(".") == first
+    assert parses == ["layer.py"]
+
+
+def test_cache_of_other_cfglint_code_is_not_used(tmp_path, capsys, monkeypatch, parses):
+    root = make_project(tmp_path / "proj", {"layer.py": BUGGY})
+    cli = Cli(root, capsys, monkeypatch)
+    first = cli.check(".")
+    parses.clear()
+    assert cli.check(".") == first and parses == []
+    monkeypatch.setattr(cfglint.cache, "code_digest", lambda: "a-changed-rule")
+    assert cli.check(".") == first
+    assert parses == ["layer.py"]  # a rule changed: nothing is served from the old code's cache
+
+
+def test_edit_keeping_size_and_mtime_is_seen(tmp_path, capsys, monkeypatch):
+    """`cp -p`, `rsync -t` and `tar x` restore the modification time; the inode or ctime still change."""
+    root = make_project(tmp_path / "proj", {"layer.py": BUGGY})
+    cli = Cli(root, capsys, monkeypatch)
+    assert len(codes(cli.check(".")[1])) == 3
+    layer = root / "layer.py"
+    before = layer.stat()
+    same_size = BUGGY.replace('{"extra": 1}', '{"units": 1}')
+    assert len(same_size) == len(BUGGY)
+    replacement = tmp_path / "copy.py"
+    replacement.write_text(same_size, encoding="utf-8")
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
+    shutil.copy2(replacement, layer)  # like `cp -p`: same size, same mtime, new content
+    assert (layer.stat().st_size, layer.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert cli.check(".") == cli.check("--no-cache", ".")
+    assert [c for _, c in codes(cli.check(".")[1])] == ["CFG102"]
+
+
+def test_config_edit_keeping_size_and_mtime_is_seen(tmp_path, capsys, monkeypatch):
+    root = make_project(tmp_path / "proj", {"layer.py": BUGGY}, 'select = ["CFG101"]\n')
+    cli = Cli(root, capsys, monkeypatch)
+    assert [c for _, c in codes(cli.check(".")[1])] == ["CFG101"]
+    config = root / "pyproject.toml"
+    before = config.stat()
+    config.write_text(config.read_text(encoding="utf-8").replace("CFG101", "CFG102"), encoding="utf-8")
+    os.utime(config, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert [c for _, c in codes(cli.check(".")[1])] == ["CFG102"]
+
+
+def test_content_changed_between_reads_is_not_cached(tmp_path, capsys, monkeypatch):
+    """The prefilter read and the parse read see different bytes (an editor saving mid-run): the facts
+    are cached under the bytes they came from, so the next run answers for the file as it is."""
+    root = make_project(tmp_path / "proj", {"layer.py": BUGGY})
+    cli = Cli(root, capsys, monkeypatch)
+    original = cfglint.engine._read_bytes
+    calls = {"n": 0}
+
+    def second_read_sees_an_edit(path: str):  # type: ignore[no-untyped-def]
+        data, stat = original(path)
+        calls["n"] += 1
+        return (CLEAN.encode() if calls["n"] == 2 else data), stat
+
+    monkeypatch.setattr(cfglint.engine, "_read_bytes", second_read_sees_an_edit)
+    cli.check(".")
+    assert calls["n"] == 2
+    monkeypatch.setattr(cfglint.engine, "_read_bytes", original)
+    assert cli.check(".") == cli.check("--no-cache", ".")
+    assert len(codes(cli.check(".")[1])) == 3
+
+
+def test_read_error_is_never_cached(tmp_path, capsys, monkeypatch):
+    """A file briefly unreadable (deleted and restored, a permission flip) is read again next time."""
+    root = make_project(tmp_path / "proj", {"layer.py": BUGGY})
+    cli = Cli(root, capsys, monkeypatch)
+    original = cfglint.engine._read_bytes
+    calls = {"n": 0}
+
+    def second_read_fails(path: str):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise PermissionError(13, "Permission denied")
+        return original(path)
+
+    monkeypatch.setattr(cfglint.engine, "_read_bytes", second_read_fails)
+    code, out = cli.check(".")
+    assert [c for _, c in codes(out)] == ["CFG001"]
+    monkeypatch.setattr(cfglint.engine, "_read_bytes", original)
+    assert [c for _, c in codes(cli.check(".")[1])] == ["CFG101", "CFG102", "CFG103"]
+
+
+def test_file_vanishing_mid_run_is_a_warning(tmp_path, capsys, monkeypatch):
+    root = make_project(tmp_path / "proj", {"layer.py": BUGGY, "other.py": BUGGY.replace("Scale", "Other")})
+    monkeypatch.chdir(root)
+    original = cfglint.engine._read_bytes
+
+    def vanish(path: str):  # type: ignore[no-untyped-def]
+        if path.endswith("layer.py") and os.path.exists(path):
+            os.unlink(path)
+        return original(path)
+
+    monkeypatch.setattr(cfglint.engine, "_read_bytes", vanish)
+    capsys.readouterr()
+    code = main(["check", "--jobs", "1", "--no-cache", "."])
+    captured = capsys.readouterr()
+    assert "layer.py" in captured.err and "no longer exists" in captured.err
+    assert "CFG001" not in captured.out
+    assert code == 1 and [c for _, c in codes(captured.out)] == ["CFG101", "CFG102", "CFG103"]
