@@ -190,7 +190,8 @@ def run_check(args: argparse.Namespace) -> int:
             if fixing:
                 from cfglint.fixes.files import fix_files, unified_diff
 
-                run = fix_files(report.findings, check_text, unsafe=args.unsafe_fixes, write=not args.diff)
+                run = fix_files(report.findings, check_text, unsafe=args.unsafe_fixes, write=not args.diff,
+                                roots=args.paths or ["."])
                 for result in run.problems:
                     print(f"cfglint: warning: {result.path}: {result.problem}", file=sys.stderr)
                 if args.diff:

@@ -663,7 +663,9 @@ def test_a_failing_replace_leaves_the_file_and_no_temporary(project: Path, capsy
     def refuse(source: str, target: str) -> None:
         raise PermissionError(13, "Permission denied", target)
 
-    monkeypatch.setattr(os, "replace", refuse)
+    import cfglint.fixes.files
+
+    monkeypatch.setattr(cfglint.fixes.files, "_link_or_rename", refuse)  # the step that gives the new file its name
     code, out, err = run(capsys, "check", "layer.py", "--fix")
     assert code == 1
     assert (project / "layer.py").read_text(encoding="utf-8") == BUGGY

@@ -1,10 +1,10 @@
 """Fixing files on disk for `cfglint check --fix` and `--diff`: fix until stable, write atomically.
 
 A file is rewritten only when its fixed text compiles, through a temporary file in the same directory
-that then replaces it (`os.replace`), with the original's permission bits. Right before replacing,
-the file's stat and content are compared with what was read: a file changed meanwhile (an editor
-saving, a formatter running) is left alone, as is a read-only one. Each problem becomes one line for
-the user; nothing here raises for a single bad file.
+with the original's permission bits, by compare-and-swap (`write_atomically`): a file changed meanwhile
+(an editor saving, a formatter running) is left alone, as is a read-only one, a symbolic link, a file
+outside the project, and one another cfglint run is fixing. Each problem becomes one line for the user;
+nothing here raises for a single bad file.
 """
 
 from __future__ import annotations
@@ -84,9 +84,10 @@ class FixRun:
         return [f for f in self.files if f.problem is not None]
 
 
-def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False, write: bool = True) -> FixRun:
+def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False, write: bool = True,
+              roots: Sequence[str] | None = None) -> FixRun:
     """Fix every file that has a fixable finding; write them when `write` (else only compute, for
-    `--diff`)."""
+    `--diff`). Files that resolve outside every one of `roots` (the paths named) are never written."""
     codes = fixes.fixable_codes(unsafe)
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -113,7 +114,7 @@ def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False
             result.problem = "the fixed source does not compile; not written"
             continue
         if write:
-            result.problem = write_atomically(path, read, stable.source)
+            result.problem = write_atomically(path, read, stable.source, roots=roots)
     return run
 
 
@@ -151,35 +152,80 @@ def _digest(data: bytes) -> str:
 
 
 def changed_on_disk(path: str, read: _Read) -> bool:
-    """Whether the file differs from what was read: its stat (time, size) or its bytes."""
+    """Whether the file differs from what was read: its identity, time and size, or its bytes."""
     try:
-        now = os.stat(path)
-        then = read.stat
-        if (now.st_mtime_ns, now.st_size, now.st_ino) != (then.st_mtime_ns, then.st_size, then.st_ino):
-            return True
-        with open(path, "rb") as handle:
-            return _digest(handle.read()) != _digest(read.data)
+        return _differs(os.stat(path), path, read)
     except OSError:
         return True
 
 
-def write_atomically(path: str, read: _Read, text: str) -> str | None:
-    """Replace the file by `text`; None when written, else the reason it was left untouched."""
+def _differs(now: os.stat_result, path: str, read: _Read) -> bool:
+    then = read.stat
+    if (now.st_mtime_ns, now.st_size, now.st_ino, now.st_dev) != (
+            then.st_mtime_ns, then.st_size, then.st_ino, then.st_dev):
+        return True
+    with open(path, "rb") as handle:
+        return _digest(handle.read()) != _digest(read.data)
+
+
+CHANGED = "changed on disk while cfglint ran; not fixed"
+
+
+def write_atomically(path: str, read: _Read, text: str, *, roots: Sequence[str] | None = None) -> str | None:
+    """Replace the file by `text` by compare-and-swap; None when written, else why it was left alone.
+
+    Never through a symbolic link that leads out of the `roots` it was found under; a hard-linked file is rewritten in place so
+    its other names see the fix. Otherwise the old file is first renamed aside, compared with what
+    was read, and only then is the new one linked in under the name, which fails rather than clobber a
+    file created meanwhile; a write that reached the old file during the swap puts it back. A lock file
+    next to it keeps two cfglint runs from fixing the same file at once."""
     try:
         data = encode_like(read.data, text)
     except (UnicodeEncodeError, LookupError):
         return "the fixed text cannot be encoded like the file; not written"
-    target = os.path.realpath(path)  # through a symlink: rewrite the file it points to, keep the link
+    target = os.path.realpath(path)
+    if roots is not None and not any(_inside(target, _tree(root)) for root in roots):
+        return "is a symbolic link to a file outside the paths being checked; not fixed"
     mode = stat_module.S_IMODE(read.stat.st_mode)
     if not mode & 0o222 or not os.access(target, os.W_OK):
         return "is read-only; not fixed"
-    if changed_on_disk(target, read):
-        return "changed on disk while cfglint ran; not fixed"
     directory, name = os.path.split(target)
+    lock = os.path.join(directory, f".{name}.cfglint-lock")
+    try:
+        os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return "is being fixed by another cfglint run (a lock file is next to it); not fixed"
+    except OSError as exc:
+        return f"cannot write next to it ({exc.strerror or exc}); not fixed"
+    try:
+        if changed_on_disk(target, read):
+            return CHANGED
+        if read.stat.st_nlink > 1:
+            return _write_in_place(target, read, data)
+        return _swap(target, directory, name, read, data, mode)
+    except OSError as exc:
+        if isinstance(exc, PermissionError):
+            return "cannot be written: permission denied; not fixed"
+        return f"cannot be written ({exc.strerror or exc}); not fixed"
+    finally:
+        _remove(lock)
+
+
+def _tree(root: str) -> str:
+    """The real folder a named path stands for: itself for a folder, a file's folder."""
+    return os.path.realpath(root if os.path.isdir(root) else os.path.dirname(root) or ".")
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _swap(target: str, directory: str, name: str, read: _Read, data: bytes, mode: int) -> str | None:
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".cfglint-tmp", dir=directory or ".")
     except OSError as exc:
         return f"cannot write next to it ({exc.strerror or exc}); not fixed"
+    aside = temporary[: -len(".cfglint-tmp")] + ".cfglint-old"
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -191,15 +237,56 @@ def write_atomically(path: str, read: _Read, text: str) -> str | None:
                 os.chown(temporary, read.stat.st_uid, read.stat.st_gid)
             except OSError:
                 pass
-        if changed_on_disk(target, read):
-            _remove(temporary)
-            return "changed on disk while cfglint ran; not fixed"
-        os.replace(temporary, target)
-    except OSError as exc:
+        os.rename(target, aside)  # from here on a writer that opens the name finds no file or a new one
+        if _differs(os.stat(aside), aside, read):
+            return _put_back(aside, target) or CHANGED
+        if not _link_or_rename(temporary, target):  # a file was created under the name meanwhile
+            return _put_back(aside, target) or CHANGED
+        if _differs(os.stat(aside), aside, read):  # written through a descriptor opened before the swap
+            os.replace(aside, target)
+            return CHANGED
+        _remove(aside)
+        return None
+    except BaseException:
+        if os.path.lexists(aside) and not os.path.lexists(target):
+            os.rename(aside, target)
+        raise
+    finally:
         _remove(temporary)
-        if isinstance(exc, PermissionError):
-            return "cannot be written: permission denied; not fixed"
-        return f"cannot be written ({exc.strerror or exc}); not fixed"
+
+
+def _link_or_rename(source: str, target: str) -> bool:
+    """Give `source` the name `target` unless that name exists now; False when it does."""
+    try:
+        os.link(source, target)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: a rename, whose window is a few instructions
+        if os.path.lexists(target):
+            return False
+        os.rename(source, target)
+        return True
+
+
+def _put_back(aside: str, target: str) -> str | None:
+    """Restore the original under its name; if a new file took the name meanwhile, keep both."""
+    if _link_or_rename(aside, target):
+        _remove(aside)
+        return None
+    return f"{CHANGED}; the version it replaced is kept as {os.path.basename(aside)}"
+
+
+def _write_in_place(target: str, read: _Read, data: bytes) -> str | None:
+    """A file with other hard links: rewrite its bytes through one descriptor, comparing right before."""
+    with open(target, "r+b") as handle:
+        if _digest(handle.read()) != _digest(read.data):
+            return CHANGED
+        handle.seek(0)
+        handle.write(data)
+        handle.truncate()
+        handle.flush()
+        os.fsync(handle.fileno())
     return None
 
 
