@@ -93,3 +93,6 @@ def _decode(data: bytes, encoding: str, name: str) -> str:
     except LookupError:  # a codec that is not a text encoding, such as `rot13`
         reason = f"has an unusable coding declaration: {encoding!r} is not a text encoding"
         raise SourceError(name, reason) from None
+    except (UnicodeError, ValueError, TypeError) as exc:  # codecs such as `undefined` or `punycode`
+        reason = f"cannot be decoded as declared ({encoding}): {exc}"
+        raise SourceError(name, reason.splitlines()[0][:200]) from None

@@ -65,6 +65,29 @@ def test_unusable_coding_declaration(data: bytes) -> None:
         decode_source(data, "x.py")
 
 
+@pytest.mark.parametrize("codec", ["undefined", "punycode"])
+def test_codec_that_fails_while_decoding(codec: str) -> None:
+    """Codecs that raise a bare UnicodeError (not UnicodeDecodeError) are a finding, not a crash."""
+    with pytest.raises(SourceError, match=rf"^x.py cannot be decoded as declared \({codec}\): "):
+        decode_source(f"# coding: {codec}\nx = 1\n".encode(), "x.py")
+
+
+def test_codec_failure_keeps_the_other_files(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from cfglint.cli import main
+
+    (tmp_path / "bad.py").write_bytes(b"# coding: undefined\nimport keras\n")
+    (tmp_path / "good.py").write_text(
+        "import keras\n\n\nclass L(keras.layers.Layer):\n    def __init__(self, units):\n"
+        "        super().__init__()\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", "--no-cache", "bad.py", "good.py"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "bad.py:1:1: CFG001 cannot be decoded as declared (undefined)" in out
+    assert "good.py:5:9: CFG302" in out
+
+
 def test_nul_bytes(tmp_path: Path) -> None:
     path = tmp_path / "blob.py"
     path.write_bytes(b"x = 1\n\x00\x01\x02")
