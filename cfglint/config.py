@@ -19,9 +19,12 @@ from typing import Any
 ALL = "ALL"
 TARGETS = ("auto", "keras3", "tf-keras")
 VALID_KEYS = (
-    "exclude", "extend-exclude", "extend-select", "ignore", "per-file-ignores", "select", "target",
-    "verify",
+    "exclude", "extend-exclude", "extend-select", "ignore", "max-file-size", "per-file-ignores", "select",
+    "target", "verify",
 )
+# Larger files are not read (a CFG001 finding says so): generated or hostile inputs cost time and memory
+# out of all proportion, and no hand-written layer comes near it.
+DEFAULT_MAX_FILE_SIZE = 1024 * 1024  # a 2 MB list literal alone costs `ast.parse` 1 GB and 7 s
 # ruff's default `exclude`; setting `exclude` replaces it, `extend-exclude` adds to it.
 DEFAULT_EXCLUDE = (
     ".bzr", ".cfglint_cache", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints",
@@ -57,6 +60,7 @@ class Settings:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     target: str = "auto"
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
     verify: Mapping[str, Any] = field(default_factory=_empty_mapping, hash=False)
 
 
@@ -180,7 +184,30 @@ def _parse_verify(path: Path | None, key: str, value: Any, known: Collection[str
     return MappingProxyType(value)
 
 
+_SIZE_UNITS = {"": 1, "B": 1, "KB": 1024, "KIB": 1024, "MB": 1024 ** 2, "MIB": 1024 ** 2}
+
+
+def _parse_size(path: Path | None, key: str, value: Any, known: Collection[str]) -> int:
+    """Bytes, as an integer or a string such as "8MB" or "512 KB"."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str):
+        import re
+
+        match = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", value)
+        unit = match.group(2).upper() if match else ""
+        if not match or unit not in _SIZE_UNITS:
+            raise _key_error(path, key, f"must be a number of bytes or a size such as \"8MB\", not {value!r}")
+        size = int(match.group(1)) * _SIZE_UNITS[unit]
+    else:
+        raise _key_error(path, key, f"must be a number of bytes or a size such as \"8MB\", not {_describe(value)}")
+    if size < 1:
+        raise _key_error(path, key, "must be at least 1 byte")
+    return size
+
+
 _KEY_PARSERS = {
+    "max-file-size": _parse_size,
     "select": _parse_codes,
     "ignore": _parse_codes,
     "extend-select": _parse_codes,

@@ -56,6 +56,8 @@ class _Walker:
         self.seen_files: set[_Identity] = set()
         self.seen_dirs: set[_Identity] = set()
         self.outcome = Discovery()
+        self.tree = ""  # the real path of the folder being walked
+        self.project = os.path.realpath(settings.root)
 
     def result(self) -> Discovery:
         self.outcome.files = sorted(Path(name) for name in self.files)
@@ -80,6 +82,8 @@ class _Walker:
             if identity not in self.seen_dirs:
                 self.seen_dirs.add(identity)
                 self._walk(given, rel, identity)
+        elif not stat.S_ISREG(info.st_mode):  # a FIFO would block the read, a device never end it
+            self.outcome.errors.append((given, "not a regular file"))
         else:
             self._keep(given, identity)
 
@@ -94,6 +98,7 @@ class _Walker:
         `active` holds the directories being walked (the current one and its ancestors): meeting one of
         them again through a symlink is a loop. A `None` path on the stack marks leaving a directory.
         """
+        self.tree = os.path.realpath(top)
         stack: list[tuple[str | None, str, _Identity]] = [(top, top_rel, top_identity)]
         active: set[_Identity] = set()
         while stack:
@@ -137,6 +142,10 @@ class _Walker:
         self, entry: os.DirEntry[str], rel: str, active: set[_Identity]
     ) -> tuple[str, str, _Identity] | None:
         """The walk item for a subdirectory, or None if it was walked already or leads back up (a loop)."""
+        if entry.is_symlink():
+            real = os.path.realpath(entry.path)
+            if not (_inside(real, self.tree) or _inside(real, self.project)):
+                return None  # a link out of the tree (to `/`, a parent, another checkout) is not followed
         info = entry.stat()
         identity = (info.st_dev, info.st_ino)
         if identity in active:
@@ -147,6 +156,10 @@ class _Walker:
             return None
         self.seen_dirs.add(identity)
         return entry.path, rel, identity
+
+
+def _inside(path: str, tree: str) -> bool:
+    return path == tree or path.startswith(tree.rstrip(os.sep) + os.sep)
 
 
 def _file_identity(entry: os.DirEntry[str], device: int) -> _Identity:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import ast
 import gc
 import os
+import stat as stat_module
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
 from cfglint import __version__
 from cfglint.cache import UNTRUSTED, FileEntry, ResultCache, Snapshot, StatKey, digest, run_key, stat_key
-from cfglint.config import RuleSelection, Settings
+from cfglint.config import DEFAULT_MAX_FILE_SIZE, RuleSelection, Settings
 from cfglint.context import ClassContext, ModuleContext
 from cfglint.discovery import Discovery, discover
 from cfglint.extract import extract
@@ -105,6 +106,7 @@ class Checker:
         self.resolver = resolver
         self.cache = cache or ResultCache(None)
         self.jobs = max(1, jobs)
+        self.max_file_size = settings.max_file_size
         self._pool = None  # worker processes, started on first use and kept for the run
         self._parsed: dict[str, ModuleFacts | None] = {}
         self._consulted: dict[str, StatKey] = {}  # files read only to resolve base classes
@@ -188,7 +190,7 @@ class Checker:
             entry = self.cache.by_stat(key, stat)
             if entry is not None and entry.module == dotted:
                 return entry
-        new, error = fresh if fresh is not None else read_entry((str(path), dotted, stat))
+        new, error = fresh if fresh is not None else read_entry((str(path), dotted, self.max_file_size))
         if new is None:
             self._unreadable(path, error or "cannot be read", report)
             return None
@@ -233,8 +235,8 @@ class Checker:
         report = Report(files_checked=len(found.files))
         explicit = {os.path.normpath(p) for p in paths if os.path.isfile(p)}
         entries: dict[Path, FileEntry] = {}
-        missing = [(str(path), module_name(path)[0], stat) for path, (key, stat) in zip(found.files, stats)
-                   if stat is None or self.cache.by_stat(key, stat) is None]
+        missing = [(str(path), module_name(path)[0], self.max_file_size) for path, (key, stat)
+                   in zip(found.files, stats) if stat is None or self.cache.by_stat(key, stat) is None]
         fresh = dict(zip((m[0] for m in missing), self._pool_map(read_entry, missing, minimum=64)))
         for path, (_, stat) in zip(found.files, stats):
             entry = self._entry(path, stat, report, fresh.get(str(path)))
@@ -284,7 +286,7 @@ class Checker:
         todo = [(path, entry) for path, entry in batch if entry.facts is None and entry.error is None]
         if not todo:
             return current
-        work = [(str(path), entry.module, entry.digest) for path, entry in todo]
+        work = [(str(path), entry.module, entry.digest, self.max_file_size) for path, entry in todo]
         if self.jobs > 1:  # largest first, one at a time: a few huge files otherwise decide the wall time
             order = sorted(range(len(work)), key=lambda i: -_size(work[i][0]))
             done = self._pool_map(parse_file, [work[i] for i in order], minimum=8, chunksize=1)
@@ -337,7 +339,8 @@ class Checker:
             entry = self._entry(path, stat, report)
             if entry is not None and entry.facts is None and entry.error is None:
                 current = {path: entry}
-                self._apply_parsed(path, entry, parse_file((str(path), entry.module, entry.digest)), None, current)
+                self._apply_parsed(path, entry, parse_file((str(path), entry.module, entry.digest, self.max_file_size)),
+                                  None, current)
                 entry = current.get(path)
             self._parsed[key] = entry.facts if entry is not None else None
             if entry is not None:
@@ -424,14 +427,32 @@ def _size(path: str) -> int:
         return 0
 
 
-def _read_bytes(path: str) -> tuple[bytes, StatKey]:
-    """The bytes of a file and a stat that describes them: taken on the open descriptor before and after
-    reading, and UNTRUSTED when the two differ (the file changed while it was read)."""
-    with open(path, "rb") as handle:
-        before = stat_key(os.fstat(handle.fileno()))
-        data = handle.read()
-        after = stat_key(os.fstat(handle.fileno()))
+class Refused(Exception):
+    """A file that is not read at all: not a regular file, or larger than `max-file-size`."""
+
+
+def _read_bytes(path: str, limit: int = DEFAULT_MAX_FILE_SIZE) -> tuple[bytes, StatKey]:
+    """The bytes of a regular file of at most `limit` bytes, and a stat that describes them: taken on
+    the open descriptor before and after reading, and UNTRUSTED when the two differ (the file changed
+    while it was read). Opened without blocking, so a FIFO or a device is refused instead of hanging
+    or reading forever."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with open(descriptor, "rb", closefd=True) as handle:
+        status = os.fstat(descriptor)
+        if not stat_module.S_ISREG(status.st_mode):
+            raise Refused("is not a regular file; not read")
+        if status.st_size > limit:
+            raise Refused(_too_large(status.st_size, limit))
+        before = stat_key(status)
+        data = handle.read(limit + 1)
+        if len(data) > limit:  # it grew while being read
+            raise Refused(_too_large(len(data), limit))
+        after = stat_key(os.fstat(descriptor))
     return data, (before if before == after else UNTRUSTED)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"is larger than `max-file-size` ({size:,} > {limit:,} bytes); not checked"
 
 
 def _entry_from_bytes(data: bytes, stat: StatKey, path: str, module: str) -> FileEntry:
@@ -442,14 +463,16 @@ def _entry_from_bytes(data: bytes, stat: StatKey, path: str, module: str) -> Fil
         return FileEntry(stat, content, module, error=(exc.reason, exc.line, exc.column))
 
 
-def read_entry(job: tuple[str, str, StatKey | None]) -> tuple[FileEntry | None, str | None]:
+def read_entry(job: tuple[str, str, int]) -> tuple[FileEntry | None, str | None]:
     """Read one file and take its prefilter signature (in a worker process when `--jobs` > 1).
     None and the reason when it cannot be read: nothing about such a file is cached."""
-    path, module, _ = job
+    path, module, limit = job
     try:
-        data, stat = _read_bytes(path)
+        data, stat = _read_bytes(path, limit)
     except OSError as exc:
         return None, read_error(exc)
+    except Refused as refused:
+        return None, str(refused)
     return _entry_from_bytes(data, stat, path, module), None
 
 
@@ -465,16 +488,18 @@ class Parsed:
     unreadable: str | None = None
 
 
-def parse_file(job: tuple[str, str, bytes | None]) -> Parsed:
+def parse_file(job: tuple[str, str, bytes | None, int]) -> Parsed:
     """Read and parse one file (in a worker process when `--jobs` > 1): its facts, or a CFG001 error.
 
     The facts must describe the bytes whose digest the cache records, so the digest of what was read
     is compared with `expected`; when they differ a complete new entry is returned."""
-    path, module, expected = job
+    path, module, expected, limit = job
     try:
-        data, stat = _read_bytes(path)
+        data, stat = _read_bytes(path, limit)
     except OSError as exc:
         return Parsed(unreadable=read_error(exc))
+    except Refused as refused:
+        return Parsed(unreadable=str(refused))
     outcome = Parsed()
     if expected is not None and digest(data) != expected:
         outcome.replaced = _entry_from_bytes(data, UNTRUSTED, path, module)

@@ -854,8 +854,8 @@ def test_content_changed_between_reads_is_not_cached(tmp_path, capsys, monkeypat
     original = cfglint.engine._read_bytes
     calls = {"n": 0}
 
-    def second_read_sees_an_edit(path: str):  # type: ignore[no-untyped-def]
-        data, stat = original(path)
+    def second_read_sees_an_edit(path: str, *rest):  # type: ignore[no-untyped-def]
+        data, stat = original(path, *rest)
         calls["n"] += 1
         return (CLEAN.encode() if calls["n"] == 2 else data), stat
 
@@ -874,11 +874,11 @@ def test_read_error_is_never_cached(tmp_path, capsys, monkeypatch):
     original = cfglint.engine._read_bytes
     calls = {"n": 0}
 
-    def second_read_fails(path: str):  # type: ignore[no-untyped-def]
+    def second_read_fails(path: str, *rest):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 2:
             raise PermissionError(13, "Permission denied")
-        return original(path)
+        return original(path, *rest)
 
     monkeypatch.setattr(cfglint.engine, "_read_bytes", second_read_fails)
     code, out = cli.check(".")
@@ -892,10 +892,10 @@ def test_file_vanishing_mid_run_is_a_warning(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(root)
     original = cfglint.engine._read_bytes
 
-    def vanish(path: str):  # type: ignore[no-untyped-def]
+    def vanish(path: str, *rest):  # type: ignore[no-untyped-def]
         if path.endswith("layer.py") and os.path.exists(path):
             os.unlink(path)
-        return original(path)
+        return original(path, *rest)
 
     monkeypatch.setattr(cfglint.engine, "_read_bytes", vanish)
     capsys.readouterr()
