@@ -285,7 +285,7 @@ def load_source(source: str, workdir: Path):  # type: ignore[no-untyped-def]
 def arguments(cls: type) -> dict[str, Any]:
     """Non-default constructor arguments by name, plus the base keywords when it takes them."""
     params = inspect.signature(cls.__init__).parameters
-    kwargs = {name: ARGUMENTS[name] for name in params if name in ARGUMENTS}
+    kwargs = {name: _not_default(ARGUMENTS[name], params[name].default) for name in params if name in ARGUMENTS}
     for name, param in params.items():
         if name != "self" and name not in kwargs and param.default is inspect.Parameter.empty \
                 and param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
@@ -293,6 +293,12 @@ def arguments(cls: type) -> dict[str, Any]:
     takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
     kwargs.update({key: value for key, value in BASE.items() if takes_all or key in params})
     return kwargs
+
+
+def _not_default(value: Any, default: Any) -> Any:
+    if value != default or isinstance(value, str):
+        return value
+    return value + 4 if isinstance(value, int) else value + 1.5
 
 
 def plain(value: Any) -> Any:
@@ -364,14 +370,16 @@ def _roundtrip(keras, module, workdir: Path, x) -> dict[str, Any]:  # type: igno
     classes = {name: value for name, value in vars(module).items() if isinstance(value, type)
                and issubclass(value, keras.layers.Layer) and value.__module__ == module.__name__}
     cls = list(classes.values())[-1]
+    base_call = keras.Model.call if issubclass(cls, keras.Model) else keras.layers.Layer.call
+    cell = hasattr(cls, "state_size")  # an RNN cell is called with states, inside `RNN`
+    if not cell and getattr(cls, "call", base_call) is base_call:
+        cls.call = lambda self, inputs: inputs  # a model needs a call; it does not touch the config
     kwargs = arguments(cls)
     try:
         layer = cls(**kwargs)
     except Exception as exc:  # noqa: BLE001 - some examples cannot even be built with arguments
         return {"built": False, "error": f"{type(exc).__name__}: {exc}"}
-    base_call = keras.Model.call if issubclass(cls, keras.Model) else keras.layers.Layer.call
-    cell = hasattr(cls, "state_size")  # an RNN cell is called with states, inside `RNN`
-    called = not cell and (getattr(cls, "call", base_call) is not base_call or not keras.__version__.startswith("3."))
+    called = not cell
     if called:
         layer(x)
     else:
@@ -405,8 +413,6 @@ def _revive(keras, check: str, layer, classes: dict[str, type], workdir: Path, x
         inputs = keras.Input(shape=x.shape)
         keras.Model(inputs, keras.layers.RNN(layer)(inputs)).save(path)
         return keras.models.load_model(path, custom_objects=classes).layers[-1].cell
-    if not called:
-        cls.call = lambda self, inputs: inputs  # a model needs a call; it does not touch the config
     inputs = keras.Input(shape=x.shape[1:])
     keras.Model(inputs, layer(inputs)).save(path)
     return keras.models.load_model(path, custom_objects=classes).layers[-1]
@@ -453,9 +459,18 @@ FIXED_BY: dict[tuple[str, int], set[str]] = {
     ("CFG201", 0): {"safe", "unsafe"}, ("CFG201", 1): {"safe", "unsafe"},
     ("CFG301", 0): {"safe", "unsafe"}, ("CFG301", 1): {"safe", "unsafe"},
     ("CFG302", 0): {"safe", "unsafe"}, ("CFG302", 1): set(), ("CFG302", 2): {"safe", "unsafe"},
-    ("CFG303", 0): {"unsafe"}, ("CFG303", 1): set(),
+    ("CFG303", 0): set(), ("CFG303", 1): set(),  # no fix: the arguments only reach sub-layers
     ("CFG306", 0): {"unsafe"}, ("CFG306", 1): set(),
     ("CFG401", 0): {"safe", "unsafe"}, ("CFG401", 1): set(), ("CFG401", 2): set(),
+}
+
+
+# Good examples (the rule has nothing to say) that do not round-trip every argument, on purpose.
+GOOD_BUT_NOT_ROUND_TRIPPING = {
+    ("CFG101", 2): "`from_config` supplies `units=8` itself",
+    ("CFG302", 1): "`get_config` returns no `name`: a reload gets a new one",
+    ("CFG104", 1): "tf-keras: an overriding `Model.get_config` gets no name/trainable/dtype from `super()`",
+    ("CFG301", 1): "tf-keras: an overriding `Model.get_config` gets no name/trainable/dtype from `super()`",
 }
 
 
@@ -506,6 +521,7 @@ def _dedupe_run(keras, jobs: dict[str, str], root: Path) -> dict[str, dict[str, 
 _WORKER = """
 import importlib.util, json, os, sys
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
+sys.path.insert(0, os.path.dirname(sys.argv[1]))  # the tests' helpers
 spec = importlib.util.spec_from_file_location("cfglint_fix_roundtrip_worker", sys.argv[1])
 harness = importlib.util.module_from_spec(spec)
 sys.modules[spec.name] = harness
@@ -550,7 +566,8 @@ def _assert_example(results: dict[str, dict[str, Any]], code: str, kind: str, in
     if passes(outcome["original"]):
         assert passes(outcome["safe"]), f"{name}: a safe fix broke a class that round-tripped: {outcome['safe']}"
     if kind == "good":
-        assert passes(outcome["original"]), f"{name}: the good example does not round-trip: {outcome['original']}"
+        works = (code, index) not in GOOD_BUT_NOT_ROUND_TRIPPING
+        assert passes(outcome["original"]) == works, f"{name}: {outcome['original']}"
         return
     assert not passes(outcome["original"]), f"{name}: the bad example round-trips as written"
     working = {variant for variant in ("safe", "unsafe") if passes(outcome[variant])}
