@@ -43,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output-format", choices=FORMATS, default=None, help="default: text")
     check.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
     check.add_argument("--fix", action="store_true",
-                       help="apply the safe fixes to the files (atomically, only when the result parses), "
-                            "then report what remains")
+                       help="apply the safe fixes to the files (atomically, only when the result parses and, "
+                            "checked again, shows no new finding), then report what remains")
     check.add_argument("--unsafe-fixes", action="store_true",
                        help="with --fix or --diff: include the fixes that may change what working code does")
     check.add_argument("--diff", action="store_true",

@@ -41,7 +41,11 @@ _KWARGS_WHY = (
 _KEY_CONDITIONS = (
     "Offered only when `__init__` stores the argument unchanged (`self.units = units`, no other "
     "assignment to the attribute or the argument) and nothing suggests it holds an object that plain "
-    "JSON cannot carry (a layer, a callable, an array) or is used as a tuple."
+    "JSON cannot carry (a layer, a callable, an array) or is used as a tuple. A `get_config` is written "
+    "only when the config the class inherits is an explicit `get_config` (a project base's, or a built-in "
+    "parent's such as `Dense`'s): never over Keras's automatic config (a class whose chain has no "
+    "`get_config`, such as one under tf-keras's `AbstractRNNCell`), which records every argument passed, "
+    "and never when a base class cannot be read."
 )
 
 FIXES: dict[str, FixInfo] = {
@@ -119,7 +123,8 @@ def describe(code: str) -> str:
     if info is None:
         return "No automatic fix."
     if info.safe:
-        return f"Fix available, safe ({info.title}): `cfglint check --fix` applies it."
+        return (f"Fix available, safe ({info.title}): `cfglint check --fix` applies it once the fixed file, "
+                "checked again, shows no new finding (otherwise it is held back as unsafe).")
     return f"Fix available, unsafe ({info.title}): applied only with `cfglint check --fix --unsafe-fixes`."
 
 
