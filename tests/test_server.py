@@ -473,7 +473,8 @@ def test_a_safe_fix_held_back_by_validation_is_offered_as_unsafe(project: Path) 
         assert codes(diagnostics) == ["CFG301"]
         actions = await editor.code_actions(uri, diagnostics[0])
         fixes = [a for a in actions if a.kind == types.CodeActionKind.QuickFix and "noqa" not in a.title]
-        assert [a.title for a in fixes] == ["Fix CFG301: Accept `**kwargs` and forward it to `super().__init__` (unsafe)"]
+        title = "Fix CFG301: Accept `**kwargs` and forward it to `super().__init__` (unsafe)"
+        assert [a.title for a in fixes] == [title]
         assert not fixes[0].is_preferred
         fix_all = await editor.code_actions(uri, diagnostics[0], only=["source.fixAll"])
         for action in fix_all:
