@@ -219,12 +219,13 @@ def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = Fals
     if check is None or unsafe or not trial.applied:
         _merge(outcome, trial)
         return outcome
+    before = baseline if baseline is not None else findings
     after = check(trial.source, path)
-    if not new_findings(baseline if baseline is not None else findings, after):
+    if not new_findings(before, after):
         _merge(outcome, trial)
         outcome.rechecked = after
         return outcome
-    _apply_validated(module, source, plans, baseline if baseline is not None else findings, check, outcome)
+    _apply_validated(module, source, plans, before, check, outcome)
     return outcome
 
 
