@@ -43,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output-format", choices=FORMATS, default=None, help="default: text")
     check.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
     check.add_argument("--fix", action="store_true",
-                       help="apply the safe fixes to the files (atomically, only when the result parses), "
-                            "then report what remains")
+                       help="apply the safe fixes to the files (atomically, only when the result parses and, "
+                            "checked again, shows no new finding), then report what remains")
     check.add_argument("--unsafe-fixes", action="store_true",
                        help="with --fix or --diff: include the fixes that may change what working code does")
     check.add_argument("--diff", action="store_true",
@@ -168,9 +168,13 @@ def run_check(args: argparse.Namespace) -> int:
         fixing = args.fix or args.diff
         fixed_note = None
 
-        def check_text(text: str, path: str) -> list:
-            """Check a fixed text afresh (the project index must not hold its earlier facts)."""
-            return Checker(base, resolver=resolver).check_source(text, path)
+        check_text = None
+        if fixing:
+            from cfglint.fixes.safety import Recheck
+
+            # a fixed text is checked afresh (the project index must not hold its earlier facts); the
+            # same object validates the safe fixes and lends them the project's facts
+            check_text = Recheck(lambda: Checker(base, resolver=resolver))
 
         if args.stdin_filename is not None:
             report = Report(files_checked=1)
@@ -194,6 +198,8 @@ def run_check(args: argparse.Namespace) -> int:
                                 roots=args.paths or ["."])
                 for result in run.problems:
                     print(f"cfglint: warning: {result.path}: {result.problem}", file=sys.stderr)
+                for result in run.files:
+                    _print_held_back(result.held_back)
                 if args.diff:
                     changed = [result for result in run.files if result.changed]
                     for result in changed:
@@ -229,6 +235,13 @@ def run_check(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def _print_held_back(held_back: list) -> None:
+    """One line per safe fix that validation left out: it would have created a finding."""
+    for finding, reason in held_back:
+        print(f"cfglint: note: {finding.path}:{finding.line}:{finding.column}: {finding.code} not fixed: {reason}",
+              file=sys.stderr)
+
+
 def _count(number: int, word: str) -> str:
     return f"{number} {word}{'' if number == 1 else 's'}"
 
@@ -253,6 +266,7 @@ def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None
     stable = None
     if text is not None:
         stable = fix_until_stable(text, name, report.findings, check_text, unsafe=args.unsafe_fixes)
+        _print_held_back(stable.held_back)
     if args.diff:
         diff = unified_diff(name, text, stable.source) if stable is not None and stable.source != text else ""
         sys.stdout.write(diff)

@@ -232,6 +232,7 @@ class CheckResult:
     excluded: bool = False
     failed: bool = False  # an unexpected error: publish nothing
     fixed: dict[tuple[str, Span], str | None] = field(default_factory=dict)  # fix_one results
+    fix_safe: dict[tuple[str, Span], bool] = field(default_factory=dict)  # whether that fix passed validation
     fixed_all: str | None = None
 
     def matches(self, text: str, version: int | None, fingerprint: tuple[Any, ...]) -> bool:
@@ -535,17 +536,20 @@ class CfglintLanguageServer(LanguageServer):
             return None
         key = (finding.code, finding.span)
         if key not in result.fixed:
+            checked = None
             try:
-                fixed = fixes.fix_one(result.text, finding)
+                checked = fixes.check_one(result.text, finding, self._recheck(result), result.findings)
             except Exception:  # noqa: BLE001 - a failing fix is no fix, not a dead server
                 self.log_exception(f"fixing {finding.code}")
-                fixed = None
-            result.fixed[key] = fixed if isinstance(fixed, str) and fixed != result.text and _parses(fixed) else None
+            fixed = checked[0] if checked is not None else None
+            ok = isinstance(fixed, str) and fixed != result.text and _parses(fixed)
+            result.fixed[key] = fixed if ok else None
+            result.fix_safe[key] = bool(checked[1]) if ok and checked is not None else False
         fixed = result.fixed[key]
         edit = positions.replacement(fixed) if fixed is not None else None
         if edit is None:
             return None
-        safe = bool(getattr(info, "safe", False))
+        safe = result.fix_safe.get(key, False)  # a fix marked safe that validation held back is unsafe here
         title = str(getattr(info, "title", "") or "apply the fix")
         return types.CodeAction(
             title=f"Fix {finding.code}: {title}" + ("" if safe else " (unsafe)"),
@@ -554,6 +558,16 @@ class CfglintLanguageServer(LanguageServer):
             is_preferred=safe,
             edit=self._edit(result, [edit]),
         )
+
+    def _recheck(self, result: CheckResult) -> Any:
+        """What validates a fix of this document: a fresh check with the document's configuration."""
+        from cfglint.engine import Checker
+        from cfglint.fixes.safety import Recheck
+
+        config = self._settings.get(os.path.dirname(os.path.abspath(result.path)))
+        if config.error is not None or config.resolver is None:
+            raise RuntimeError(f"no configuration to check fixes with: {config.error}")
+        return Recheck(lambda: Checker(config.base, resolver=config.resolver))
 
     def _noqa_action(self, result: CheckResult, finding: Finding, diagnostic: types.Diagnostic,
                      positions: TextPositions) -> types.CodeAction | None:
@@ -587,7 +601,7 @@ class CfglintLanguageServer(LanguageServer):
     def fix_all_edit(self, result: CheckResult, positions: TextPositions, fixes: Any) -> types.WorkspaceEdit | None:
         if result.fixed_all is None:
             try:
-                outcome = fixes.fix_source(result.text, result.findings, unsafe=False)
+                outcome = fixes.fix_source(result.text, result.findings, unsafe=False, check=self._recheck(result))
                 fixed = outcome.source
             except Exception:  # noqa: BLE001
                 self.log_exception("fixing all")

@@ -692,9 +692,9 @@ def test_file_changed_between_read_and_write_is_not_overwritten(project: Path, c
     path.write_text(BUGGY, encoding="utf-8")
     real = cfglint.fixes.fix_source
 
-    def meanwhile(source, found, *, unsafe=False):  # type: ignore[no-untyped-def]
+    def meanwhile(source, found, **options):  # type: ignore[no-untyped-def]
         path.write_text(BUGGY + "# saved by an editor meanwhile\n", encoding="utf-8")
-        return real(source, found, unsafe=unsafe)
+        return real(source, found, **options)
 
     monkeypatch.setattr(cfglint.fixes, "fix_source", meanwhile)
     code, out, err = run(capsys, "check", "layer.py", "--fix")

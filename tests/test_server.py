@@ -446,6 +446,48 @@ def test_fix_code_action_and_fix_all(project: Path, pull: bool) -> None:
     run(scenario())
 
 
+NAMED = """\
+import keras
+
+
+class Named(keras.layers.Layer):
+    def __init__(self, units):
+        super().__init__(name="named")
+        self.units = units
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+"""
+
+
+def test_a_safe_fix_held_back_by_validation_is_offered_as_unsafe(project: Path) -> None:
+    """Accepting `**kwargs` here would make the fixed `name` reach the parent twice (CFG308)."""
+    if fixes_missing() is not None:
+        pytest.skip(fixes_missing())
+
+    async def scenario() -> None:
+        editor = Editor(project, pull=True)
+        await editor.start()
+        uri = editor.open("named.py", NAMED)
+        diagnostics = await editor.pull_diagnostics(uri)
+        assert codes(diagnostics) == ["CFG301"]
+        actions = await editor.code_actions(uri, diagnostics[0])
+        fixes = [a for a in actions if a.kind == types.CodeActionKind.QuickFix and "noqa" not in a.title]
+        title = "Fix CFG301: Accept `**kwargs` and forward it to `super().__init__` (unsafe)"
+        assert [a.title for a in fixes] == [title]
+        assert not fixes[0].is_preferred
+        fix_all = await editor.code_actions(uri, diagnostics[0], only=["source.fixAll"])
+        for action in fix_all:
+            if action.edit is None:
+                action = await editor.client.code_action_resolve_async(action)
+            if action.edit is not None:
+                editor.apply(uri, action.edit)
+        assert editor.texts[uri] == NAMED  # fix-all applies only what validation passed
+        assert await editor.stop() == 0
+
+    run(scenario())
+
+
 def test_without_the_fixes_module_diagnostics_and_noqa_still_work(project: Path) -> None:
     """`cfglint.fixes` made unimportable: no fix actions, everything else as usual."""
     blocked = "import sys; sys.modules['cfglint.fixes'] = None; from cfglint.server import main; main()"

@@ -7,7 +7,10 @@ every comment and all formatting outside the edited region) is loaded on the fir
 
 A fix is *safe* when code that works keeps behaving the same; only safe fixes apply without
 `--unsafe-fixes`. Every fix locates its target from the facts of the source it is given and gives up
-(the finding is returned in `skipped` with a reason) rather than guess.
+(the finding is returned in `skipped` with a reason) rather than guess. Given a `check` (a
+`cfglint.fixes.safety.Recheck`), safe fixes are also validated: the fixed text is checked again and a
+fix that creates a finding is *held back* (not applied as safe; `held_back` says why), and a
+`get_config` is only written where the config it replaces is known (see `cfglint.fixes.safety`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 if TYPE_CHECKING:
     from cfglint.finding import Finding, Fix
+    from cfglint.fixes.safety import Check
 
 
 class FixInfo(NamedTuple):
@@ -37,7 +41,11 @@ _KWARGS_WHY = (
 _KEY_CONDITIONS = (
     "Offered only when `__init__` stores the argument unchanged (`self.units = units`, no other "
     "assignment to the attribute or the argument) and nothing suggests it holds an object that plain "
-    "JSON cannot carry (a layer, a callable, an array) or is used as a tuple."
+    "JSON cannot carry (a layer, a callable, an array) or is used as a tuple. A `get_config` is written "
+    "only when the config the class inherits is an explicit `get_config` (a project base's, or a built-in "
+    "parent's such as `Dense`'s): never over Keras's automatic config (a class whose chain has no "
+    "`get_config`, such as one under tf-keras's `AbstractRNNCell`), which records every argument passed, "
+    "and never when a base class cannot be read."
 )
 
 FIXES: dict[str, FixInfo] = {
@@ -115,22 +123,28 @@ def describe(code: str) -> str:
     if info is None:
         return "No automatic fix."
     if info.safe:
-        return f"Fix available, safe ({info.title}): `cfglint check --fix` applies it."
+        return (f"Fix available, safe ({info.title}): `cfglint check --fix` applies it once the fixed file, "
+                "checked again, shows no new finding (otherwise it is held back as unsafe).")
     return f"Fix available, unsafe ({info.title}): applied only with `cfglint check --fix --unsafe-fixes`."
 
 
 class FixOutcome:
     """The text after fixing, the findings fixed, and the findings left with the reason why.
 
+    `held_back` lists the safe fixes left out because validation found that they create a finding
+    (also in `skipped`); `rechecked` holds the findings of the fixed text when validation checked it
+    (None otherwise), so a caller need not check the same text again.
     (A plain class, not a dataclass: this module is imported on every `cfglint check`.)"""
 
-    __slots__ = ("source", "applied", "skipped")
+    __slots__ = ("source", "applied", "skipped", "held_back", "rechecked")
 
     def __init__(self, source: str, applied: list["Finding"] | None = None,
                  skipped: list[tuple["Finding", str]] | None = None) -> None:
         self.source = source
         self.applied: list[Finding] = applied if applied is not None else []
         self.skipped: list[tuple[Finding, str]] = skipped if skipped is not None else []
+        self.held_back: list[tuple[Finding, str]] = []
+        self.rechecked: list[Finding] | None = None
 
     @property
     def changed(self) -> bool:
@@ -140,23 +154,48 @@ class FixOutcome:
         return f"FixOutcome(applied={len(self.applied)}, skipped={len(self.skipped)})"
 
 
-def fix_source(source: str, findings: Sequence["Finding"], *, unsafe: bool = False) -> FixOutcome:
+def fix_source(source: str, findings: Sequence["Finding"], *, unsafe: bool = False, check: "Check | None" = None,
+               baseline: Sequence["Finding"] | None = None) -> FixOutcome:
     """Apply the fix of every fixable finding of one file's `source` (unsafe fixes too when `unsafe`).
 
     Each fix is located from the facts of `source` (the class by `finding.class_name` and the line, the
     parameter or key by its position) and applied one after the other; a fix whose result would not
     compile is dropped. Findings not fixed come back in `skipped` with a one-line reason. The input
-    findings must come from checking exactly this text."""
+    findings must come from checking exactly this text.
+
+    With `check` (`(text, path) -> findings`, the same configuration that produced the findings) and
+    without `unsafe`, the safe fixes are validated: the result is checked once, and when it has a
+    finding that `baseline` (every finding of `source`, by default `findings`) did not have, each fix is
+    checked on its own and the ones that create a finding are held back."""
     from cfglint.fixes.apply import apply_fixes
 
-    return apply_fixes(source, findings, unsafe=unsafe)
+    return apply_fixes(source, findings, unsafe=unsafe, check=check, baseline=baseline)
 
 
-def fix_one(source: str, finding: "Finding") -> str | None:
+def fix_one(source: str, finding: "Finding", check: "Check | None" = None) -> str | None:
     """The text after fixing only `finding` (safe or not: an editor shows the choice to its user, with
-    `FIXES[code].safe`), or None when it has no fix here."""
-    outcome = fix_source(source, [finding], unsafe=True)
+    `FIXES[code].safe`, or `check_one`), or None when it has no fix here. `check` only lends the fix
+    the project's facts (its base classes in other files); nothing is validated here."""
+    outcome = fix_source(source, [finding], unsafe=True, check=check)
     return outcome.source if outcome.applied else None
+
+
+def check_one(source: str, finding: "Finding", check: "Check", baseline: Sequence["Finding"]
+              ) -> tuple[str, bool, str | None] | None:
+    """`fix_one` with its safety validated: (fixed text, safe, why it is not safe), or None when the
+    finding has no fix here. A fix marked safe that creates a finding (compared with `baseline`, every
+    finding of `source`) is reported unsafe with the reason."""
+    fixed = fix_one(source, finding, check)
+    if fixed is None:
+        return None
+    info = FIXES[finding.code]
+    if not info.safe:
+        return fixed, False, None
+    outcome = fix_source(source, [finding], check=check, baseline=baseline)
+    if outcome.applied:
+        return outcome.source, True, None
+    reason = outcome.held_back[0][1] if outcome.held_back else (outcome.skipped[0][1] if outcome.skipped else None)
+    return fixed, False, reason
 
 
 def fix_for(source: str, finding: "Finding") -> "Fix | None":
@@ -182,4 +221,5 @@ def fix_for(source: str, finding: "Finding") -> "Fix | None":
     return Fix(info.title, (Edit(span, "".join(new[start:end_new])),), safe=info.safe)
 
 
-__all__ = ["FIXES", "FixInfo", "FixOutcome", "describe", "fix_for", "fix_one", "fix_source", "fixable_codes"]
+__all__ = ["FIXES", "FixInfo", "FixOutcome", "check_one", "describe", "fix_for", "fix_one", "fix_source",
+           "fixable_codes"]

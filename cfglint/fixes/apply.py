@@ -22,6 +22,8 @@ from cfglint.facts import ClassFacts, InitFacts, ModuleFacts
 from cfglint.finding import Finding
 from cfglint.fixes import FIXES, FixOutcome
 from cfglint.fixes._cst import Skip
+from cfglint.fixes.safety import Check, Project, Recheck, describe_new, inherited_config_problem, local_project, \
+    new_findings
 
 Plan = Callable[[cst.Module], cst.Module]
 MODULE = "_cfglint_fixed_module_"  # a module name for the facts: only local names matter here
@@ -35,6 +37,18 @@ class Analysis:
     tree: ast.Module
     facts: ModuleFacts
     classes: list[ast.ClassDef]  # source order
+    path: str = ""
+    check: Check | None = None  # a `Recheck` also gives the project the source belongs to
+    _project: Project | None = None
+
+    @property
+    def project(self) -> Project:
+        """The project's facts for this source (its bases looked up across files when the fixes were
+        given a `Recheck`, else only within this source)."""
+        if self._project is None:
+            found = self.check.project(self.source, self.path) if isinstance(self.check, Recheck) else None
+            self._project = found or local_project(self.facts)
+        return self._project
 
     def site(self, finding: Finding) -> "ClassSite":
         name = finding.class_name
@@ -97,6 +111,16 @@ class ClassSite:
                     chain.append((parent, node))
         return chain
 
+    def inherited_config_problem(self) -> str | None:
+        """Why a `get_config` written for this class could lose keys of the config it inherits (the
+        automatic one, or one cfglint cannot see), or None when it is an explicit `get_config`."""
+        project = self.analysis.project
+        facts = next((c for c in project.facts.classes
+                      if c.name == self.facts.name and c.span == self.facts.span), None)
+        if facts is None:
+            return "the class is not found in the project's facts"
+        return inherited_config_problem(facts, project)
+
     def init_owner(self, param: str | None = None) -> tuple[ClassFacts, ast.ClassDef, InitFacts]:
         """The class whose `__init__` runs (this one's or a base's in the same source)."""
         for facts, node in self.ancestors():
@@ -107,7 +131,7 @@ class ClassSite:
         raise Skip("the `__init__` that runs is defined in another module")
 
 
-def analyse(source: str, path: str) -> Analysis:
+def analyse(source: str, path: str, check: Check | None = None) -> Analysis:
     try:
         facts = parse_module(source, path or "<fix>", MODULE)
         tree = ast.parse(source)
@@ -115,7 +139,7 @@ def analyse(source: str, path: str) -> Analysis:
         raise Skip(f"the source does not parse ({getattr(exc, 'message', exc)})") from None
     classes = sorted((n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)),
                      key=lambda n: (n.lineno, n.col_offset))
-    return Analysis(source, tree, facts, classes)
+    return Analysis(source, tree, facts, classes, path, check)
 
 
 BACKTICKED = re.compile(r"^`([^`]+)`")
@@ -143,7 +167,16 @@ def _planners() -> dict[str, Callable[[Finding, ClassSite], Plan]]:
     }
 
 
-def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = False) -> FixOutcome:
+HELD_BACK = "held back as unsafe: {reason}; applied only with --unsafe-fixes"
+
+
+def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = False, check: Check | None = None,
+                baseline: Sequence[Finding] | None = None) -> FixOutcome:
+    """Apply the fixes (see `cfglint.fixes.fix_source`); with `check`, validate the safe ones against
+    `baseline` (every finding of `source`; `findings` when not given).
+
+    Validation costs one check of the combined result; only when that shows a new finding is each fix
+    tried and checked on its own, in order, and the ones that create a finding are held back."""
     outcome = FixOutcome(source)
     candidates: list[Finding] = []
     for finding in sorted(findings, key=Finding.sort_key):
@@ -156,8 +189,9 @@ def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = Fals
             candidates.append(finding)
     if not candidates:
         return outcome
+    path = candidates[0].path
     try:
-        analysis = analyse(source, candidates[0].path)
+        analysis = analyse(source, path, check)
         module = cst.parse_module(source)
     except Skip as exc:
         outcome.skipped.extend((finding, str(exc)) for finding in candidates)
@@ -167,36 +201,98 @@ def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = Fals
         reason = f"the source cannot be rewritten: {detail}"
         outcome.skipped.extend((finding, reason) for finding in candidates)
         return outcome
+    plans: list[tuple[Finding, Plan]] = []
     planners = _planners()
-    current = source
     for finding in candidates:
         try:
-            plan = planners[finding.code](finding, analysis.site(finding))
-            fixed = plan(module)
+            plans.append((finding, planners[finding.code](finding, analysis.site(finding))))
         except Skip as exc:
             outcome.skipped.append((finding, str(exc)))
-            continue
         except RecursionError:
             outcome.skipped.append((finding, "the code is nested too deeply to rewrite"))
-            continue
         except Exception as exc:  # noqa: BLE001 - one fix that fails must not end the run
             if os.environ.get("CFGLINT_DEBUG"):
                 raise
             outcome.skipped.append((finding, f"the fix could not be built ({type(exc).__name__}: {exc})"))
+    trial = FixOutcome(source)
+    _apply_in_order(module, source, plans, trial)
+    if check is None or unsafe or not trial.applied:
+        _merge(outcome, trial)
+        return outcome
+    before = baseline if baseline is not None else findings
+    after = check(trial.source, path)
+    if not new_findings(before, after):
+        _merge(outcome, trial)
+        outcome.rechecked = after
+        return outcome
+    _apply_validated(module, source, plans, before, check, outcome)
+    return outcome
+
+
+def _merge(outcome: FixOutcome, trial: FixOutcome) -> None:
+    outcome.source = trial.source
+    outcome.applied.extend(trial.applied)
+    outcome.skipped.extend(trial.skipped)
+
+
+def _apply_one(module: cst.Module, current: str, finding: Finding, plan: Plan
+               ) -> tuple[cst.Module, str] | str:
+    """The module and text after one more fix, or the reason it is left out."""
+    try:
+        fixed = plan(module)
+    except Skip as exc:
+        return str(exc)
+    except RecursionError:
+        return "the code is nested too deeply to rewrite"
+    except Exception as exc:  # noqa: BLE001 - one fix that fails must not end the run
+        if os.environ.get("CFGLINT_DEBUG"):
+            raise
+        return f"the fix could not be built ({type(exc).__name__}: {exc})"
+    text = fixed.code
+    if text == current:
+        return "the fix changes nothing"
+    try:
+        compile(text, finding.path or "<fix>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return "the fixed source would not compile; left as is"
+    return fixed, text
+
+
+def _apply_in_order(module: cst.Module, source: str, plans: list[tuple[Finding, Plan]],
+                    outcome: FixOutcome) -> None:
+    """Every plan applied one after the other, recorded in `outcome`."""
+    current = source
+    for finding, plan in plans:
+        result = _apply_one(module, current, finding, plan)
+        if isinstance(result, str):
+            outcome.skipped.append((finding, result))
             continue
-        text = fixed.code
-        if text == current:
-            outcome.skipped.append((finding, "the fix changes nothing"))
-            continue
-        try:
-            compile(text, finding.path or "<fix>", "exec", dont_inherit=True)
-        except (SyntaxError, ValueError):
-            outcome.skipped.append((finding, "the fixed source would not compile; left as is"))
-            continue
-        module, current = fixed, text
+        module, current = result
         outcome.applied.append(finding)
     outcome.source = current
-    return outcome
+
+
+def _apply_validated(module: cst.Module, source: str, plans: list[tuple[Finding, Plan]],
+                     before: Sequence[Finding], check: Check, outcome: FixOutcome) -> None:
+    """The fallback when the combined fixes create a finding: each fix in order, kept only when the
+    text with it (and the fixes kept so far) has no finding that `before` did not have."""
+    current, after = source, None
+    for finding, plan in plans:
+        result = _apply_one(module, current, finding, plan)
+        if isinstance(result, str):
+            outcome.skipped.append((finding, result))
+            continue
+        found = check(result[1], finding.path)
+        created = new_findings(before, found)
+        if created:
+            reason = HELD_BACK.format(reason=describe_new(created))
+            outcome.skipped.append((finding, reason))
+            outcome.held_back.append((finding, reason))
+            continue
+        (module, current), after = result, found
+        outcome.applied.append(finding)
+    outcome.source = current
+    outcome.rechecked = after
 
 
 # ------------------------------------------------------------------------ facts shared by the fixes

@@ -51,6 +51,10 @@ def plan_missing_key(finding: Finding, site: ClassSite) -> Plan:
             raise Skip(f"`get_config` removes `{param}` on purpose")
         if gc.decorators:
             raise Skip("`get_config` is decorated")
+    else:
+        problem = site.inherited_config_problem()
+        if problem:
+            raise Skip(f"no `get_config` is written: {problem}")
     return lambda module: add_keys(module, site, [(param, attr)])
 
 

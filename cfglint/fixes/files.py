@@ -32,23 +32,27 @@ class Stable:
     source: str
     applied: int
     remaining: list[Finding]
+    held_back: list[tuple[Finding, str]] = field(default_factory=list)  # safe fixes validation left out
 
 
 def fix_until_stable(source: str, path: str, findings: Sequence[Finding], check: Check, *,
                      unsafe: bool = False, passes: int = MAX_PASSES) -> Stable:
     """Fix, check the result again, fix what the first fixes revealed, up to `passes` times, so that a
-    second `--fix` finds nothing left to do."""
+    second `--fix` finds nothing left to do. `check` also validates the safe fixes of each pass
+    (`cfglint.fixes.fix_source`): the ones held back are collected, not applied."""
     current, applied, remaining = source, 0, list(findings)
+    held_back: list[tuple[Finding, str]] = []
     codes = fixes.fixable_codes(unsafe)
     for _ in range(passes):
         if not any(f.code in codes for f in remaining):
             break
-        outcome = fixes.fix_source(current, remaining, unsafe=unsafe)
+        outcome = fixes.fix_source(current, remaining, unsafe=unsafe, check=check)
+        held_back.extend(outcome.held_back)
         if not outcome.applied or outcome.source == current:
             break
         current, applied = outcome.source, applied + len(outcome.applied)
-        remaining = check(current, path)
-    return Stable(current, applied, remaining)
+        remaining = outcome.rechecked if outcome.rechecked is not None else check(current, path)
+    return Stable(current, applied, remaining, held_back)
 
 
 @dataclass
@@ -58,6 +62,7 @@ class FileResult:
     original: str = ""
     fixed: str = ""
     problem: str | None = None  # why the file was not (or would not be) written
+    held_back: list[tuple[Finding, str]] = field(default_factory=list)  # safe fixes validation left out
 
     @property
     def changed(self) -> bool:
@@ -106,6 +111,7 @@ def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False
         # the findings again, from the text just read: positions from an earlier read could be stale
         stable = fix_until_stable(read.text, path, check(read.text, path), check, unsafe=unsafe)
         result.original, result.fixed, result.applied = read.text, stable.source, stable.applied
+        result.held_back = stable.held_back
         if not result.changed:
             continue
         try:

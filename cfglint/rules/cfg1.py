@@ -56,7 +56,9 @@ class MissingRequiredParam(Rule):
                   "its config gets a `get_config` merging `super().get_config()`. Without the key every reload "
                   "raises, so no working code depends on its absence. No fix when that attribute cannot be named "
                   "with confidence: the argument is transformed or reassigned, the attribute is set elsewhere too, "
-                  "or the value is evidently an object (a layer, a callable, an array) or used as a tuple.")
+                  "or the value is evidently an object (a layer, a callable, an array) or used as a tuple; and no "
+                  "`get_config` is written over Keras's automatic config (a class whose chain defines none, such "
+                  "as one under tf-keras's `AbstractRNNCell`), which would drop the arguments it records.")
     severity = both(Severity.ERROR)
     invalid = (
         bad("""
