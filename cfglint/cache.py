@@ -33,7 +33,7 @@ CACHE_DIR_NAME = ".cfglint_cache"
 CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                 "# This file is a cache directory tag created by cfglint.\n"
                 "# For information about cache directory tags see https://bford.info/cachedir/\n")
-FORMAT = 1
+FORMAT = 2  # 2: module facts record their Keras imports
 
 StatKey = tuple[int, int, int]
 
