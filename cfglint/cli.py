@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to keep the cache (default: .cfglint_cache at the project root)")
     check.add_argument("--jobs", type=int, default=None, metavar="N",
                        help="processes that parse files (default: the number of cores)")
+    check.add_argument("-v", "--verbose", action="store_true",
+                       help="also say on standard error which Keras each project's tf.keras code is checked for, "
+                            "and why")
     check.add_argument("--show-settings", action="store_true",
                        help="print the settings each file is checked with (configuration, rule selection, "
                             "target and the evidence that decided it), then exit")
@@ -222,6 +225,11 @@ def run_check(args: argparse.Namespace) -> int:
                 fixed_note = f"Fixed {_count(run.applied, 'finding')} ({len(report.findings)} remaining)."
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    if args.verbose and args.stdin_filename is None:
+        from cfglint.show_settings import project_targets
+
+        for line in project_targets(checker, checker.discovered):
+            print(f"cfglint: {line}", file=sys.stderr)
     for warning in report.warnings:
         print(f"cfglint: warning: {warning}", file=sys.stderr)
     for error in report.errors:

@@ -110,12 +110,14 @@ class Checker:
         self._parsed: dict[str, ModuleFacts | None] = {}
         self._consulted: dict[str, StatKey] = {}  # files read only to resolve base classes
         self.metadata = ProjectMetadata()  # what each project declares about its Keras (`auto`)
+        self.discovered: list[Path] = []  # the files of the last `check_paths`
         roots = [settings.root, settings.root / "src"]
         self.index = ProjectIndex(self._load_for_index, roots)
 
     # ------------------------------------------------------------------ entry points
     def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
         found = discover(paths, self.settings, force_exclude=force_exclude)
+        self.discovered = found.files
         stats = _stats(found.files)
         key = run_key(__version__, sorted(paths), force_exclude, self._settings_fingerprint(found.files),
                       _modules(found.files))

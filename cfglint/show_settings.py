@@ -35,6 +35,26 @@ def show_settings(checker: Checker, paths: list[str], *, stdin_filename: str | N
     return 0
 
 
+def project_targets(checker: Checker, files: list[Path]) -> list[str]:
+    """One line per project among `files` (`--verbose`): the target of its `tf.keras` code and the
+    evidence. Only metadata is read, so this costs nothing when the findings come from the cache;
+    files that import `tf_keras` or `keras` decide for themselves (`--show-settings` shows them)."""
+    lines = []
+    seen: set[tuple[str, ...]] = set()
+    for directory in sorted({str(path.parent) for path in files}):
+        metadata = checker.metadata.files(directory)
+        config = checker.resolver.for_path(os.path.join(directory, "_"))
+        key = (*metadata, str(config.settings.config_path), config.target)
+        if key in seen:
+            continue
+        seen.add(key)
+        found = checker.decision_of(ModuleFacts(path=os.path.join(directory, "_"), module=""))
+        evidence = "; ".join(f"{_shown(item.path)}:{item.line}: {item.text}" for item in found.evidence)
+        lines.append(f"target for tf.keras code in {_shown(directory)}: {found.target.value} "
+                     f"({found.source}: {found.reason}{'; ' + evidence if evidence else ''})")
+    return lines
+
+
 def _stdin_facts(name: str) -> ModuleFacts:
     try:
         return parse_module(decode_source(sys.stdin.buffer.read(), name), name, module_name(Path(name))[0])

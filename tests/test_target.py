@@ -178,7 +178,8 @@ def test_requirements_variant_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("name", "text"), [
     ("pkg/__init__.py", 'import os\n\nos.environ["TF_USE_LEGACY_KERAS"] = "1"\n'),
-    ("pkg/layer.py", 'import os\nos.environ.setdefault("TF_USE_LEGACY_KERAS", "1")\n' + textwrap.dedent(TF_KERAS_LAYER)),
+    ("pkg/layer.py",
+     'import os\nos.environ.setdefault("TF_USE_LEGACY_KERAS", "1")\n' + textwrap.dedent(TF_KERAS_LAYER)),
     (".env", "TF_USE_LEGACY_KERAS=1\n"),
     ("tox.ini", "[testenv]\nsetenv =\n    TF_USE_LEGACY_KERAS = 1\n"),
     ("pytest.ini", "[pytest]\nenv =\n    TF_USE_LEGACY_KERAS=true\n"),
@@ -345,8 +346,8 @@ def test_conditional_binding_takes_the_branch_of_the_target(tmp_path: Path, laye
 
 def test_import_with_a_failing_fallback_is_still_evidence(tmp_path: Path) -> None:
     """`except ImportError: raise ...` binds nothing else: the module needs tf_keras."""
-    layer = textwrap.dedent(TF_KERAS_PKG_LAYER).replace(
-        "import tf_keras", 'try:\n    import tf_keras\nexcept ImportError:\n    raise ImportError("pip install tf-keras")')
+    guarded = 'try:\n    import tf_keras\nexcept ImportError:\n    raise ImportError("pip install tf-keras")'
+    layer = textwrap.dedent(TF_KERAS_PKG_LAYER).replace("import tf_keras", guarded)
     root = project(tmp_path, {"requirements.txt": "tensorflow>=2.16\n", "setup.py": ""}, layer=layer)
     assert decision(root).target is Target.TF_KERAS
 
@@ -418,6 +419,18 @@ def test_show_settings_shows_conditional_imports_and_stdin(tmp_path: Path, capsy
     assert "target: keras3 (from default" in out
     assert "keras import: line 2: tf_keras as `keras` (conditional: follows the target)" in out
     assert "keras import: line 4: tf.keras as `keras` (conditional: follows the target)" in out
+
+
+def test_verbose_names_the_target_of_each_project(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    root = project(tmp_path, {"setup.py": "", "requirements.txt": "numpy\ntensorflow<2.16\n"})
+    monkeypatch.chdir(root)
+    for _ in range(2):  # the second run answers from the cache and still says it
+        capsys.readouterr()
+        assert main(["check", "-v", "."]) == 1
+        err = capsys.readouterr().err
+        assert ("cfglint: target for tf.keras code in pkg: tf-keras (project metadata: the project requires "
+                "TensorFlow < 2.16, whose tf.keras is Keras 2; requirements.txt:2: tensorflow<2.16)") in err
 
 
 def test_check_help_documents_the_inference(capsys: pytest.CaptureFixture[str]) -> None:
