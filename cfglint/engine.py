@@ -161,7 +161,8 @@ class Checker:
             if self.resolver.cli.target is not None:
                 return Decision(Target(config.target), "command line", f"--target {config.target}")
             where = config.settings.config_path
-            evidence = (Evidence(str(where), 1, f'target = "{config.target}"'),) if where else ()
+            evidence = (Evidence(str(where), _line_of_key(where, "target"), f'target = "{config.target}"'),) \
+                if where else ()
             return Decision(Target(config.target), "configuration", f"target = {config.target!r}", evidence)
         flavour, line = _import_flavour(facts)
         project = self.metadata.facts(os.path.dirname(os.path.abspath(facts.path)))
@@ -373,6 +374,16 @@ class Checker:
         span = Span(line, column, line, column + 1)
         severity = PARSE_ERROR.severity[Target.KERAS3]
         yield Finding(path, span, PARSE_ERROR.code, PARSE_ERROR.name, message, severity)
+
+
+def _line_of_key(path: Path, key: str) -> int:
+    """The line of `key = ...` in a configuration file (1 when it cannot be found)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return 1
+    return next((number for number, line in enumerate(lines, 1) if line.strip().startswith(f"{key} =")
+                 or line.strip().startswith(f"{key}=")), 1)
 
 
 def _import_flavour(facts: ModuleFacts) -> tuple[str | None, int]:

@@ -7,7 +7,8 @@ installed `keras` is 2.x (which TensorFlow < 2.16 brings along). The source alon
 optional dependencies, `[tool.poetry.*dependencies]`), `setup.cfg` and `setup.py` `install_requires`
 and `extras_require` (literal lists only, read with `ast`), `requirements*.txt`, and settings of
 `TF_USE_LEGACY_KERAS` in configuration files (`.env`, `tox.ini`, `pytest.ini`, `setup.cfg`,
-`pyproject.toml`), in `conftest.py` and in the packages' `__init__.py`. Nothing is imported or run.
+`pyproject.toml`), in `conftest.py` and in the packages' `__init__.py`; for a package installed in
+`site-packages`, the `Requires-Dist` of its distribution's `METADATA`. Nothing is imported or run.
 
 The look-up walks up from a file's directory to the project root (the first directory holding
 `pyproject.toml`, `setup.py`, `setup.cfg` or `.git`), once per directory; files are read only when a
@@ -29,6 +30,7 @@ TENSORFLOW_NAMES = frozenset({"tensorflow", "tensorflow-cpu", "tensorflow-gpu", 
 KERAS_NAMES = frozenset({"keras"})
 TF_KERAS_NAMES = frozenset({"tf-keras", "tf-keras-nightly"})
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+SITE_DIRS = ("site-packages", "dist-packages")  # an installed package speaks through its dist-info
 ENV_FILES = ("tox.ini", "pytest.ini", ".env", "conftest.py")
 LEGACY_SETTING = re.compile(
     rb"""TF_USE_LEGACY_KERAS['"]?\s*(?:\]\s*=|[=:,])\s*['"]?\s*(1|true|yes|on)\b""", re.IGNORECASE)
@@ -256,6 +258,7 @@ class ProjectMetadata:
         self._files_by_dir: dict[str, tuple[str, ...]] = {}
         self._facts_by_dir: dict[str, ProjectFacts] = {}
         self._read: dict[str, tuple[list[Requirement], Evidence | None]] = {}
+        self._distributions: dict[str, dict[str, str]] = {}  # site-packages → top-level name → METADATA
 
     def files(self, directory: str) -> tuple[str, ...]:
         """The metadata files that speak for `directory`, nearest first (stat-ed for the cache key)."""
@@ -272,12 +275,24 @@ class ProjectMetadata:
                 if name in entries]
         mine = tuple(os.path.join(directory, name) for name in own)
         parent = os.path.dirname(directory)
-        if any(marker in entries for marker in ROOT_MARKERS) or parent == directory:
+        if os.path.basename(directory) in SITE_DIRS:
+            found = ()  # never above an installation directory
+        elif os.path.basename(parent) in SITE_DIRS:  # an installed package: its distribution's metadata
+            metadata = self._distribution(parent, os.path.basename(directory))
+            found = mine + ((metadata,) if metadata else ())
+        elif any(marker in entries for marker in ROOT_MARKERS) or parent == directory:
             found = mine
         else:
             found = mine + self.files(parent)
         self._files_by_dir[directory] = found
         return found
+
+    def _distribution(self, site: str, package: str) -> str | None:
+        """The `METADATA` of the installed distribution that provides the top-level `package`."""
+        table = self._distributions.get(site)
+        if table is None:
+            table = self._distributions[site] = _top_level_table(site)
+        return table.get(package)
 
     def facts(self, directory: str) -> ProjectFacts:
         """Everything the metadata files of `directory`'s project say."""
@@ -299,6 +314,36 @@ class ProjectMetadata:
             cached = read_metadata_file(path)
             self._read[path] = cached
         return cached
+
+
+def _top_level_table(site: str) -> dict[str, str]:
+    """Top-level package name → `METADATA` path for the `*.dist-info` directories of `site`, from
+    `top_level.txt`, else the first components of `RECORD`, else the distribution's own name."""
+    table: dict[str, str] = {}
+    try:
+        names = sorted(name for name in os.listdir(site) if name.endswith(".dist-info"))
+    except OSError:
+        return table
+    for name in names:
+        info = os.path.join(site, name)
+        metadata = os.path.join(info, "METADATA")
+        tops = _lines(os.path.join(info, "top_level.txt"))
+        if not tops:
+            tops = {line.split(",", 1)[0].split("/", 1)[0] for line in _lines(os.path.join(info, "RECORD"))
+                    if "/" in line.split(",", 1)[0]}
+            tops = {top for top in tops if not top.endswith((".dist-info", ".data")) and top != ".."}
+        tops = tops or {name.split("-", 1)[0]}
+        for top in tops:
+            table.setdefault(top, metadata)
+    return table
+
+
+def _lines(path: str) -> set[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return {line.strip() for line in handle if line.strip()}
+    except OSError:
+        return set()
 
 
 def read_metadata_file(path: str) -> tuple[list[Requirement], Evidence | None]:
@@ -323,6 +368,8 @@ def read_metadata_file(path: str) -> tuple[list[Requirement], Evidence | None]:
             lines = _from_setup_cfg(text)
         elif name == "setup.py":
             lines = _from_setup_py(text)
+        elif name == "METADATA":
+            lines = _from_core_metadata(text)
         else:
             lines = _from_requirements_txt(text)
     except (ValueError, SyntaxError, RecursionError, MemoryError):
@@ -457,6 +504,18 @@ def _literal_strings(node: ast.expr, literals: dict[str, ast.expr], depth: int) 
     if isinstance(node, ast.Dict):
         return [found for value in node.values for found in _literal_strings(value, literals, depth)]
     return []
+
+
+def _from_core_metadata(text: str) -> list[tuple[int, str]]:
+    """`Requires-Dist:` headers of an installed distribution's `METADATA` (the headers end at the first
+    blank line; the description follows)."""
+    result = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            break
+        if line.startswith("Requires-Dist:"):
+            result.append((number, line.partition(":")[2].strip()))
+    return result
 
 
 def _from_requirements_txt(text: str) -> list[tuple[int, str]]:

@@ -72,9 +72,16 @@ def describe(checker: Checker, facts: ModuleFacts) -> str:
     lines.append(f"  configuration: {_shown(str(where)) if where else 'none (defaults)'}")
     lines.append(f"  target: {decision.target.value} (from {decision.source}: {decision.reason})")
     lines += [f"    evidence: {_shown(item.path)}:{item.line}: {item.text}" for item in decision.evidence]
+    plain: dict[str, list[int]] = {}
     for found in facts.keras_imports:
-        note = " (conditional: follows the target)" if found.conditional else ""
-        lines.append(f"  keras import: line {found.line}: {found.flavour} as `{found.name}`{note}")
+        if found.conditional:
+            lines.append(f"  keras import: line {found.line}: {found.flavour} as `{found.name}` "
+                         "(conditional: follows the target)")
+        else:
+            plain.setdefault(found.flavour, []).append(found.line)
+    for flavour, numbers in plain.items():
+        count = f"{len(numbers)} imports, the first" if len(numbers) > 1 else "1 import"
+        lines.append(f"  keras imports: {flavour} ({count} on line {numbers[0]})")
     metadata = [_shown(path) for path in checker.metadata.files(directory)
                 if os.path.basename(path) != "__init__.py"]
     lines.append(f"  project metadata read: {', '.join(metadata) if metadata else 'none found'}")

@@ -235,6 +235,32 @@ def test_no_metadata_is_keras_3(tmp_path: Path) -> None:
     assert (found.target, found.source) == (Target.KERAS3, "default")
 
 
+@pytest.mark.parametrize("listing", ["top_level.txt", "RECORD"])
+def test_installed_package_reads_its_distribution_metadata(tmp_path: Path, listing: str) -> None:
+    """A package checked where pip installed it (`site-packages/tcn/...`) speaks through the
+    `Requires-Dist` of its `*.dist-info/METADATA`, found by the top-level name it provides (the
+    distribution `keras-tcn` installs `tcn`); nothing above `site-packages` is read."""
+    site = tmp_path / "lib" / "site-packages"
+    info = {"top_level.txt": "tcn\n", "RECORD": "tcn/__init__.py,sha256=x,1\ntcn/tcn.py,sha256=y,2\n"}[listing]
+    write(tmp_path, {"requirements.txt": "keras>=3\n",
+                     "lib/site-packages/tcn/__init__.py": "", "lib/site-packages/tcn/tcn.py": TF_KERAS_LAYER,
+                     f"lib/site-packages/keras_tcn-3.5.0.dist-info/{listing}": info,
+                     "lib/site-packages/keras_tcn-3.5.0.dist-info/METADATA": """
+                         Metadata-Version: 2.1
+                         Name: keras-tcn
+                         Requires-Dist: numpy
+                         Requires-Dist: tensorflow (>=2.9,<2.16)
+                         Requires-Dist: tensorflow-addons ; extra == "addons"
+
+                         keras>=3 is mentioned in the description, which is not read.
+                     """})
+    found = decision(site, "tcn/tcn.py")
+    assert (found.target, found.source) == (Target.TF_KERAS, "project metadata")
+    assert evidence_of(found) == [("METADATA", 4)]
+    write(tmp_path, {"lib/site-packages/solo.py": TF_KERAS_LAYER})  # a lone module: no metadata found
+    assert decision(site, "solo.py").source == "default"
+
+
 def test_metadata_beyond_the_project_root_is_not_read(tmp_path: Path) -> None:
     """The walk stops at the first directory with pyproject.toml, setup.py, setup.cfg or .git."""
     write(tmp_path, {"requirements.txt": "tensorflow<2.16\n"})
@@ -269,6 +295,7 @@ def test_configured_target_wins(tmp_path: Path) -> None:
     """})
     found = decision(root)
     assert (found.target, found.source) == (Target.KERAS3, "configuration")
+    assert evidence_of(found) == [("pyproject.toml", 5)]
     assert decision(root, target="tf-keras").target is Target.TF_KERAS  # and the command line wins over it
     assert decision(root, target="auto").target is Target.TF_KERAS  # `--target auto` asks for inference
 
