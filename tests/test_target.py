@@ -411,6 +411,23 @@ def test_editing_requirements_invalidates_the_cache(tmp_path: Path, capsys: pyte
     assert findings(root, capsys=capsys) == [("CFG302", "error")]
 
 
+def test_verify_runs_tf_keras_code_under_the_inferred_keras(tmp_path: Path) -> None:
+    """`cfglint verify` groups classes by the same decision, so a `tf.keras` class of a project pinning
+    TensorFlow < 2.16 is imported in the tf-keras worker (TF_USE_LEGACY_KERAS=1)."""
+    from cfglint.verify.runner import find_classes
+
+    root = project(tmp_path, {"setup.py": "", "requirements.txt": "tensorflow>=2.10,<2.16\n"})
+    write(root, {"pkg/modern.py": KERAS_LAYER.replace("class Auto", "class Modern")})
+    settings = load_settings(root, known_codes=ALL_RULES)
+    resolver = SettingsResolver(settings, all_codes=ALL_RULES, default_codes=DEFAULT_CODES)
+    targets, errors = find_classes(Checker(settings, resolver=resolver), [str(root)])
+    assert errors == []
+    assert sorted((t.name, t.target) for t in targets) == [("Auto", Target.TF_KERAS), ("Modern", Target.TF_KERAS)]
+    write(root, {"requirements.txt": "tensorflow>=2.16\n"})
+    targets, _ = find_classes(Checker(settings, resolver=resolver), [str(root)])
+    assert sorted((t.name, t.target) for t in targets) == [("Auto", Target.KERAS3), ("Modern", Target.KERAS3)]
+
+
 def test_show_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     root = project(tmp_path, {"pyproject.toml": """
         [project]
