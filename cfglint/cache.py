@@ -41,7 +41,7 @@ CACHE_DIR_NAME = ".cfglint_cache"
 CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                 "# This file is a cache directory tag created by cfglint.\n"
                 "# For information about cache directory tags see https://bford.info/cachedir/\n")
-FORMAT = 2
+FORMAT = 3  # 3: JSON (2: facts record their Keras imports)
 ENTRIES_FILE = "entries.json"
 SNAPSHOTS_FILE = "snapshots.json"
 

@@ -39,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--select", type=_codes, help="rule codes or prefixes to enable (e.g. CFG1,CFG201)")
     check.add_argument("--extend-select", type=_codes, help="codes or prefixes to enable in addition")
     check.add_argument("--ignore", type=_codes, help="rule codes or prefixes to disable")
-    check.add_argument("--target", choices=TARGETS, help="Keras flavour to check for (default: auto, per file)")
+    check.add_argument("--target", choices=TARGETS,
+                       help="Keras flavour to check for (default: auto: per file, from its imports of tf_keras "
+                            "or keras, then the project's dependencies (TensorFlow < 2.16, keras<3, tf-keras, "
+                            "TF_USE_LEGACY_KERAS: tf-keras; keras>=3, TensorFlow >= 2.16: Keras 3), else Keras 3)")
     check.add_argument("--output-format", choices=FORMATS, default=None, help="default: text")
     check.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
     check.add_argument("--fix", action="store_true",
@@ -60,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to keep the cache (default: .cfglint_cache at the project root)")
     check.add_argument("--jobs", type=int, default=None, metavar="N",
                        help="processes that parse files (default: the number of cores)")
+    check.add_argument("-v", "--verbose", action="store_true",
+                       help="also say on standard error which Keras each project's tf.keras code is checked for, "
+                            "and why")
+    check.add_argument("--show-settings", action="store_true",
+                       help="print the settings each file is checked with (configuration, rule selection, "
+                            "target and the evidence that decided it), then exit")
 
     clean = commands.add_parser("clean", help="remove the result cache",
                                 description="Remove the result cache of the project in PATH (default: .).")
@@ -165,6 +174,11 @@ def run_check(args: argparse.Namespace) -> int:
                             else args.cache_dir or base.root / CACHE_DIR_NAME)
         jobs = args.jobs or os.cpu_count() or 1
         checker = Checker(base, resolver=resolver, cache=cache, jobs=jobs)
+        if args.show_settings:
+            from cfglint.show_settings import show_settings
+
+            return show_settings(checker, args.paths or ["."], stdin_filename=args.stdin_filename,
+                                 force_exclude=args.force_exclude)
         fixing = args.fix or args.diff
         fixed_note = None
 
@@ -218,6 +232,11 @@ def run_check(args: argparse.Namespace) -> int:
                 fixed_note = f"Fixed {_count(run.applied, 'finding')} ({len(report.findings)} remaining)."
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    if args.verbose and args.stdin_filename is None:
+        from cfglint.show_settings import project_targets
+
+        for line in project_targets(checker, checker.discovered):
+            print(f"cfglint: {line}", file=sys.stderr)
     for warning in report.warnings:
         print(f"cfglint: warning: {warning}", file=sys.stderr)
     for error in report.errors:

@@ -20,8 +20,9 @@ from cfglint.config import DEFAULT_MAX_FILE_SIZE, RuleSelection, Settings
 from cfglint.context import ClassContext, ModuleContext
 from cfglint.discovery import Discovery, discover
 from cfglint.extract import extract
-from cfglint.facts import ModuleFacts
+from cfglint.facts import KerasImport, ModuleFacts
 from cfglint.finding import Finding, Span, Target
+from cfglint.keras_target import Decision, Evidence, ProjectMetadata, ProjectFacts, decide
 from cfglint.noqa import is_suppressed, parse_noqa
 from cfglint.prefilter import reexported_names, signature, worth_parsing
 from cfglint.project import ProjectIndex, module_name
@@ -111,12 +112,15 @@ class Checker:
         self._parsed: dict[str, ModuleFacts | None] = {}
         self._consulted: dict[str, StatKey] = {}  # files read only to resolve base classes
         self._unstable = False  # a file changed or could not be read during the run
+        self.metadata = ProjectMetadata()  # what each project declares about its Keras (`auto`)
+        self.discovered: list[Path] = []  # the files of the last `check_paths`
         roots = [settings.root, settings.root / "src"]
         self.index = ProjectIndex(self._load_for_index, roots)
 
     # ------------------------------------------------------------------ entry points
     def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
         found = discover(paths, self.settings, force_exclude=force_exclude)
+        self.discovered = found.files
         stats = _stats(found.files)
         key = run_key(__version__, sorted(paths), force_exclude, self._settings_fingerprint(found.files),
                       _modules(found.files))
@@ -147,11 +151,28 @@ class Checker:
         return report, checked
 
     def target_of(self, facts: ModuleFacts) -> Target:
-        """The Keras flavour a module is checked for (`auto`: tf-keras when it imports tf_keras)."""
+        """The Keras flavour a module is checked for (see `decision_of`)."""
+        return self.decision_of(facts).target
+
+    def decision_of(self, facts: ModuleFacts) -> Decision:
+        """Which Keras a module is checked for, and why. `--target`, then `target` in the
+        configuration; with `auto`, the module's own unconditional imports of `tf_keras` or `keras`
+        (read together with the keras version the project pins), then the project's metadata for
+        `tf.keras` code, then Keras 3."""
         config = self.resolver.for_path(facts.path)
-        if config.target == "auto":
-            return Target.TF_KERAS if facts.imports_tf_keras else Target.KERAS3
-        return Target(config.target)
+        if config.target != "auto":
+            if self.resolver.cli.target is not None:
+                return Decision(Target(config.target), "command line", f"--target {config.target}")
+            where = config.settings.config_path
+            evidence = (Evidence(str(where), _line_of_key(where, "target"), f'target = "{config.target}"'),) \
+                if where else ()
+            return Decision(Target(config.target), "configuration", f"target = {config.target!r}", evidence)
+        flavour, line = _import_flavour(facts)
+        project = self.metadata.facts(os.path.dirname(os.path.abspath(facts.path)))
+        if facts.legacy_keras_line and project.legacy_env is None:
+            own = Evidence(facts.path, facts.legacy_keras_line, "TF_USE_LEGACY_KERAS set in the module")
+            project = ProjectFacts(project.requirements, own)
+        return decide(flavour, line, project)
 
     def check_source(self, source: str, path: str) -> list[Finding]:
         """Check one text (standard input, an editor buffer) as if it were the file at `path`."""
@@ -175,6 +196,13 @@ class Checker:
                 fingerprint.append((str(config), stat_key(os.stat(config)) if config else None))
             except OSError:
                 fingerprint.append((str(config), None))
+        metadata = sorted({path for directory in {str(p.parent) for p in files}
+                           for path in self.metadata.files(directory)})
+        for path in metadata:  # the project's dependencies decide `--target auto`
+            try:
+                fingerprint.append((path, stat_key(os.stat(path))))
+            except OSError:
+                fingerprint.append((path, None))
         cli = self.resolver.cli
         return (tuple(fingerprint), tuple(cli.select or ()), tuple(cli.ignore or ()),
                 tuple(cli.extend_select or ()), cli.target)
@@ -351,6 +379,7 @@ class Checker:
     def _check_module(self, facts: ModuleFacts) -> Iterable[Finding]:
         config = self.resolver.for_path(facts.path)
         target = self.target_of(facts)
+        facts = bound_for_target(facts, target)
         rules = [rule for code, rule in ALL_RULES.items()
                  if code != PARSE_ERROR.code and not rule.dynamic and config.selection.enabled(code)
                  and target in rule.targets]
@@ -379,6 +408,46 @@ class Checker:
         span = Span(line, column, line, column + 1)
         severity = PARSE_ERROR.severity[Target.KERAS3]
         yield Finding(path, span, PARSE_ERROR.code, PARSE_ERROR.name, message, severity)
+
+
+def _line_of_key(path: Path, key: str) -> int:
+    """The line of `key = ...` in a configuration file (1 when it cannot be found)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return 1
+    return next((number for number, line in enumerate(lines, 1) if line.strip().startswith(f"{key} =")
+                 or line.strip().startswith(f"{key}=")), 1)
+
+
+def _import_flavour(facts: ModuleFacts) -> tuple[str | None, int]:
+    """The module's own evidence: an unconditional `tf_keras` import, else one of `keras`, else none
+    (`tf.keras`, or Keras only through project modules: the project decides)."""
+    for flavour in ("tf_keras", "keras"):
+        for found in facts.keras_imports:
+            if found.flavour == flavour and not found.conditional:
+                return flavour, found.line
+    return None, 0
+
+
+def bound_for_target(facts: ModuleFacts, target: Target) -> ModuleFacts:
+    """The module as it runs under `target`: a name bound in each branch of a Keras switch
+    (`try: import tf_keras as keras` / `except ImportError: from tensorflow import keras`) takes the
+    binding of the branch that runs, `tf_keras` for tf-keras and `keras` for Keras 3, else the
+    `tf.keras` one."""
+    if not any(found.conditional for found in facts.keras_imports):
+        return facts
+    wanted = "tf_keras" if target is Target.TF_KERAS else "keras"
+    chosen: dict[str, KerasImport] = {}
+    for found in facts.keras_imports:
+        if not found.conditional or found.name == "*":
+            continue
+        current = chosen.get(found.name)
+        rank = {wanted: 2, "tf.keras": 1}.get(found.flavour, 0)
+        if current is None or rank > {wanted: 2, "tf.keras": 1}.get(current.flavour, 0):
+            chosen[found.name] = found
+    changed = {name: found.dotted for name, found in chosen.items() if facts.imports.get(name) != found.dotted}
+    return replace(facts, imports={**facts.imports, **changed}) if changed else facts
 
 
 def _key(path: Path | str) -> str:

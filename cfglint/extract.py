@@ -18,6 +18,7 @@ from cfglint.facts import (
     FromConfigFacts,
     GetConfigFacts,
     InitFacts,
+    KerasImport,
     LambdaSite,
     ModuleFacts,
     Param,
@@ -190,6 +191,8 @@ class ModuleExtractor:
         self.package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.local_classes: set[str] = set()
         self.aliases: dict[str, str] = {}
+        self.conditional_imports: set[int] = set()  # ids of imports in one branch of a keras switch
+        self.keras_imports: list[KerasImport] = []
 
     # ----------------------------------------------------------------- names
     def resolve(self, node: ast.AST | None) -> str:
@@ -272,7 +275,14 @@ class ModuleExtractor:
 
     # ----------------------------------------------------------------- module
     def run(self) -> ModuleFacts:
+        self.conditional_imports = conditional_imports(self.tree.body)
         classes, calls = self._scan()
+        self.facts.keras_imports = tuple(sorted(self.keras_imports, key=lambda i: i.line))
+        if "TF_USE_LEGACY_KERAS" in self.source:
+            from cfglint.keras_target import legacy_setting
+
+            found = legacy_setting(self.source.encode("utf-8", "surrogateescape"), self.facts.path)
+            self.facts.legacy_keras_line = found.line if found is not None else 0
         self.local_classes = {c.name for c in classes}
         self._collect_aliases()
         for name, dotted in self.aliases.items():
@@ -333,6 +343,7 @@ class ModuleExtractor:
 
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
         imports = self.facts.imports
+        conditional = id(node) in self.conditional_imports
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -340,18 +351,28 @@ class ModuleExtractor:
                 else:
                     top = alias.name.split(".")[0]
                     imports.setdefault(top, top)
-                if alias.name.split(".")[0] == "tf_keras":
-                    self.facts.imports_tf_keras = True
+                self._note_keras(node, alias.name, alias.asname or alias.name.split(".")[0],
+                                 alias.name if alias.asname else alias.name.split(".")[0], conditional)
             return
         base = self._absolute_module(node)
-        if base.split(".")[0] == "tf_keras":
-            self.facts.imports_tf_keras = True
         for alias in node.names:
             if alias.name == "*":
                 self.facts.star_imports.append(base)
+                self._note_keras(node, base if node.level == 0 else "", "*", base, conditional)
                 continue
             full = f"{base}.{alias.name}" if base else alias.name
             imports[alias.asname or alias.name] = full
+            self._note_keras(node, full if node.level == 0 else "", alias.asname or alias.name, full, conditional)
+
+    def _note_keras(self, node: ast.stmt, imported: str, name: str, dotted: str, conditional: bool) -> None:
+        """Remember an import of Keras: the evidence `--target auto` weighs (an unconditional
+        `tf_keras` import makes the module tf-keras, as it always did)."""
+        flavour = keras_flavour(imported)
+        if flavour is None:
+            return
+        if flavour == "tf_keras" and not conditional:
+            self.facts.imports_tf_keras = True
+        self.keras_imports.append(KerasImport(flavour, node.lineno, name, dotted, conditional))
 
     def _absolute_module(self, node: ast.ImportFrom) -> str:
         if not node.level:
@@ -371,6 +392,78 @@ class ModuleExtractor:
                 dotted = self.resolve(stmt.value)
                 if dotted and dotted != stmt.targets[0].id:
                     self.aliases[stmt.targets[0].id] = dotted
+
+
+def keras_flavour(imported: str) -> str | None:
+    """Which Keras an imported dotted name belongs to: "tf_keras", "keras" (the standalone package,
+    Keras 3 unless the project pins keras 2) or "tf.keras" (TensorFlow's, which the project decides)."""
+    root = imported.split(".")[0]
+    if root == "tf_keras":
+        return "tf_keras"
+    if root == "keras":
+        return "keras"
+    if imported.startswith(("tensorflow.keras", "tensorflow.python.keras", "tensorflow.compat.v2.keras")):
+        return "tf.keras"
+    return None
+
+
+def conditional_imports(body: list[ast.stmt]) -> set[int]:
+    """The imports in one branch of a module-level `if`/`try` whose name another branch binds too:
+    `try: import tf_keras as keras` / `except ImportError: from tensorflow import keras`, or
+    `if keras_3(): import keras` / `else: from tensorflow import keras`. Such a module runs under
+    either Keras, so these imports are no evidence of which one."""
+    found: set[int] = set()
+    for stmt in body:
+        if not isinstance(stmt, (ast.If, ast.Try)) and stmt.__class__.__name__ != "TryStar":
+            continue
+        branches = _compound_blocks(stmt)
+        bound = [_bound_names(branch) for branch in branches]
+        for index, branch in enumerate(branches):
+            others = set().union(*(names for other, names in enumerate(bound) if other != index))
+            found.update(id(node) for node in _imports_in(branch) if _import_names(node) & others)
+        for branch in branches:
+            found |= conditional_imports(branch)
+    return found
+
+
+def _compound_blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists nested in an `if`/`try`/`with` (not in definitions)."""
+    if isinstance(stmt, ast.If):
+        return [stmt.body, stmt.orelse]
+    if isinstance(stmt, ast.Try) or stmt.__class__.__name__ == "TryStar":
+        return [stmt.body, *(h.body for h in stmt.handlers), stmt.orelse, stmt.finalbody]  # type: ignore[attr-defined]
+    if isinstance(stmt, ast.With):
+        return [stmt.body]
+    return []
+
+
+def _imports_in(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    for stmt in body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            yield stmt
+        for block in _compound_blocks(stmt):
+            yield from _imports_in(block)
+
+
+def _import_names(node: ast.Import | ast.ImportFrom) -> set[str]:
+    return {alias.asname or alias.name.split(".")[0] for alias in node.names if alias.name != "*"}
+
+
+def _bound_names(body: list[ast.stmt]) -> set[str]:
+    """Names a block binds by import, assignment or definition (nested `if`/`try` included)."""
+    names: set[str] = set()
+    for stmt in body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names |= _import_names(stmt)
+        elif isinstance(stmt, ast.Assign):
+            names.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            names.add(stmt.target.id)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(stmt.name)
+        for block in _compound_blocks(stmt):
+            names |= _bound_names(block)
+    return names
 
 
 def _call_lines(source: str) -> set[int]:

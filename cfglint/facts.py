@@ -158,6 +158,19 @@ class LambdaSite:
     in_super_init: bool
 
 
+@dataclass(frozen=True)
+class KerasImport:
+    """An import of Keras: which package (`tf_keras`, `keras`, or `tf.keras` for TensorFlow's), where,
+    the name it binds, and whether another branch of the same `if`/`try` binds that name too (then
+    the binding follows the Keras being checked, and the import says nothing about which one)."""
+
+    flavour: str
+    line: int
+    name: str
+    dotted: str
+    conditional: bool = False
+
+
 @dataclass
 class ModuleFacts:
     path: str
@@ -166,7 +179,9 @@ class ModuleFacts:
     star_imports: list[str] = field(default_factory=list)
     classes: list[ClassFacts] = field(default_factory=list)
     lambda_sites: list[LambdaSite] = field(default_factory=list)
-    imports_tf_keras: bool = False
+    imports_tf_keras: bool = False  # unconditionally
+    keras_imports: tuple[KerasImport, ...] = ()
+    legacy_keras_line: int = 0  # where the module sets TF_USE_LEGACY_KERAS to a true value (0: nowhere)
     noqa: dict[int, frozenset[str] | None] = field(default_factory=dict)  # line → codes (None: all)
 
     def class_named(self, name: str) -> ClassFacts | None:
