@@ -291,7 +291,18 @@ class ModuleExtractor:
         for call, cls, method in calls:
             finder.call(call, cls, method)
         self.facts.lambda_sites = finder.sites
+        self._builder_helpers(classes)
         return self.facts
+
+    def _builder_helpers(self, classes: list[ast.ClassDef]) -> None:
+        """For classes with a lambda site outside `__init__`/`build`: the helper methods those two call."""
+        wanted = {site.enclosing_class for site in self.facts.lambda_sites
+                  if site.enclosing_method not in (None, "__init__", "build")}
+        if not wanted:
+            return
+        for node, facts in zip(classes, self.facts.classes):
+            if facts.qualname in wanted:
+                facts.builder_helpers = _called_from_builders(node)
 
     def _scan(self) -> tuple[list[ast.ClassDef], list[tuple[ast.Call, str | None, str | None]]]:
         """One walk over the module's statements: imports, classes, and, inside the statements on lines
@@ -371,6 +382,23 @@ class ModuleExtractor:
                 dotted = self.resolve(stmt.value)
                 if dotted and dotted != stmt.targets[0].id:
                     self.aliases[stmt.targets[0].id] = dotted
+
+
+def _called_from_builders(node: ast.ClassDef) -> set[str]:
+    """Methods that `__init__` or `build` call as `self.<method>(...)`, directly or through each other."""
+    methods = {s.name: s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    reached: set[str] = set()
+    todo = [name for name in ("__init__", "build") if name in methods]
+    while todo:
+        fn = methods[todo.pop()]
+        self_name = _self_name(fn)
+        for sub in walk(fn):
+            if isinstance(sub, ast.Call):
+                name = _self_attr(sub.func, self_name)
+                if name in methods and name not in reached and name not in ("__init__", "build"):
+                    reached.add(name)
+                    todo.append(name)
+    return reached
 
 
 def _call_lines(source: str) -> set[int]:
@@ -460,7 +488,8 @@ class ClassExtractor:
         if not dotted:
             return not isinstance(base, ast.Call)  # `Base[T]` or other expressions: keep looking
         root = dotted.split(".")[0]
-        if "." not in dotted and dotted not in self.m.facts.imports and dotted not in self.m.local_classes:
+        if "." not in dotted and dotted not in self.m.facts.imports and dotted not in self.m.local_classes \
+                and not self.m.facts.star_imports:
             return False  # an unresolvable bare name: a builtin (`object`, `Exception`) or undefined
         if root in NON_KERAS_ROOTS or root in sys.stdlib_module_names:
             return False

@@ -537,8 +537,8 @@ class LambdaInSerializedSlot(Rule):
     summary = "A lambda is passed where Keras writes it into a config (`activation=`, `Lambda(...)`)."
     what = ("Flags a lambda passed as `activation=`, `*_initializer=`, `*_regularizer=`, `*_constraint=`, "
             "to `keras.layers.Lambda(...)`, or as a constructor argument that a custom layer returns in its "
-            "config, in model-building code. Sub-layers a custom class builds in its own `__init__`/`build` "
-            "are not flagged: code rebuilds them, no config carries them.")
+            "config, in model-building code. Sub-layers a custom class builds in its own `__init__`/`build`, "
+            "or in a helper method they call, are not flagged: code rebuilds them, no config carries them.")
     why = ("A built-in layer serializes a lambda activation in a form Keras 3 cannot read back: "
            "`load_model`, `deserialize_keras_object` and `model_from_json` fail with `Could not interpret "
            "activation function identifier: {'value': ...}` even with `safe_mode=False`. A `Lambda` layer "
@@ -600,6 +600,26 @@ class LambdaInSerializedSlot(Rule):
                 def get_config(self):
                     return {**super().get_config(), "units": self.units}
             """),
+        good("""
+            import keras
+
+            class Head(keras.layers.Layer):
+                def __init__(self, scale=2.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.scale = scale
+                    self.steps = self._make_steps()
+
+                def _make_steps(self):
+                    return [keras.layers.Lambda(lambda t: t * self.scale), keras.layers.Dense(3)]
+
+                def call(self, x):
+                    for step in self.steps:
+                        x = step(x)
+                    return x
+
+                def get_config(self):
+                    return {**super().get_config(), "scale": self.scale}
+            """),
     )
 
     def check_module(self, ctx: ModuleContext) -> Iterable[Hit]:
@@ -609,7 +629,8 @@ class LambdaInSerializedSlot(Rule):
                 # the subclass passes it again on every reload: either it works (kwargs popped) or
                 # it fails twice over, which CFG308 reports
                 continue
-            if owner is not None and site.enclosing_method in ("__init__", "build"):
+            if owner is not None and (site.enclosing_method in ("__init__", "build")
+                                      or site.enclosing_method in owner.cls.builder_helpers):
                 continue
             callee = ctx.index.lookup_class(site.callee)
             callee_ctx = _context_for(ctx, *callee) if callee is not None else None
