@@ -667,6 +667,7 @@ class InitExtractor:
             if isinstance(value_node, ast.Name) and value_node.id in locals_ \
                     and value_node.id not in param_names:
                 value = locals_[value_node.id]
+            self._fallback(target, value_node, facts, param_names)
             attr = _self_attr(target, self.self_name)
             if attr is not None:
                 facts.self_attrs.setdefault(attr, []).append(value)
@@ -678,9 +679,38 @@ class InitExtractor:
                 if value.names & aliases:
                     aliases.add(target.id)
 
+    def _fallback(self, target: ast.AST, value: ast.AST, facts: InitFacts, param_names: set[str]) -> None:
+        """`self.inner = inner or Dense(3)`, `inner = Dense(3)` (under `if inner is None`): the parameter
+        stands for what the fallback call builds, recorded as a `fallback:<callee>` use."""
+        if isinstance(target, ast.Name) and target.id in param_names:
+            param: str | None = target.id
+        elif _self_attr(target, self.self_name) is not None:
+            param = _param_passed_through(value, param_names)
+        else:
+            return
+        if param is None:
+            return
+        if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+            alternatives = value.values[1:]
+        elif isinstance(value, ast.IfExp):
+            alternatives = [value.body, value.orelse]
+        else:
+            alternatives = [value] if isinstance(target, ast.Name) else []
+        for alternative in alternatives:
+            if isinstance(alternative, ast.Call):
+                callee = self.m.resolve(alternative.func)
+                if callee:
+                    facts.param_uses.setdefault(param, set()).add(f"fallback:{callee}")
+
     def _call(self, node: ast.Call, facts: InitFacts, param_names: set[str], aliases: set[str]) -> None:
         func = node.func
         varkw = facts.varkw.name if facts.varkw else None
+        if isinstance(func, ast.Name) and func.id == "isinstance" and len(node.args) == 2 \
+                and isinstance(node.args[0], ast.Name) and node.args[0].id in param_names:
+            kinds = node.args[1].elts if isinstance(node.args[1], ast.Tuple) else [node.args[1]]
+            classes = [self.m.resolve(kind) for kind in kinds]
+            if all(classes):  # `isinstance(inner, keras.layers.Layer)`: recorded as `isinstance:<class>|...`
+                facts.param_uses.setdefault(node.args[0].id, set()).add("isinstance:" + "|".join(classes))
         if isinstance(func, ast.Attribute) and func.attr == "__init__" and self._is_parent_init(func.value, node):
             facts.super_calls.append(self._super_call(node))
             return
