@@ -239,6 +239,22 @@ class NestedLayerNotRoundtripped(Rule):
                     config["inner"] = keras.saving.deserialize_keras_object(config["inner"])
                     return cls(**config)
             """),
+        good("""
+            import keras
+
+            class Mlp(keras.layers.Layer):
+                def __init__(self, units=8, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.hidden = keras.layers.Dense(units, activation="relu")
+                    self.out = keras.layers.Dense(2)
+
+                def call(self, x):
+                    return self.out(self.hidden(x))
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -267,7 +283,9 @@ class ArrayOrTensorInConfig(Rule):
     name = "array-or-tensor-in-config"
     summary = "A numpy array or tensor is returned in the config without `.tolist()`."
     what = ("Flags a config value made by `np.array/asarray/zeros...`, `tf.constant/Variable` or "
-            "`keras.ops.*`, directly or through the attribute `__init__` stored it in.")
+            "`keras.ops.*`, directly or through the attribute `__init__` stored it in. (Like every rule, it "
+            "also sees classes whose Keras base comes through a module of the project that re-exports Keras, "
+            "such as `mypkg/compat.py: from keras import *`.)")
     why = ("`serialize_keras_object` stores it as `{'class_name': '__numpy__', ...}` and `from_config` "
            "receives that dict undecoded: `load_model`, `model_from_json` and `Model.from_config` fail; "
            "`json.dumps(get_config())` raises; a `tf.Variable` cannot be serialized at all.")
@@ -299,6 +317,18 @@ class ArrayOrTensorInConfig(Rule):
                 def get_config(self):
                     return {**super().get_config(), "values": self.values}
             """, (9, 41)),
+        bad("""
+            import numpy as np
+            from mypkg.compat import layers
+
+            class Table(layers.Layer):
+                def __init__(self, values, **kwargs):
+                    super().__init__(**kwargs)
+                    self.values = np.asarray(values, dtype="float32")
+
+                def get_config(self):
+                    return {**super().get_config(), "values": self.values}
+            """, (10, 41), files=(("mypkg/__init__.py", ""), ("mypkg/compat.py", "from keras import *\n"))),
     )
     valid = (
         good("""
