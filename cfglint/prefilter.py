@@ -108,8 +108,10 @@ def signature(text: str) -> Signature:
             if match:
                 imports.extend((original, "", name) for original, name in _imported(match.group(1)))
         aliases = tuple(ALIAS.findall("\n" + text + "\n"))
-    return Signature(bases, tuple(imports), aliases, _lambda_after(text, SLOT_BEFORE_LAMBDA),
-                     _keras_sources(text) if "keras" in text else frozenset())
+    # a file with classes has its imports above already; only a module without classes (a `compat.py`)
+    # is scanned again, for the Keras it may re-export
+    sources = _keras_sources(text) if not bases and "keras" in text else frozenset()
+    return Signature(bases, tuple(imports), aliases, _lambda_after(text, SLOT_BEFORE_LAMBDA), sources)
 
 
 def _keras_sources(text: str) -> frozenset[str]:
@@ -145,7 +147,20 @@ def keras_reexporters(modules: Iterable[tuple[str, Signature]], walked: Collecti
     re-export it (`mypkg/compat.py: from keras import *`). Inside Keras's own source every Keras module
     is checked too, so its modules are not counted and its imports stay uninteresting."""
     return {module for module, sig in modules
-            if any(source not in walked and source.split(".")[0] not in walked for source in sig.keras_sources)}
+            if any(source not in walked and source.split(".")[0] not in walked
+                   for source in sig.keras_sources or _sources_of_imports(sig))}
+
+
+def _sources_of_imports(sig: Signature) -> Iterable[str]:
+    """The Keras modules among the imports a signature with classes recorded."""
+    for module, original, _ in sig.imports:
+        if _is_keras_module(module):
+            yield module
+        elif original in KERAS_MODULE_WORDS and not module.startswith("."):
+            yield f"{module}.{original}"
+    for _, target in sig.aliases:
+        if _is_keras_module(target):
+            yield target
 
 
 def _interesting(module: str, project_modules: Collection[str], walked: Collection[str]) -> bool:

@@ -136,7 +136,8 @@ Good examples with no bad twin, run through a call that must leave no difference
 CFG207 good 2 (a ``Lambda`` built in a helper method ``__init__`` calls; ``scale=3.0``, ``save_load``), and
 CFG202 good 3 (sub-layers created in ``__init__`` of a layer without ``build``; ``units=5``,
 ``save_load_weights``: a ``.keras`` save and load, whose revived layer must compute the same outputs
-*before* any weights are copied, so the archive really restored the sub-layers' weights).
+*before* any weights are copied, so the archive really restored the sub-layers' weights), and CFG208 good
+2 (a class argument stored as its name; ``block_cls="Dense"``, ``save_load``).
 """
 
 from __future__ import annotations
@@ -730,6 +731,7 @@ def round_trip(code: str, good: int, call: str, kwargs: Kwargs) -> Case:
 ROUND_TRIPS = [
     round_trip("CFG207", 2, "save_load", {"scale": 3.0}),
     round_trip("CFG202", 3, "save_load_weights", {"units": 5}),
+    round_trip("CFG208", 2, "save_load", {"units": 3, "block_cls": "Dense"}),
 ]
 for _case in ROUND_TRIPS:
     JOBS[f"{_case.code}-good{_case.good}-{_case.call}-roundtrip"] = (_case, "good")

@@ -109,7 +109,9 @@ def layer_params(ctx: ClassContext) -> set[str]:
 
 
 def _is_layer_class(ctx: ClassContext, dotted: str) -> bool:
-    """A Keras layer class, built-in or of the project."""
+    """A Keras layer class, built-in or of the project (named like a class: not `keras_hub...adjust_channels`)."""
+    if not dotted.split(".")[-1][:1].isupper():
+        return False
     if classify_base(dotted) is not None:
         return True
     found = ctx.index.lookup_class(dotted)

@@ -262,7 +262,9 @@ class NestedLayerNotRoundtripped(Rule):
         fc = ctx.from_config
         if fc is not None and fc.opaque:
             return
-        decoded = fc.deserialized if fc is not None else set()
+        # a `from_config` that hands over to `super().from_config(config)` lets a base decode the key
+        decoded = {key for ancestor in ctx.chain if ancestor.cls.from_config is not None
+                   for key in ancestor.cls.from_config.deserialized}
         for key, entry in ctx.own_keys.items():
             value = entry.value
             raw = source_param(ctx, value)
@@ -778,6 +780,21 @@ def class_params(ctx: ClassContext) -> dict[str, str]:
     return found
 
 
+def _stores_as_passed(ctx: ClassContext, attr: str, param: str) -> bool:
+    """`self.attr = param` (or a conditional whose every branch is `param` or a class) everywhere `__init__`
+    sets it: not `param if isinstance(param, str) else param.__name__`, which stores a name."""
+    values = ctx.init.self_attrs.get(attr, []) if ctx.init is not None else []
+
+    def passed(value: Value) -> bool:
+        if value.kind == "name":
+            return value.text == param or _class_reference(ctx, value) is not None
+        if value.kind == "dotted":
+            return _class_reference(ctx, value) is not None
+        return value.kind == "ifexp" and all(map(passed, value.items))
+
+    return bool(values) and all(map(passed, values))
+
+
 class ClassObjectInConfig(Rule):
     code = "CFG208"
     name = "class-object-in-config"
@@ -873,13 +890,29 @@ class ClassObjectInConfig(Rule):
                 def get_config(self):
                     return {**super().get_config(), "units": self.units, "block": self.block_name}
             """),
+        good("""
+            import keras
+
+            class Block(keras.layers.Layer):
+                def __init__(self, units=4, block_cls=keras.layers.Dense, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.block_cls = block_cls if isinstance(block_cls, str) else block_cls.__name__
+                    self.block = getattr(keras.layers, self.block_cls)(units)
+
+                def call(self, x):
+                    return self.block(x)
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units, "block_cls": self.block_cls}
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
         classes = class_params(ctx)
         for key, entry in ctx.own_keys.items():
             param = source_param(ctx, entry.value)
-            if param in classes:
+            if param in classes and _stores_as_passed(ctx, entry.value.text, param):
                 yield Hit(entry.span, f"config key `{key}` returns `{param}`, a class ({classes[param]}); "
                                       "Keras cannot serialize a class: return its registered name")
 
