@@ -24,7 +24,7 @@ from cfglint.facts import KerasImport, ModuleFacts
 from cfglint.finding import Finding, Span, Target
 from cfglint.keras_target import Decision, Evidence, ProjectMetadata, ProjectFacts, decide
 from cfglint.noqa import is_suppressed, parse_noqa
-from cfglint.prefilter import reexported_names, signature, worth_parsing
+from cfglint.prefilter import keras_reexporters, reexported_names, signature, worth_parsing
 from cfglint.project import ProjectIndex, module_name
 from cfglint.rules import ALL_RULES, DEFAULT_CODES, PARSE_ERROR
 from cfglint.rules.base import Hit, Rule
@@ -279,10 +279,11 @@ class Checker:
         known: set[str] = set()
         project = self._project_modules(entries)
         walked = {entry.module for entry in entries.values()}
+        reexporters = keras_reexporters(((e.module, e.signature) for e in entries.values() if e.signature), walked)
         first = True
         while pending:
             batch = [p for p, entry in pending.items() if (first and os.path.normpath(p) in explicit)
-                     or worth_parsing(entry.signature, known, project, walked)]  # type: ignore[arg-type]
+                     or worth_parsing(entry.signature, known, project, walked, reexporters)]  # type: ignore[arg-type]
             first = False
             if not batch:
                 break

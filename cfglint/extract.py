@@ -301,7 +301,18 @@ class ModuleExtractor:
         for call, cls, method in calls:
             finder.call(call, cls, method)
         self.facts.lambda_sites = finder.sites
+        self._builder_helpers(classes)
         return self.facts
+
+    def _builder_helpers(self, classes: list[ast.ClassDef]) -> None:
+        """For classes with a lambda site outside `__init__`/`build`: the helper methods those two call."""
+        wanted = {site.enclosing_class for site in self.facts.lambda_sites
+                  if site.enclosing_method not in (None, "__init__", "build")}
+        if not wanted:
+            return
+        for node, facts in zip(classes, self.facts.classes):
+            if facts.qualname in wanted:
+                facts.builder_helpers = _called_from_builders(node)
 
     def _scan(self) -> tuple[list[ast.ClassDef], list[tuple[ast.Call, str | None, str | None]]]:
         """One walk over the module's statements: imports, classes, and, inside the statements on lines
@@ -466,6 +477,23 @@ def _bound_names(body: list[ast.stmt]) -> set[str]:
     return names
 
 
+def _called_from_builders(node: ast.ClassDef) -> set[str]:
+    """Methods that `__init__` or `build` call as `self.<method>(...)`, directly or through each other."""
+    methods = {s.name: s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    reached: set[str] = set()
+    todo = [name for name in ("__init__", "build") if name in methods]
+    while todo:
+        fn = methods[todo.pop()]
+        self_name = _self_name(fn)
+        for sub in walk(fn):
+            if isinstance(sub, ast.Call):
+                name = _self_attr(sub.func, self_name)
+                if name in methods and name not in reached and name not in ("__init__", "build"):
+                    reached.add(name)
+                    todo.append(name)
+    return reached
+
+
 def _call_lines(source: str) -> set[int]:
     """Lines holding what `_interesting_call` looks for: keyword lambdas, `Lambda(`, registration."""
     positions: list[int] = []
@@ -553,7 +581,8 @@ class ClassExtractor:
         if not dotted:
             return not isinstance(base, ast.Call)  # `Base[T]` or other expressions: keep looking
         root = dotted.split(".")[0]
-        if "." not in dotted and dotted not in self.m.facts.imports and dotted not in self.m.local_classes:
+        if "." not in dotted and dotted not in self.m.facts.imports and dotted not in self.m.local_classes \
+                and not self.m.facts.star_imports:
             return False  # an unresolvable bare name: a builtin (`object`, `Exception`) or undefined
         if root in NON_KERAS_ROOTS or root in sys.stdlib_module_names:
             return False
@@ -731,6 +760,7 @@ class InitExtractor:
             if isinstance(value_node, ast.Name) and value_node.id in locals_ \
                     and value_node.id not in param_names:
                 value = locals_[value_node.id]
+            self._fallback(target, value_node, facts, param_names)
             attr = _self_attr(target, self.self_name)
             if attr is not None:
                 facts.self_attrs.setdefault(attr, []).append(value)
@@ -742,9 +772,38 @@ class InitExtractor:
                 if value.names & aliases:
                     aliases.add(target.id)
 
+    def _fallback(self, target: ast.AST, value: ast.AST, facts: InitFacts, param_names: set[str]) -> None:
+        """`self.inner = inner or Dense(3)`, `inner = Dense(3)` (under `if inner is None`): the parameter
+        stands for what the fallback call builds, recorded as a `fallback:<callee>` use."""
+        if isinstance(target, ast.Name) and target.id in param_names:
+            param: str | None = target.id
+        elif _self_attr(target, self.self_name) is not None:
+            param = _param_passed_through(value, param_names)
+        else:
+            return
+        if param is None:
+            return
+        if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+            alternatives = value.values[1:]
+        elif isinstance(value, ast.IfExp):
+            alternatives = [value.body, value.orelse]
+        else:
+            alternatives = [value] if isinstance(target, ast.Name) else []
+        for alternative in alternatives:
+            if isinstance(alternative, ast.Call):
+                callee = self.m.resolve(alternative.func)
+                if callee:
+                    facts.param_uses.setdefault(param, set()).add(f"fallback:{callee}")
+
     def _call(self, node: ast.Call, facts: InitFacts, param_names: set[str], aliases: set[str]) -> None:
         func = node.func
         varkw = facts.varkw.name if facts.varkw else None
+        if isinstance(func, ast.Name) and func.id == "isinstance" and len(node.args) == 2 \
+                and isinstance(node.args[0], ast.Name) and node.args[0].id in param_names:
+            kinds = node.args[1].elts if isinstance(node.args[1], ast.Tuple) else [node.args[1]]
+            classes = [self.m.resolve(kind) for kind in kinds]
+            if all(classes):  # `isinstance(inner, keras.layers.Layer)`: recorded as `isinstance:<class>|...`
+                facts.param_uses.setdefault(node.args[0].id, set()).add("isinstance:" + "|".join(classes))
         if isinstance(func, ast.Attribute) and func.attr == "__init__" and self._is_parent_init(func.value, node):
             facts.super_calls.append(self._super_call(node))
             return

@@ -144,6 +144,9 @@ class ClassFacts:
     attr_uses: dict[str, set[str]] = field(default_factory=dict)  # self.attr → uses in any method
     tuple_uses: list[tuple[str, Span]] = field(default_factory=list)  # self.attr used as a tuple
     dataclass_fields: list[Param] = field(default_factory=list)
+    # methods `__init__`/`build` call (through `self.<method>(...)`, transitively); filled only for
+    # classes holding a lambda site in another method, the one question it answers (CFG207)
+    builder_helpers: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,9 @@ class Signature:
     imports: tuple[tuple[str, str, str], ...]  # (module, imported name or "" for `import m`, bound name)
     aliases: tuple[tuple[str, str], ...]  # module-level `name = dotted.target`
     lambda_slot: bool  # a lambda passed to a Keras serialized slot (CFG207)
+    # Keras modules the file imports (`keras`, `keras.layers`, `tensorflow.keras`): a project module that
+    # imports Keras from outside the project may re-export it (`from mypkg.compat import Dense`)
+    keras_sources: frozenset[str] = frozenset()
 
 
 def signature(text: str) -> Signature:
@@ -105,7 +108,59 @@ def signature(text: str) -> Signature:
             if match:
                 imports.extend((original, "", name) for original, name in _imported(match.group(1)))
         aliases = tuple(ALIAS.findall("\n" + text + "\n"))
-    return Signature(bases, tuple(imports), aliases, _lambda_after(text, SLOT_BEFORE_LAMBDA))
+    # a file with classes has its imports above already; only a module without classes (a `compat.py`)
+    # is scanned again, for the Keras it may re-export
+    sources = _keras_sources(text) if not bases and "keras" in text else frozenset()
+    return Signature(bases, tuple(imports), aliases, _lambda_after(text, SLOT_BEFORE_LAMBDA), sources)
+
+
+def _keras_sources(text: str) -> frozenset[str]:
+    """The Keras modules a file imports or aliases (`from tensorflow import keras` gives `tensorflow.keras`)."""
+    found: set[str] = set()
+    for index in _at_line_start(text, "from"):
+        match = FROM_AT.match(text, index)
+        if match and not match.group(1).startswith("."):
+            module = match.group(1)
+            if _is_keras_module(module):
+                found.add(module)
+            found.update(f"{module}.{original}" for original, _ in _imported(match.group(2))
+                         if original in KERAS_MODULE_WORDS)
+    for index in _at_line_start(text, "import"):
+        match = IMPORT_AT.match(text, index)
+        if match:
+            found.update(original for original, _ in _imported(match.group(1)) if _is_keras_module(original))
+    found.update(target for _, target in ALIAS.findall("\n" + text + "\n") if _is_keras_module(target))
+    return frozenset(found)
+
+
+KERAS_MODULE_WORDS = frozenset({"keras", "tf_keras"})
+
+
+def _is_keras_module(dotted: str) -> bool:
+    """`keras.layers`, `tensorflow.keras`, `tf_keras`, `keras_hub.layers`; not `tf_export.keras_export`."""
+    parts = dotted.split(".")
+    return not KERAS_MODULE_WORDS.isdisjoint(parts) or parts[0].startswith("keras_")
+
+
+def keras_reexporters(modules: Iterable[tuple[str, Signature]], walked: Collection[str]) -> set[str]:
+    """Project modules that import Keras from outside the files being checked, so that they may
+    re-export it (`mypkg/compat.py: from keras import *`). Inside Keras's own source every Keras module
+    is checked too, so its modules are not counted and its imports stay uninteresting."""
+    return {module for module, sig in modules
+            if any(source not in walked and source.split(".")[0] not in walked
+                   for source in sig.keras_sources or _sources_of_imports(sig))}
+
+
+def _sources_of_imports(sig: Signature) -> Iterable[str]:
+    """The Keras modules among the imports a signature with classes recorded."""
+    for module, original, _ in sig.imports:
+        if _is_keras_module(module):
+            yield module
+        elif original in KERAS_MODULE_WORDS and not module.startswith("."):
+            yield f"{module}.{original}"
+    for _, target in sig.aliases:
+        if _is_keras_module(target):
+            yield target
 
 
 def _interesting(module: str, project_modules: Collection[str], walked: Collection[str]) -> bool:
@@ -121,7 +176,7 @@ def _interesting(module: str, project_modules: Collection[str], walked: Collecti
 
 def may_define_keras_class(sig: Signature, known: Collection[str] = frozenset(),
                            project_modules: Collection[str] = frozenset(),
-                           walked: Collection[str] = frozenset()) -> bool:
+                           walked: Collection[str] = frozenset(), reexporters: Collection[str] = frozenset()) -> bool:
     bases = sig.bases
     if not bases:
         return False
@@ -129,7 +184,8 @@ def may_define_keras_class(sig: Signature, known: Collection[str] = frozenset(),
         return True
     bound: set[str] = set()
     for module, original, name in sig.imports:
-        interesting = _interesting(module, project_modules, walked)
+        interesting = _interesting(module, project_modules, walked) or module in reexporters \
+            or (bool(original) and f"{module}.{original}" in reexporters)
         if original == "*":
             if interesting:
                 return True  # a star import from Keras or the project may bind any base name
@@ -147,9 +203,10 @@ def may_define_keras_class(sig: Signature, known: Collection[str] = frozenset(),
 
 
 def worth_parsing(sig: Signature, known: Collection[str] = frozenset(),
-                  project_modules: Collection[str] = frozenset(), walked: Collection[str] = frozenset()) -> bool:
+                  project_modules: Collection[str] = frozenset(), walked: Collection[str] = frozenset(),
+                  reexporters: Collection[str] = frozenset()) -> bool:
     """Whether a file may hold anything a rule reports on."""
-    return sig.lambda_slot or may_define_keras_class(sig, known, project_modules, walked)
+    return sig.lambda_slot or may_define_keras_class(sig, known, project_modules, walked, reexporters)
 
 
 def reexported_names(signatures: Iterable[Signature], known: Collection[str]) -> set[str]:

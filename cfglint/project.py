@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -76,6 +77,16 @@ class Hierarchy:
             if kind in (KerasKind.BUILTIN_LAYER, KerasKind.BUILTIN_MODEL):
                 return name
         return None
+
+
+# Packages whose names are what they seem: never a project module re-exporting Keras
+NOT_REEXPORTERS = frozenset({"tensorflow", "keras", "tf_keras", "numpy", "torch", "jax", "flax", "absl"})
+
+
+def _may_reexport(dotted: str) -> bool:
+    """Whether a base name may reach Keras through a project module (not `tf.Module`, `abc.ABC`)."""
+    root = dotted.split(".")[0]
+    return root not in NOT_REEXPORTERS and root not in sys.stdlib_module_names
 
 
 class ProjectIndex:
@@ -169,10 +180,52 @@ class ProjectIndex:
             # Keras's built-in layers when checking Keras itself)
             trusted = kind in (KerasKind.LAYER, KerasKind.MODEL) and is_spelled_from_keras_root(base)
             found = None if trusted else self.lookup_class(base) or self._through_star_imports(base, module)
+            if found is None and kind is None and _may_reexport(base):
+                # `compat.keras.layers.Layer`, `Layer` from `from mypkg.compat import *`: a project
+                # module that re-exports Keras (or a project class) under its own name
+                base = self.reexported(base, module) or base
+                kind = classify_base(base)
+                found = None if kind is not None and is_spelled_from_keras_root(base) else self.lookup_class(base)
             if found is not None:
                 self._walk(found[0], found[1], chain, keras, seen, depth + 1)
             elif kind is not None and all(name != base for name, _ in keras):
                 keras.append((base, kind))
+
+    def reexported(self, dotted: str, module: ModuleFacts | None = None, depth: int = 0) -> str | None:
+        """The name outside the project that a dotted name reaches through project modules which
+        re-export Keras: `pkg.compat.keras.layers.Layer` when `pkg/compat.py` does `import keras` (or
+        `from tensorflow import keras`, `keras = tf.keras`), `pkg.compat.Layer` when it does
+        `from keras import *`. A bare name is looked for in the star imports of `module`.
+        None when no project module re-exports it."""
+        if depth > MAX_DEPTH or not dotted:
+            return None
+        if "." not in dotted:
+            for star in module.star_imports if module is not None else ():
+                if is_spelled_from_keras_root(star):
+                    return f"{star}.{dotted}"
+                found = self.reexported(f"{star}.{dotted}", None, depth + 1)
+                if found is not None:
+                    return found
+            return None
+        parts = dotted.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            owner = self.module(".".join(parts[:cut]))
+            if owner is None:
+                continue
+            attr, rest = parts[cut], parts[cut + 1:]
+            target = owner.imports.get(attr)
+            if target and target != ".".join(parts[:cut + 1]):
+                full = ".".join([target, *rest])
+                return self.reexported(full, None, depth + 1) or full
+            for star in owner.star_imports:
+                full = ".".join([star, attr, *rest])
+                if is_spelled_from_keras_root(star):
+                    return full
+                found = self.reexported(full, None, depth + 1)
+                if found is not None:
+                    return found
+            return None
+        return None
 
     def _through_star_imports(self, base: str, module: ModuleFacts) -> tuple[ClassFacts, ModuleFacts] | None:
         """A bare base name that can only have come from `from pkg.mod import *`."""

@@ -618,7 +618,7 @@ GARBAGE = {
     "not-utf8": b"\xff\xfe{",
     "deep": b"[" * 100_000,
     # well-formed JSON of the wrong shape: a miss, never a crash
-    "wrong-items": b'{"format": 2, "items": [1, 2]}',
+    "wrong-items": b'{"format": 3, "items": [1, 2]}',
     "list": b"[1, 2, 3]",
 }
 

@@ -764,3 +764,64 @@ def test_directory_walk_finds_base_in_a_folder_without_init(tmp_path: Path) -> N
     leaf = LEAF.format(imports="from lib.base import MyBase", base="MyBase")
     files = {"lib/base.py": BASE, "app/leaf.py": leaf}
     assert check(tmp_path, files, ["app"], select=["CFG101", "CFG102"]) == [("app/leaf.py", 5, "CFG102")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Keras re-exported by a project module (`from keras import *`, `import keras` in a compat module)
+# ---------------------------------------------------------------------------------------------
+
+REEXPORTED_KERAS = {
+    "star import of a star re-export": ("from keras import *\n", "from mypkg.compat import *", "Layer"),
+    "submodule of a star re-export": ("from keras import *\n", "from mypkg.compat import layers", "layers.Layer"),
+    "class through the module": ("from keras import *\n", "from mypkg import compat", "compat.Layer"),
+    "module alias": ("from keras import *\n", "import mypkg.compat as C", "C.layers.Layer"),
+    "keras imported from the module": ("import keras\n", "from mypkg.compat import keras", "keras.layers.Layer"),
+    "tf.keras through the module": ("from tensorflow import keras\n", "from mypkg import compat",
+                                    "compat.keras.layers.Layer"),
+    "alias of tf.keras": ("import tensorflow as tf\nkeras = tf.keras\n", "from mypkg.compat import keras",
+                          "keras.layers.Layer"),
+    "conditional import": ("try:\n    import tf_keras as keras\nexcept ImportError:\n    import keras\n",
+                           "from mypkg import compat", "compat.keras.Layer"),
+    "two modules deep": ("from mypkg.inner import *\n", "from mypkg.compat import *", "Layer"),
+}
+
+
+@pytest.mark.parametrize("compat, imports, base", list(REEXPORTED_KERAS.values()), ids=list(REEXPORTED_KERAS))
+@pytest.mark.parametrize("single_file", [False, True], ids=["directory", "single-file"])
+def test_keras_reexported_by_a_project_module(tmp_path: Path, compat: str, imports: str, base: str,
+                                              single_file: bool) -> None:
+    source = AUTO_LAYER.format(imports=imports, base=base)
+    files = {"mypkg/__init__.py": "", "mypkg/compat.py": compat, "mypkg/inner.py": "from keras import *\n",
+             "mypkg/user.py": source}
+    paths = ["mypkg/user.py"] if single_file else None
+    assert check(tmp_path, files, paths, select=["CFG302"]) == [("mypkg/user.py", line_of(source, "def __init__"),
+                                                                 "CFG302")]
+
+
+@pytest.mark.parametrize("compat, imports, base", [
+    ("from keras.layers import *\n", "from mypkg.compat import Dense", "Dense"),
+    ("from keras.layers import Dense\n", "from mypkg.compat import Dense", "Dense"),
+    ("from keras import *\n", "from mypkg import compat", "compat.layers.Dense"),
+    ("from tensorflow import keras\n", "from mypkg.compat import keras as K", "K.layers.Dense"),
+], ids=["star re-export", "named re-export", "attribute of the module", "tf.keras under an alias"])
+@pytest.mark.parametrize("single_file", [False, True], ids=["directory", "single-file"])
+def test_builtin_layer_reexported_by_a_project_module(tmp_path: Path, compat: str, imports: str, base: str,
+                                                      single_file: bool) -> None:
+    source = BUILTIN_SUB.format(imports=imports, base=base, first="units")
+    files = {"mypkg/__init__.py": "", "mypkg/compat.py": compat, "mypkg/user.py": source}
+    paths = ["mypkg/user.py"] if single_file else None
+    assert check(tmp_path, files, paths, select=["CFG101"]) == [("mypkg/user.py", line_of(source, "def __init__"),
+                                                                "CFG101")]
+
+
+@pytest.mark.parametrize("compat, imports, base", [
+    ("from mylib import *\n", "from mypkg.compat import *", "Layer"),
+    ("from mylib import Layer\n", "from mypkg.compat import Layer", "Layer"),
+    ("import mylib as keras\n", "from mypkg.compat import keras", "keras.Base"),
+    ("from keras import *\n", "from mypkg.compat import *", "object"),
+], ids=["star re-export of another library", "named re-export of another library",
+        "another library named keras", "a plain class next to the star import"])
+def test_project_module_reexporting_something_else(tmp_path: Path, compat: str, imports: str, base: str) -> None:
+    source = AUTO_LAYER.format(imports=imports, base=base)
+    files = {"mypkg/__init__.py": "", "mypkg/compat.py": compat, "mypkg/user.py": source}
+    assert check(tmp_path, files, select=["CFG302"]) == []

@@ -116,6 +116,28 @@ CFG402's bad examples have no ``get_config`` and take a layer argument, so Keras
 (``NotImplementedError`` from the automatic config); the build failure CFG402 describes is shown by
 handing the class the already-built sub-layer a reload would hand it. CFG403's examples have no
 regularizer, so the second ``build`` shows only as variables replaced on first use, not as an extra loss.
+
+Re-exported Keras, class objects and fallback sub-layers. CFG203 bad 2 imports Keras through a module of
+its own little project (``mypkg/compat.py: from keras import *``); the example's extra files are written
+beside it and put on ``sys.path`` while it is imported.
+
+====== === ============================== ============ ==================================================== ====
+rule   bad constructor arguments          call         expected (exception: message part; or what differs)  good
+====== === ============================== ============ ==================================================== ====
+CFG202 2   inner=Dense(4)                 save_load    TypeError: 'TrackedDict' object is not callable      2
+CFG202 3   gate=Dense(4) (tf-keras)       deserialize  TypeError: `gate` must be a layer                    -
+CFG203 2   values=[1.0, 2.0, 3.0]         deserialize  TypeError: float() ... not 'dict' (``__numpy__``)    -
+CFG208 0   units=3                        save_load    TypeError: Dense.get_config() missing ... 'self'     0
+CFG208 0   units=3                        json_dumps   TypeError: type type is not JSON serializable        1
+CFG208 1   layer_cls=Dense (tf-keras)     save_load    TypeError: Dense.get_config() missing ... 'self'     -
+====== === ============================== ============ ==================================================== ====
+
+Good examples with no bad twin, run through a call that must leave no difference (non-default arguments):
+CFG207 good 2 (a ``Lambda`` built in a helper method ``__init__`` calls; ``scale=3.0``, ``save_load``), and
+CFG202 good 3 (sub-layers created in ``__init__`` of a layer without ``build``; ``units=5``,
+``save_load_weights``: a ``.keras`` save and load, whose revived layer must compute the same outputs
+*before* any weights are copied, so the archive really restored the sub-layers' weights), and CFG208 good
+2 (a class argument stored as its name; ``block_cls="Dense"``, ``save_load``).
 """
 
 from __future__ import annotations
@@ -314,6 +336,25 @@ CASES: list[Case] = [
     Case("CFG403", 1, "deserialize", differs=("weights re-created on first use",), good=1),
 ]
 
+# ---- begin: re-exported Keras, class objects in the config, fallback sub-layers (second docstring table)
+CASES += [
+    Case("CFG202", 2, "save_load", lambda keras: {"inner": keras.layers.Dense(4)},
+         raises=("TypeError", "'TrackedDict' object is not callable"), good=2),
+    Case("CFG202", 3, "deserialize", lambda keras: {"gate": keras.layers.Dense(4)},
+         raises=("TypeError", "`gate` must be a layer"), good=None),
+    Case("CFG203", 2, "deserialize", {"values": [1.0, 2.0, 3.0]},
+         raises=("TypeError", "'values': {'class_name': '__numpy__'",
+                 "float() argument must be a string or a real number, not 'dict'"), good=None),
+    Case("CFG208", 0, "save_load", {"units": 3},
+         raises=("TypeError", "Dense.get_config() missing 1 required positional argument: 'self'"),
+         good_kwargs={"units": 3, "block_cls": "Wide"}),
+    Case("CFG208", 0, "json_dumps", {"units": 3}, raises=("TypeError", "Object of type type is not JSON serializable"),
+         good=1, good_kwargs={"units": 3, "block": "Dense"}),
+    Case("CFG208", 1, "save_load", lambda keras: {"layer_cls": keras.layers.Dense, "units": 3},
+         raises=("TypeError", "Dense.get_config() missing 1 required positional argument: 'self'"), good=None),
+]
+# ---- end: re-exported Keras, class objects in the config, fallback sub-layers
+
 CONFIRMED_RULES = sorted({case.code for case in CASES})
 
 
@@ -390,11 +431,12 @@ def _identity_call(self, inputs):
 
 
 def load_example(example: Example, workdir: Path) -> ModuleType:
-    """Import an example's source as a fresh module with a unique name."""
-    assert not example.files, "examples with extra files are not supported here"
+    """Import an example's source as a fresh module with a unique name (its extra files, if any, are
+    importable meanwhile, freshly: a package of the same name from an earlier example is forgotten)."""
     name = f"cfglint_keras_example_{os.getpid()}_{next(Probe._ids)}"
     path = workdir / f"{name}.py"
     path.write_text(example.code, encoding="utf-8")
+    extra = _write_extra_files(example, workdir / f"{name}_files")
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while the class is created
@@ -403,7 +445,25 @@ def load_example(example: Example, workdir: Path) -> ModuleType:
     except BaseException:
         sys.modules.pop(name, None)
         raise
+    finally:
+        if extra is not None:
+            sys.path.remove(extra)
     return module
+
+
+def _write_extra_files(example: Example, root: Path) -> str | None:
+    """Write an example's other modules (`mypkg/compat.py`) under `root` and put it first on sys.path."""
+    if not example.files:
+        return None
+    for relative, source in example.files:
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source, encoding="utf-8")
+    tops = {relative.split("/")[0].removesuffix(".py") for relative, _ in example.files}
+    for loaded in [m for m in sys.modules if m.split(".")[0] in tops]:
+        del sys.modules[loaded]
+    sys.path.insert(0, str(root))
+    return str(root)
 
 
 # What a call starts from.
@@ -643,6 +703,39 @@ for _case in CASES:
     JOBS[f"{_case.id}-bad"] = (_case, "bad")
     if _case.good is not None:
         JOBS[f"{_case.id}-good{_case.good}"] = (_case, "good")
+
+
+# ---- begin: good examples with no bad twin, round-tripped with non-default arguments (end of docstring)
+
+
+def call_save_load_weights(p: Probe):
+    """`.keras` save and load; the revived layer must compute what the original did with the weights the
+    archive restored (the comparison that follows copies weights, so it could not see a lost weight)."""
+    import numpy as np
+
+    revived = call_save_load(p)
+    before, after = np.asarray(p.use(p.subject)), np.asarray(p.use(revived))
+    if before.shape != after.shape or not np.allclose(before, after, atol=1e-6):
+        raise AssertionError("the reloaded layer computes something else before any weights are copied")
+    return revived
+
+
+CALLS["save_load_weights"] = KerasCall(call_save_load_weights, needs_model=True)
+
+
+def round_trip(code: str, good: int, call: str, kwargs: Kwargs) -> Case:
+    """A job for a good example alone (the placeholder bad side is never run)."""
+    return Case(code, 0, call, good=good, good_kwargs=kwargs, differs=("(not run)",))
+
+
+ROUND_TRIPS = [
+    round_trip("CFG207", 2, "save_load", {"scale": 3.0}),
+    round_trip("CFG202", 3, "save_load_weights", {"units": 5}),
+    round_trip("CFG208", 2, "save_load", {"units": 3, "block_cls": "Dense"}),
+]
+for _case in ROUND_TRIPS:
+    JOBS[f"{_case.code}-good{_case.good}-{_case.call}-roundtrip"] = (_case, "good")
+# ---- end: good examples with no bad twin
 
 
 def _params(kind: str) -> list:

@@ -93,17 +93,42 @@ def layer_params(ctx: ClassContext) -> set[str]:
     found: set[str] = set()
     for param in init.named_params:
         annotation = param.annotation or ""
+        if annotation.replace(" ", "").startswith(("type[", "Type[", "typing.Type[")):
+            continue  # a layer class, not a layer (CFG208)
         if any(word in annotation for word in LAYER_ANNOTATIONS):
             found.add(param.name)
         elif param.default is not None and builds_layer(param.default):
             found.add(param.name)
-        elif init.param_uses.get(param.name, set()) & {".build()"}:
+        elif any(_layer_evidence(ctx, use) for use in init.param_uses.get(param.name, ())):
             found.add(param.name)
     for attr, param in init.attrs_from_param.items():
         uses = ctx.cls.attr_uses.get(attr, set())
         if uses & set(LAYER_METHODS):
             found.add(param)
     return found
+
+
+def _is_layer_class(ctx: ClassContext, dotted: str) -> bool:
+    """A Keras layer class, built-in or of the project (named like a class: not `keras_hub...adjust_channels`)."""
+    if not dotted.split(".")[-1][:1].isupper():
+        return False
+    if classify_base(dotted) is not None:
+        return True
+    found = ctx.index.lookup_class(dotted)
+    return found is not None and ctx.index.hierarchy(*found).is_keras
+
+
+def _layer_evidence(ctx: ClassContext, use: str) -> bool:
+    """A use in `__init__` that shows a parameter holds a layer: `inner.build(...)`, a fallback layer
+    (`inner or Dense(3)`), or `isinstance(inner, Layer)` with only layer classes."""
+    if use == ".build()":
+        return True
+    kind, _, names = use.partition(":")
+    if kind == "fallback":
+        return _is_layer_class(ctx, names)
+    if kind == "isinstance":
+        return all(_is_layer_class(ctx, name) for name in names.split("|"))
+    return False
 
 
 def is_keras_call(value: Value, *suffixes: str) -> bool:

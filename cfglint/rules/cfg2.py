@@ -7,7 +7,8 @@ from typing import Iterable
 from cfglint.context import ClassContext, ModuleContext
 from cfglint.extract import is_serialized_slot
 from cfglint.facts import Value
-from cfglint.finding import Severity
+from cfglint.finding import Severity, Target
+from cfglint.keras_names import classify_base
 from cfglint.rules._values import (
     attr_values,
     builds_layer,
@@ -107,7 +108,10 @@ class NestedLayerNotRoundtripped(Rule):
     summary = "A layer passed to `__init__` is put in the config, but `from_config` does not rebuild it."
     what = ("Flags a config key carrying a layer-valued constructor argument (raw or serialized) when "
             "`from_config` does not deserialize it; and a key `from_config` deserializes although "
-            "`get_config` returns the layer raw.")
+            "`get_config` returns the layer raw. An argument is layer-valued when the code says so: it is "
+            "annotated as a layer, defaults to one, falls back to one (`inner or Dense(4)`), is checked with "
+            "`isinstance(arg, Layer)`, or is built or used with layer methods (`.build`, `.built`, "
+            "`.trainable_weights`...). A value that is only called may be a function, and is not flagged.")
     why = ("`from_config` receives the nested layer as stored: `load_model`, `model_from_json` and "
            "`deserialize_keras_object` fail with `'TrackedDict' object has no attribute 'built'` (or "
            "`... is not callable`); "
@@ -150,6 +154,38 @@ class NestedLayerNotRoundtripped(Rule):
                 def get_config(self):
                     return {**super().get_config(), "layer": serialize_keras_object(self.layer)}
             """, (14, 41)),
+        bad("""
+            import keras
+
+            class Residual(keras.layers.Layer):
+                def __init__(self, inner=None, **kwargs):
+                    super().__init__(**kwargs)
+                    self.inner = inner or keras.layers.Dense(4)
+
+                def call(self, x):
+                    return x + self.inner(x)
+
+                def get_config(self):
+                    config = super().get_config()
+                    config["inner"] = self.inner
+                    return config
+            """, (13, 16)),
+        bad("""
+            import tf_keras as keras
+
+            class Gated(keras.layers.Layer):
+                def __init__(self, gate, **kwargs):
+                    super().__init__(**kwargs)
+                    if not isinstance(gate, keras.layers.Layer):
+                        raise TypeError(f"`gate` must be a layer, got {gate!r}")
+                    self.gate = gate
+
+                def call(self, x):
+                    return x * self.gate(x)
+
+                def get_config(self):
+                    return {**super().get_config(), "gate": self.gate}
+            """, (14, 41), target=Target.TF_KERAS),
     )
     valid = (
         good("""
@@ -182,6 +218,43 @@ class NestedLayerNotRoundtripped(Rule):
                 def get_config(self):
                     return {**super().get_config(), "units": self.units}
             """),
+        good("""
+            import keras
+
+            class Residual(keras.layers.Layer):
+                def __init__(self, inner=None, **kwargs):
+                    super().__init__(**kwargs)
+                    self.inner = inner or keras.layers.Dense(4)
+
+                def call(self, x):
+                    return x + self.inner(x)
+
+                def get_config(self):
+                    config = super().get_config()
+                    config["inner"] = keras.saving.serialize_keras_object(self.inner)
+                    return config
+
+                @classmethod
+                def from_config(cls, config):
+                    config["inner"] = keras.saving.deserialize_keras_object(config["inner"])
+                    return cls(**config)
+            """),
+        good("""
+            import keras
+
+            class Mlp(keras.layers.Layer):
+                def __init__(self, units=8, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.hidden = keras.layers.Dense(units, activation="relu")
+                    self.out = keras.layers.Dense(2)
+
+                def call(self, x):
+                    return self.out(self.hidden(x))
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -189,7 +262,9 @@ class NestedLayerNotRoundtripped(Rule):
         fc = ctx.from_config
         if fc is not None and fc.opaque:
             return
-        decoded = fc.deserialized if fc is not None else set()
+        # a `from_config` that hands over to `super().from_config(config)` lets a base decode the key
+        decoded = {key for ancestor in ctx.chain if ancestor.cls.from_config is not None
+                   for key in ancestor.cls.from_config.deserialized}
         for key, entry in ctx.own_keys.items():
             value = entry.value
             raw = source_param(ctx, value)
@@ -210,7 +285,9 @@ class ArrayOrTensorInConfig(Rule):
     name = "array-or-tensor-in-config"
     summary = "A numpy array or tensor is returned in the config without `.tolist()`."
     what = ("Flags a config value made by `np.array/asarray/zeros...`, `tf.constant/Variable` or "
-            "`keras.ops.*`, directly or through the attribute `__init__` stored it in.")
+            "`keras.ops.*`, directly or through the attribute `__init__` stored it in. (Like every rule, it "
+            "also sees classes whose Keras base comes through a module of the project that re-exports Keras, "
+            "such as `mypkg/compat.py: from keras import *`.)")
     why = ("`serialize_keras_object` stores it as `{'class_name': '__numpy__', ...}` and `from_config` "
            "receives that dict undecoded: `load_model`, `model_from_json` and `Model.from_config` fail; "
            "`json.dumps(get_config())` raises; a `tf.Variable` cannot be serialized at all.")
@@ -242,6 +319,18 @@ class ArrayOrTensorInConfig(Rule):
                 def get_config(self):
                     return {**super().get_config(), "values": self.values}
             """, (9, 41)),
+        bad("""
+            import numpy as np
+            from mypkg.compat import layers
+
+            class Table(layers.Layer):
+                def __init__(self, values, **kwargs):
+                    super().__init__(**kwargs)
+                    self.values = np.asarray(values, dtype="float32")
+
+                def get_config(self):
+                    return {**super().get_config(), "values": self.values}
+            """, (10, 41), files=(("mypkg/__init__.py", ""), ("mypkg/compat.py", "from keras import *\n"))),
     )
     valid = (
         good("""
@@ -537,8 +626,8 @@ class LambdaInSerializedSlot(Rule):
     summary = "A lambda is passed where Keras writes it into a config (`activation=`, `Lambda(...)`)."
     what = ("Flags a lambda passed as `activation=`, `*_initializer=`, `*_regularizer=`, `*_constraint=`, "
             "to `keras.layers.Lambda(...)`, or as a constructor argument that a custom layer returns in its "
-            "config, in model-building code. Sub-layers a custom class builds in its own `__init__`/`build` "
-            "are not flagged: code rebuilds them, no config carries them.")
+            "config, in model-building code. Sub-layers a custom class builds in its own `__init__`/`build`, "
+            "or in a helper method they call, are not flagged: code rebuilds them, no config carries them.")
     why = ("A built-in layer serializes a lambda activation in a form Keras 3 cannot read back: "
            "`load_model`, `deserialize_keras_object` and `model_from_json` fail with `Could not interpret "
            "activation function identifier: {'value': ...}` even with `safe_mode=False`. A `Lambda` layer "
@@ -600,6 +689,26 @@ class LambdaInSerializedSlot(Rule):
                 def get_config(self):
                     return {**super().get_config(), "units": self.units}
             """),
+        good("""
+            import keras
+
+            class Head(keras.layers.Layer):
+                def __init__(self, scale=2.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.scale = scale
+                    self.steps = self._make_steps()
+
+                def _make_steps(self):
+                    return [keras.layers.Lambda(lambda t: t * self.scale), keras.layers.Dense(3)]
+
+                def call(self, x):
+                    for step in self.steps:
+                        x = step(x)
+                    return x
+
+                def get_config(self):
+                    return {**super().get_config(), "scale": self.scale}
+            """),
     )
 
     def check_module(self, ctx: ModuleContext) -> Iterable[Hit]:
@@ -609,7 +718,8 @@ class LambdaInSerializedSlot(Rule):
                 # the subclass passes it again on every reload: either it works (kwargs popped) or
                 # it fails twice over, which CFG308 reports
                 continue
-            if owner is not None and site.enclosing_method in ("__init__", "build"):
+            if owner is not None and (site.enclosing_method in ("__init__", "build")
+                                      or site.enclosing_method in owner.cls.builder_helpers):
                 continue
             callee = ctx.index.lookup_class(site.callee)
             callee_ctx = _context_for(ctx, *callee) if callee is not None else None
@@ -629,6 +739,184 @@ class LambdaInSerializedSlot(Rule):
                                               "`get_config` returns it")
 
 
+def _class_reference(ctx: ClassContext, value: Value | None) -> str | None:
+    """The class a default names (`keras.layers.Dense`, `MyAttention`): a Keras class or a project class.
+    Not a call, not a constant, not a name the analysis cannot resolve to a class."""
+    if value is None or value.kind not in ("name", "dotted"):
+        return None
+    dotted = value.text
+    if value.kind == "name":
+        if value.text in ctx.module.imports:
+            dotted = ctx.module.imports[value.text]
+        elif ctx.module.class_named(value.text) is not None:
+            dotted = f"{ctx.module.module}.{value.text}"
+        else:
+            return None
+    if classify_base(dotted) is not None or ctx.index.lookup_class(dotted) is not None:
+        return dotted.split(".")[-1]
+    return None
+
+
+def is_class_annotation(annotation: str | None) -> bool:
+    """`type[Layer]`, `Type[keras.layers.Layer]`, `typing.Type[...]`, `type`: the argument is a class."""
+    if not annotation:
+        return False
+    text = annotation.replace(" ", "")
+    return text in ("type", "Type", "typing.Type") or text.startswith(("type[", "Type[", "typing.Type["))
+
+
+def class_params(ctx: ClassContext) -> dict[str, str]:
+    """Constructor parameters that evidently receive a class object, with the evidence."""
+    init = ctx.init
+    if init is None:
+        return {}
+    found: dict[str, str] = {}
+    for param in init.named_params:
+        named = _class_reference(ctx, param.default)
+        if named is not None:
+            found[param.name] = f"its default is the class `{named}`"
+        elif is_class_annotation(param.annotation):
+            found[param.name] = f"it is annotated `{param.annotation}`"
+    return found
+
+
+def _stores_as_passed(ctx: ClassContext, attr: str, param: str) -> bool:
+    """`self.attr = param` (or a conditional whose every branch is `param` or a class) everywhere `__init__`
+    sets it: not `param if isinstance(param, str) else param.__name__`, which stores a name."""
+    values = ctx.init.self_attrs.get(attr, []) if ctx.init is not None else []
+
+    def passed(value: Value) -> bool:
+        if value.kind == "name":
+            return value.text == param or _class_reference(ctx, value) is not None
+        if value.kind == "dotted":
+            return _class_reference(ctx, value) is not None
+        return value.kind == "ifexp" and all(map(passed, value.items))
+
+    return bool(values) and all(map(passed, values))
+
+
+class ClassObjectInConfig(Rule):
+    code = "CFG208"
+    name = "class-object-in-config"
+    summary = "A class object (not an instance) is returned in the config."
+    what = ("Flags a config key that returns, as it was passed, a constructor argument that receives a "
+            "class: its default is a class (`attention_cls=MultiHeadAttention`, a Keras layer or a project "
+            "class) or it is annotated `type[...]`.")
+    why = ("Keras cannot encode a class. For a Keras class, `serialize_keras_object` calls its "
+           "`get_config` unbound, so `model.save(\"m.keras\")`, `to_json`, legacy `.h5` saving and "
+           "`serialize_keras_object` fail with `TypeError: Dense.get_config() missing 1 required positional "
+           "argument: 'self'` (Keras 3 and tf-keras). Any other class is written as "
+           "`{'class_name': 'type', 'config': 'Name'}` and comes back from a reload as that dict, not the "
+           "class. `json.dumps(layer.get_config())` raises `Object of type type is not JSON serializable`.")
+    instead = ("Return a name (`self.block_cls.__name__`, or `keras.saving.get_registered_name(self.block_cls)` "
+               "for a registered class) and map it back to the class in `__init__` when it arrives as a string "
+               "(a table of the allowed classes, or `keras.saving.get_registered_object(name)`).")
+    severity = both(Severity.ERROR)
+    invalid = (
+        bad("""
+            import keras
+
+            class Block(keras.layers.Layer):
+                def __init__(self, units=4, block_cls=keras.layers.Dense, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.block_cls = block_cls
+                    self.block = block_cls(units)
+
+                def call(self, x):
+                    return self.block(x)
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update({"units": self.units, "block_cls": self.block_cls})
+                    return config
+            """, (15, 45)),
+        bad("""
+            from tf_keras import layers
+
+            class Wrapper(layers.Layer):
+                def __init__(self, layer_cls: type[layers.Layer], units=4, **kwargs):
+                    super().__init__(**kwargs)
+                    self._layer_cls = layer_cls
+                    self.units = units
+                    self.inner = layer_cls(units)
+
+                def call(self, x):
+                    return self.inner(x)
+
+                def get_config(self):
+                    return {**super().get_config(), "layer_cls": self._layer_cls, "units": self.units}
+            """, (14, 41), target=Target.TF_KERAS),
+    )
+    valid = (
+        good("""
+            import keras
+
+            class Wide(keras.layers.Dense):
+                pass
+
+            BLOCKS = {"Dense": keras.layers.Dense, "Wide": Wide}
+
+            class Block(keras.layers.Layer):
+                def __init__(self, units=4, block_cls=keras.layers.Dense, **kwargs):
+                    super().__init__(**kwargs)
+                    if isinstance(block_cls, str):
+                        block_cls = BLOCKS[block_cls]
+                    self.units = units
+                    self.block_cls = block_cls
+                    self.block = block_cls(units)
+
+                def call(self, x):
+                    return self.block(x)
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update({"units": self.units, "block_cls": self.block_cls.__name__})
+                    return config
+            """),
+        good("""
+            import keras
+
+            class Block(keras.layers.Layer):
+                def __init__(self, units=4, block="Dense", **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.block_name = block
+                    self.block = getattr(keras.layers, block)(units)
+
+                def call(self, x):
+                    return self.block(x)
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units, "block": self.block_name}
+            """),
+        good("""
+            import keras
+
+            class Block(keras.layers.Layer):
+                def __init__(self, units=4, block_cls=keras.layers.Dense, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.block_cls = block_cls if isinstance(block_cls, str) else block_cls.__name__
+                    self.block = getattr(keras.layers, self.block_cls)(units)
+
+                def call(self, x):
+                    return self.block(x)
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units, "block_cls": self.block_cls}
+            """),
+    )
+
+    def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
+        classes = class_params(ctx)
+        for key, entry in ctx.own_keys.items():
+            param = source_param(ctx, entry.value)
+            if param in classes and _stores_as_passed(ctx, entry.value.text, param):
+                yield Hit(entry.span, f"config key `{key}` returns `{param}`, a class ({classes[param]}); "
+                                      "Keras cannot serialize a class: return its registered name")
+
+
 def _context_for(ctx: ModuleContext, cls, module) -> ClassContext | None:  # type: ignore[no-untyped-def]
     hierarchy = ctx.index.hierarchy(cls, module)
     if not hierarchy.is_keras:
@@ -637,4 +925,4 @@ def _context_for(ctx: ModuleContext, cls, module) -> ClassContext | None:  # typ
 
 
 RULES = (KerasObjectNotSerialized, NestedLayerNotRoundtripped, ArrayOrTensorInConfig, NumpyScalarInConfig,
-         NonIdempotentConfigValue, TupleOnlyUse, LambdaInSerializedSlot)
+         NonIdempotentConfigValue, TupleOnlyUse, LambdaInSerializedSlot, ClassObjectInConfig)
