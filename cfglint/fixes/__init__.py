@@ -136,7 +136,7 @@ class FixOutcome:
     (None otherwise), so a caller need not check the same text again.
     (A plain class, not a dataclass: this module is imported on every `cfglint check`.)"""
 
-    __slots__ = ("source", "applied", "skipped", "held_back", "rechecked")
+    __slots__ = ("source", "applied", "skipped", "held_back", "rechecked", "blocked")
 
     def __init__(self, source: str, applied: list["Finding"] | None = None,
                  skipped: list[tuple["Finding", str]] | None = None) -> None:
@@ -145,6 +145,7 @@ class FixOutcome:
         self.skipped: list[tuple[Finding, str]] = skipped if skipped is not None else []
         self.held_back: list[tuple[Finding, str]] = []
         self.rechecked: list[Finding] | None = None
+        self.blocked: str | None = None  # why nothing in this source can be rewritten at all
 
     @property
     def changed(self) -> bool:

@@ -16,24 +16,71 @@ class Skip(Exception):
 
 
 # ------------------------------------------------------------------------------------------- locating
-class _ClassCollector(cst.CSTVisitor):
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.found: list[cst.ClassDef] = []
+# Finding a class or swapping a method must not cost a visit of the whole module: a file with hundreds
+# of fixes would pay it hundreds of times. Statements only nest in these nodes, so walks that look for
+# a class or a statement descend through them and never into expressions.
+_SUITE_FIELDS: dict[type, tuple[str, ...]] = {
+    cst.Module: ("body",), cst.IndentedBlock: ("body",), cst.ClassDef: ("body",), cst.FunctionDef: ("body",),
+    cst.If: ("body", "orelse"), cst.Else: ("body",), cst.For: ("body", "orelse"), cst.While: ("body", "orelse"),
+    cst.With: ("body",), cst.Try: ("body", "handlers", "orelse", "finalbody"),
+    cst.TryStar: ("body", "handlers", "orelse", "finalbody"), cst.ExceptHandler: ("body",),
+    cst.ExceptStarHandler: ("body",), cst.Finally: ("body",), cst.Match: ("cases",), cst.MatchCase: ("body",),
+}
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        if node.name.value == self.name:
-            self.found.append(node)
-        return True
+
+def _statement_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The children of `node` that are statements or hold statements (by exact type: no ABC checks)."""
+    for name in _SUITE_FIELDS.get(type(node), ()):
+        value = getattr(node, name)
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                if type(item) in _SUITE_FIELDS or type(item) is cst.SimpleStatementLine:
+                    yield item
+        elif type(value) in _SUITE_FIELDS:
+            yield value
+
+
+def _classes(node: cst.CSTNode, name: str, found: list[cst.ClassDef]) -> None:
+    """Classes named `name` below `node`, in source order (what a full visit would find)."""
+    for child in _statement_children(node):
+        if isinstance(child, cst.ClassDef) and child.name.value == name:
+            found.append(child)
+        if type(child) in _SUITE_FIELDS:
+            _classes(child, name, found)
 
 
 def find_class(module: cst.Module, name: str, index: int) -> cst.ClassDef:
     """The `index`-th class named `name`, in source order (the order is what `ast` sees too)."""
-    collector = _ClassCollector(name)
-    module.visit(collector)
-    if index >= len(collector.found):
+    found: list[cst.ClassDef] = []
+    _classes(module, name, found)
+    if index >= len(found):
         raise Skip(f"class `{name}` not found")
-    return collector.found[index]
+    return found[index]
+
+
+def _path_to(node: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | None:
+    """The chain of statement containers from `node` down to `target` (by identity), or None."""
+    for child in _statement_children(node):
+        if child is target:
+            return [node, child]
+        if type(child) in _SUITE_FIELDS:
+            below = _path_to(child, target)
+            if below is not None:
+                return [node, *below]
+    return None
+
+
+def _with_child(parent: T, old: cst.CSTNode, new: cst.CSTNode) -> T:
+    """`parent` with its direct child `old` replaced, rebuilding only `parent` itself."""
+    for name in _SUITE_FIELDS[type(parent)]:
+        value = getattr(parent, name)
+        if value is old:
+            return parent.with_changes(**{name: new})
+        if isinstance(value, (list, tuple)) and any(item is old for item in value):
+            return parent.with_changes(**{name: type(value)(new if item is old else item for item in value)})
+    raise ValueError("not a direct child")
 
 
 def class_body(cls: cst.ClassDef) -> cst.IndentedBlock:
@@ -104,10 +151,13 @@ def quote_of(*nodes: cst.CSTNode) -> str:
     """The quote character string literals use in the first of `nodes` that has one (double quotes
     when none has)."""
     for node in nodes:
-        for string in m.findall(node, m.SimpleString()):
-            text = string.value.lstrip("rRbBuU")  # type: ignore[union-attr]
-            if text[:1] in ("'", '"') and not text.startswith(("'''", '"""')):
-                return text[0]
+        # a module is searched statement by statement, so the search stops at the first literal
+        # instead of walking every expression of a large file
+        for part in (node.body if isinstance(node, cst.Module) else (node,)):
+            for string in m.findall(part, m.SimpleString()):
+                text = string.value.lstrip("rRbBuU")  # type: ignore[union-attr]
+                if text[:1] in ("'", '"') and not text.startswith(("'''", '"""')):
+                    return text[0]
     return '"'
 
 
@@ -316,5 +366,13 @@ def append_method(cls: cst.ClassDef, method: cst.FunctionDef) -> cst.ClassDef:
 
 
 def replace_in(root: T, old: cst.CSTNode, new: cst.CSTNode) -> T:
-    """`root` with the node `old` (by identity) replaced."""
-    return root.deep_replace(old, new)  # type: ignore[return-value]
+    """`root` with the node `old` (by identity) replaced. A statement (a class, a method) is found through
+    statement containers and only the nodes on its path are rebuilt; anything else takes libcst's
+    `deep_replace`, a visit of `root` (callers pass a small root, such as one method, for those)."""
+    path = _path_to(root, old)
+    if path is None:
+        return root.deep_replace(old, new)  # type: ignore[return-value]
+    replacement = new
+    for parent, child in zip(reversed(path[:-1]), reversed(path[1:])):
+        replacement = _with_child(parent, child, replacement)
+    return replacement  # type: ignore[return-value]

@@ -137,9 +137,30 @@ def analyse(source: str, path: str, check: Check | None = None) -> Analysis:
         tree = ast.parse(source)
     except (ParseFailure, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise Skip(f"the source does not parse ({getattr(exc, 'message', exc)})") from None
+    depth = rewrite_depth(tree)
+    if depth > MAX_REWRITE_DEPTH:
+        raise Skip(f"the code is nested too deeply to rewrite safely (depth {depth:,} > {MAX_REWRITE_DEPTH:,})")
     classes = sorted((n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)),
                      key=lambda n: (n.lineno, n.col_offset))
     return Analysis(source, tree, facts, classes, path, check)
+
+
+# libcst's native parser recurses once per level of its tree and overflows the C stack (a crash, not an
+# exception) somewhere past 5,000 levels; a chain `a and b and ...` is one level per operand there,
+# though `ast` keeps it flat. Files deeper than this are left unfixed, with a reason.
+MAX_REWRITE_DEPTH = 1500
+
+
+def rewrite_depth(tree: ast.AST) -> int:
+    """The nesting depth of `tree` as libcst would build it (without recursion: the tree may be deep)."""
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        step = len(node.values) if isinstance(node, ast.BoolOp) else 1
+        stack.extend((child, depth + step) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 BACKTICKED = re.compile(r"^`([^`]+)`")
@@ -195,11 +216,13 @@ def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = Fals
         module = cst.parse_module(source)
     except Skip as exc:
         outcome.skipped.extend((finding, str(exc)) for finding in candidates)
+        outcome.blocked = str(exc)
         return outcome
     except (cst.ParserSyntaxError, RecursionError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         reason = f"the source cannot be rewritten: {detail}"
         outcome.skipped.extend((finding, reason) for finding in candidates)
+        outcome.blocked = reason
         return outcome
     plans: list[tuple[Finding, Plan]] = []
     planners = _planners()
@@ -260,7 +283,48 @@ def _apply_one(module: cst.Module, current: str, finding: Finding, plan: Plan
 
 def _apply_in_order(module: cst.Module, source: str, plans: list[tuple[Finding, Plan]],
                     outcome: FixOutcome) -> None:
-    """Every plan applied one after the other, recorded in `outcome`."""
+    """Every plan applied one after the other, recorded in `outcome`.
+
+    The text is generated and compiled once, after the last plan: doing it after each one made a file
+    with N fixes cost N times its size (minutes for a few hundred findings). Only when that one text
+    does not compile are the plans applied again one by one, each result compiled, to drop the culprit."""
+    fixed, applied, skipped = module, [], []
+    for finding, plan in plans:
+        try:
+            changed = plan(fixed)
+        except Skip as exc:
+            skipped.append((finding, str(exc)))
+            continue
+        except RecursionError:
+            skipped.append((finding, "the code is nested too deeply to rewrite"))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one fix that fails must not end the run
+            if os.environ.get("CFGLINT_DEBUG"):
+                raise
+            skipped.append((finding, f"the fix could not be built ({type(exc).__name__}: {exc})"))
+            continue
+        if changed is fixed:
+            skipped.append((finding, "the fix changes nothing"))
+            continue
+        fixed = changed
+        applied.append(finding)
+    text = fixed.code if applied else source
+    if not applied or text == source:
+        outcome.skipped.extend(skipped + [(f, "the fix changes nothing") for f in applied])
+        outcome.source = source
+        return
+    try:
+        compile(text, plans[0][0].path or "<fix>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        _apply_one_by_one(module, source, plans, outcome)
+        return
+    outcome.applied.extend(applied)
+    outcome.skipped.extend(skipped)
+    outcome.source = text
+
+
+def _apply_one_by_one(module: cst.Module, source: str, plans: list[tuple[Finding, Plan]],
+                      outcome: FixOutcome) -> None:
     current = source
     for finding, plan in plans:
         result = _apply_one(module, current, finding, plan)

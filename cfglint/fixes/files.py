@@ -33,6 +33,7 @@ class Stable:
     applied: int
     remaining: list[Finding]
     held_back: list[tuple[Finding, str]] = field(default_factory=list)  # safe fixes validation left out
+    blocked: str | None = None  # why the source could not be rewritten at all
 
 
 def fix_until_stable(source: str, path: str, findings: Sequence[Finding], check: Check, *,
@@ -48,6 +49,8 @@ def fix_until_stable(source: str, path: str, findings: Sequence[Finding], check:
             break
         outcome = fixes.fix_source(current, remaining, unsafe=unsafe, check=check)
         held_back.extend(outcome.held_back)
+        if outcome.blocked is not None and not applied:
+            return Stable(current, 0, remaining, held_back, outcome.blocked)
         if not outcome.applied or outcome.source == current:
             break
         current, applied = outcome.source, applied + len(outcome.applied)
@@ -112,6 +115,9 @@ def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False
         stable = fix_until_stable(read.text, path, check(read.text, path), check, unsafe=unsafe)
         result.original, result.fixed, result.applied = read.text, stable.source, stable.applied
         result.held_back = stable.held_back
+        if stable.blocked is not None:
+            result.problem = f"{stable.blocked}; not fixed"
+            continue
         if not result.changed:
             continue
         try:
