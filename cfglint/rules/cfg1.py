@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
 
 from cfglint.context import ClassContext
-from cfglint.facts import Param
-from cfglint.finding import Severity, Target
+from cfglint.facts import InitFacts, Param, SuperInitCall, Value
+from cfglint.finding import Severity, Span, Target
+from cfglint.project import Ancestor
 from cfglint.keras_names import BASE_CONFIG_KEYS
 from cfglint.rules.base import Hit, Rule, bad, good
 
@@ -15,9 +18,22 @@ def both(severity: Severity) -> dict[Target, Severity]:
     return {Target.KERAS3: severity, Target.TF_KERAS: severity}
 
 
-def _uncovered_params(ctx: ClassContext) -> Iterable[tuple[Param, bool]]:
-    """Constructor parameters that no config key (or `from_config`) gives back, with `own` = the
-    parameter is in this class's own `__init__` (else it is inherited and reported on `get_config`)."""
+@dataclass(frozen=True)
+class Uncovered:
+    """A constructor argument no config key gives back, and where it comes from.
+
+    `owner` is the ancestor whose `__init__` declares it; `via_kwargs` is set when it reaches that
+    `__init__` only through this class's `**kwargs` (a base class's argument the subclass passes on).
+    """
+
+    param: Param
+    owner: Ancestor
+    via_kwargs: bool = False
+
+
+def _uncovered_params(ctx: ClassContext) -> Iterable[Uncovered]:
+    """Constructor arguments that no config key (or `from_config`) gives back, and for which nothing
+    in the code says a reload does not need them."""
     cls = ctx.cls
     if cls.is_dataclass or (cls.init is None and cls.get_config is None):
         return
@@ -25,18 +41,145 @@ def _uncovered_params(ctx: ClassContext) -> Iterable[tuple[Param, bool]]:
         return
     if ctx.get_config is not None and ctx.get_config.abstract:
         return
-    for param in ctx.init.named_params:
-        if param.name in BASE_CONFIG_KEYS or ctx.covers(param):
+    for item in _constructor_params(ctx):
+        param = item.param
+        if param.name in BASE_CONFIG_KEYS or ctx.covers(param) or _not_needed(ctx, item):
             continue
-        yield param, cls.init is not None
+        yield item
+
+
+def _constructor_params(ctx: ClassContext) -> Iterator[Uncovered]:
+    """The named arguments the class accepts: its `__init__`'s, then, while `**kwargs` is handed to the
+    next project `__init__` up the chain, that one's (less those the call fixes)."""
+    start = next(i for i, a in enumerate(ctx.chain) if a.cls.init is ctx.init)
+    seen: set[str] = set()
+    via = False
+    index = start
+    while True:
+        ancestor = ctx.chain[index]
+        init = ancestor.cls.init
+        assert init is not None
+        fixed = _fixed_by_own_call(ctx, index, init) if via else set()
+        for param in init.named_params:
+            if param.name not in seen and param.name not in fixed:
+                seen.add(param.name)
+                yield Uncovered(param, ancestor, via)
+        call = _forwarding_call(init)
+        parent = next((i for i in range(index + 1, len(ctx.chain)) if ctx.chain[i].cls.init), None)
+        if call is None or parent is None:
+            return
+        seen |= set(call.keywords)
+        index, via = parent, True
+
+
+def _forwarding_call(init: InitFacts) -> SuperInitCall | None:
+    """The `super().__init__(...)` call that hands on the var-keyword (or a dict built from it)."""
+    if init.varkw is None:
+        return None
+    carriers = {init.varkw.name} | init.kwargs_aliases
+    return next((c for c in init.super_calls if c.star_names & carriers), None)
+
+
+def _fixed_by_own_call(ctx: ClassContext, index: int, init: InitFacts) -> set[str]:
+    """Arguments of the `__init__` at `index` that the subclass's call below it passes itself."""
+    below = next(a.cls.init for a in reversed(ctx.chain[:index]) if a.cls.init is not None)
+    call = _forwarding_call(below)
+    if call is None:
+        return set()
+    positional = [p.name for p in init.params if p.kind in ("posonly", "normal")]
+    return set(call.keywords) | set(positional[:len(call.positional)]) | below.kwargs_set
+
+
+def _not_needed(ctx: ClassContext, item: Uncovered) -> bool:
+    """Evidence in the code that a reload does not need this argument back."""
+    init, name = item.owner.cls.init, item.param.name
+    assert init is not None
+    if item.via_kwargs and not _public_attribute(init, name):
+        return True  # a base's option the subclasses never set or read: only a public attribute is evidence
+    if any(a.cls.get_config is not None and name in a.cls.get_config.removed for a in ctx.chain):
+        return True  # `del config["score_mode"]`: left out on purpose
+    if name in init.default_only:
+        return True  # any other value raises: the default is the only one a layer can have
+    if any(q in ctx.coverage.keys for q in init.param_folds.get(name, ())):
+        return True  # folded into another argument the config returns (`batch_shape = (batch_size,) + shape`)
+    if _carried_by_sublayer(ctx, init, name):
+        return True
+    return _fixed_by_every_subclass(ctx, item)
+
+
+def _public_attribute(init: InitFacts, name: str) -> bool:
+    """Whether `__init__` keeps the argument as it is in a public attribute (`self.rate = rate`)."""
+    return any(source == name and not attr.startswith("_") for attr, source in init.attrs_from_param.items())
+
+
+def _carried_by_sublayer(ctx: ClassContext, init: InitFacts, name: str) -> bool:
+    """The argument only configures a sub-layer built in `__init__`, and the config returns that
+    sub-layer (or its config): the sub-layer's own config carries the value."""
+    if name in init.attrs_from_param.values():
+        return False
+    returned = {attr for key in ctx.coverage_entries for attr in _self_attrs_in(key.value)}
+    return any(attr in returned for attr, values in init.self_attrs.items()
+               if any(v.kind != "name" and name in v.names for v in values))
+
+
+def _self_attrs_in(value: Value, depth: int = 0) -> Iterator[str]:
+    """The `self.x` attributes an expression reads (`self.x`, `serialize(self.x)`, `self.x.get_config()`)."""
+    if depth > 6:
+        return
+    if value.kind == "self_attr":
+        yield value.text
+    for sub in (*value.items, *(v for _, v in value.keywords), *((value.receiver,) if value.receiver else ())):
+        yield from _self_attrs_in(sub, depth + 1)
+
+
+def _fixed_by_every_subclass(ctx: ClassContext, item: Uncovered) -> bool:
+    """An abstract base's argument (`rank`) that every subclass in the project passes to
+    `super().__init__` itself: users build the subclasses, which never take it from a config."""
+    if item.via_kwargs or item.owner is not ctx.chain[0]:
+        return False
+    subclasses = ctx.index.subclasses(ctx.cls.qualname)
+    if not subclasses:
+        return False
+    for sub in subclasses:
+        init = sub.init
+        if init is None or not init.super_calls:
+            return False
+        call = init.super_calls[0]
+        params = [p.name for p in item.owner.cls.init.params if p.kind in ("posonly", "normal")]  # type: ignore[union-attr]
+        position = params.index(item.param.name) if item.param.name in params else len(params)
+        if item.param.name not in call.keywords and position >= len(call.positional):
+            return False
+    return True
 
 
 def _missing_hits(ctx: ClassContext, required: bool) -> Iterable[Hit]:
-    for param, own in _uncovered_params(ctx):
+    for item in _uncovered_params(ctx):
+        param = item.param
         if param.required != required:
             continue
+        if item.via_kwargs:
+            span = ctx.cls.init.varkw.span if ctx.cls.init and ctx.cls.init.varkw else ctx.cls.get_config.span
+            yield Hit(span, f"`{param.name}` (an argument of `{item.owner.cls.name}.__init__`, "
+                            f"{_where(item.owner, param.span)}, passed on through `**kwargs`) is missing "
+                            f"from `get_config`{_inherited(ctx)}")
+            continue
+        own = ctx.cls.init is not None
         span = param.span if own else ctx.cls.get_config.span  # type: ignore[union-attr]
-        yield Hit(span, f"`{param.name}` is an `__init__` argument missing from `get_config`")
+        yield Hit(span, f"`{param.name}` is an `__init__` argument missing from `get_config`{_inherited(ctx)}")
+
+
+def _where(ancestor: Ancestor, span: Span) -> str:
+    return f"{Path(ancestor.module.path).name}:{span.line}"
+
+
+def _inherited(ctx: ClassContext) -> str:
+    """Names the project base class whose `get_config` drops the key, when it is not this class's own."""
+    if ctx.cls.get_config is not None:
+        return ""
+    owner = next((a for a in ctx.chain if a.cls.get_config is not None), None)
+    if owner is None:
+        return ""
+    return f" (the one inherited from `{owner.cls.name}`, {_where(owner, owner.cls.get_config.span)})"  # type: ignore[union-attr]
 
 
 class MissingRequiredParam(Rule):
@@ -97,6 +240,21 @@ class MissingRequiredParam(Rule):
                     super().__init__(units, **kwargs)
                     self.gate = gate
             """, (12, 31)),
+        bad("""
+            import keras
+
+            class Stored(keras.layers.Layer):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self._config_dict = {"scale": scale}
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update(self._config_dict)
+                    return config
+            """, (4, 24)),
     )
     valid = (
         good("""
@@ -155,6 +313,27 @@ class MissingRequiredParam(Rule):
                         config[key] = getattr(self, key)
                     return config
             """),
+        good("""
+            import tf_keras as keras
+
+            class MinimalCell(keras.layers.AbstractRNNCell):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                @property
+                def state_size(self):
+                    return self.units
+
+                def build(self, input_shape):
+                    self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+                    self.built = True
+
+                def call(self, inputs, states=None):
+                    output = keras.backend.dot(inputs, self.kernel) * self.scale
+                    return output if states is None else (output, [output])
+            """, target=Target.TF_KERAS),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -199,6 +378,39 @@ class MissingDefaultedParam(Rule):
                     super().__init__(units=units, **kwargs)
                     self.alpha = alpha
             """, (4, 31), target=Target.TF_KERAS),
+        bad("""
+            import keras
+
+            class Noisy(keras.layers.Layer):
+                def __init__(self, rate=0.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.rate = rate
+
+            class Block(Noisy):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """, (9, 33)),
+        bad("""
+            import keras
+
+            class Scaled(keras.layers.Layer):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+
+            class Shifted(Scaled):
+                def __init__(self, units, **kwargs):
+                    super().__init__(units, **kwargs)
+                    self.shift = 0.5
+            """, (4, 31), (13, 33)),
     )
     valid = (
         good("""
@@ -233,6 +445,83 @@ class MissingDefaultedParam(Rule):
                     self.units = units
                     self.scale = scale
             """),
+        good("""
+            import keras
+
+            class Projection(keras.layers.Dense):
+                def __init__(self, units, use_bias=True, **kwargs):
+                    if not use_bias:
+                        kwargs = {**kwargs, "use_bias": use_bias}
+                    super().__init__(units, **kwargs)
+            """),
+        good("""
+            import keras
+
+            class Projection(keras.layers.Dense):
+                def __init__(self, units, use_bias=True, **kwargs):
+                    if not use_bias:
+                        kwargs["use_bias"] = use_bias
+                    super().__init__(units, **kwargs)
+            """),
+        good("""
+            import keras
+
+            class Linear(keras.layers.Layer):
+                def __init__(self, units, causal=False, **kwargs):
+                    if causal:
+                        raise NotImplementedError("causal masking is not supported")
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def build(self, input_shape):
+                    self.kernel = self.add_weight(shape=(input_shape[-1], self.units))
+
+                def call(self, inputs):
+                    return inputs @ self.kernel
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """),
+        good("""
+            import keras
+
+            class Head(keras.layers.Layer):
+                def __init__(self, units=2, activation="relu", dense=None, **kwargs):
+                    super().__init__(**kwargs)
+                    self.dense = dense or keras.layers.Dense(units, activation=activation)
+
+                def call(self, inputs):
+                    return self.dense(inputs)
+
+                def get_config(self):
+                    return {**super().get_config(), "dense": keras.saving.serialize_keras_object(self.dense)}
+
+                @classmethod
+                def from_config(cls, config):
+                    config["dense"] = keras.saving.deserialize_keras_object(config["dense"])
+                    return cls(**config)
+            """),
+        good("""
+            import tf_keras as keras
+
+            class MinimalCell(keras.layers.AbstractRNNCell):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                @property
+                def state_size(self):
+                    return self.units
+
+                def build(self, input_shape):
+                    self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+                    self.built = True
+
+                def call(self, inputs, states=None):
+                    output = keras.backend.dot(inputs, self.kernel) * self.scale
+                    return output if states is None else (output, [output])
+            """, target=Target.TF_KERAS),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -392,6 +681,17 @@ class GetConfigWithoutSuper(Rule):
                 def get_config(self):
                     return {"units": self.units}
             """, target=Target.TF_KERAS),
+        good("""
+            import keras
+
+            class Wide(keras.layers.Layer):
+                def __init__(self, units=2, name=None):
+                    super().__init__(name=name, dtype="float64")
+                    self.units = units
+
+                def get_config(self):
+                    return {"units": self.units, "name": self.name}
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -400,11 +700,26 @@ class GetConfigWithoutSuper(Rule):
             return
         if ctx.is_model and not ctx.is_k3:
             return
-        missing = sorted(BASE_CONFIG_KEYS - set(gc.keys))
+        missing = sorted(k for k in BASE_CONFIG_KEYS - set(gc.keys) if _reaches_keras(ctx, k))
         if missing:
             lost = ", ".join(f"`{k}`" for k in missing)
             verb = "is" if len(missing) == 1 else "are"
             yield Hit(gc.span, f"`get_config` does not merge `super().get_config()`: {lost} {verb} lost on reload")
+
+
+def _reaches_keras(ctx: ClassContext, key: str) -> bool:
+    """Whether a reload that passed this base key would get it to Keras's `Layer.__init__`: a named
+    parameter takes it, or every `__init__` in the chain hands `**kwargs` on. Otherwise the key is not
+    lost by leaving out `super().get_config()`: `__init__` cannot take it (or drops it) anyway."""
+    for ancestor in ctx.chain:
+        init = ancestor.cls.init
+        if init is None:
+            continue
+        if init.param(key) is not None:
+            return True
+        if _forwarding_call(init) is None:
+            return False
+    return True
 
 
 class GetConfigNotDict(Rule):
