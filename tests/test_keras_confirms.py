@@ -57,6 +57,9 @@ CFG101 1   units=3, groups=2              save_load    TypeError: missing 1 requ
 CFG101 2   units=3, gate=0.5              deserialize  TypeError: missing 1 required ... 'gate'             -
 CFG102 0   units=3, scale=2.0             from_config  attribute scale 2.0 -> 1.0 (the default)             0
 CFG102 1   units=3, alpha=0.9 (tf-keras)  save_load    attribute alpha 0.9 -> 0.5 (the default)             1
+CFG101 3   units=3, scale=2.0             from_config  TypeError: missing 1 required ... 'units'            0
+CFG102 2   units=3, rate=0.5              from_config  attribute rate 0.5 -> 0.0 (a base's argument)        -
+CFG102 3   units=3, scale=2.0             deserialize  attribute scale 2.0 -> 1.0 (inherited config)        -
 CFG103 0   units=5                        from_config  TypeError: Unrecognized keyword ... {'n_units': 5}   1
 CFG103 1   units=5                        deserialize  TypeError: Unrecognized ... {'output_dim': 10}       0
 CFG104 0   units=3, base                  from_config  name, trainable and dtype not as requested           0
@@ -111,6 +114,14 @@ CFG402 1   first, second=<reloaded ...>   build        ValueError: You cannot ad
 CFG403 0   (none; tf-keras)               deserialize  weights re-created on first use (build ran twice)    0
 CFG403 1   (none; tf-keras)               deserialize  weights re-created on first use (build ran twice)    1
 ====== === ============================== ============ ==================================================== ====
+
+Good examples without a bad counterpart (``GOOD_CASES``): patterns a rule stays silent on, each shown to
+come back identical through a Keras call with non-default arguments. They are CFG102's good examples 3 to 7
+(an argument forwarded to a built-in parent through ``kwargs`` only when it differs from the default, in
+both spellings; an argument whose other values raise; arguments that only configure a sub-layer the config
+returns; a tf-keras cell below ``AbstractRNNCell``, which has no ``get_config`` of its own) and CFG104's good
+example 2 (no ``**kwargs`` and a fixed ``dtype``, so the keys ``super().get_config()`` adds could not be
+passed back).
 
 CFG402's bad examples have no ``get_config`` and take a layer argument, so Keras cannot save them at all
 (``NotImplementedError`` from the automatic config); the build failure CFG402 describes is shown by
@@ -209,6 +220,13 @@ CASES: list[Case] = [
          differs=("attribute scale: original 2.0, revived 1.0",)),
     Case("CFG102", 1, "save_load", {"units": 3, "alpha": 0.9}, differs=("attribute alpha: original 0.9, revived 0.5",),
          good=1),
+    # (the self._config_dict idiom; a base class's argument passed on through **kwargs)
+    Case("CFG101", 3, "from_config", {"units": 3, "scale": 2.0},
+         raises=("TypeError", "missing 1 required positional argument: 'units'")),
+    Case("CFG102", 2, "from_config", {"units": 3, "rate": 0.5},
+         differs=("attribute rate: original 0.5, revived 0.0",), good=None),
+    Case("CFG102", 3, "deserialize", {"units": 3, "scale": 2.0},
+         differs=("attribute scale: original 2.0, revived 1.0",), good=None),
     Case("CFG103", 0, "from_config", {"units": 5},
          raises=("TypeError", "Unrecognized keyword arguments passed to Renamed: {'n_units': 5}"), good=1),
     Case("CFG103", 1, "deserialize", {"units": 5},
@@ -315,6 +333,38 @@ CASES: list[Case] = [
 ]
 
 CONFIRMED_RULES = sorted({case.code for case in CASES})
+
+
+# ------------------------------------------------------- good examples of patterns a rule stays silent on
+# Each runs a rule's good example through a Keras call with non-default arguments; it must come back
+# identical. These are the patterns where a finding would be a false alarm.
+
+
+@dataclass(frozen=True)
+class GoodCase(Case):
+    """A good example with no bad counterpart: `good` indexes `rule.valid`, `bad` is unused."""
+
+    def __post_init__(self) -> None:
+        assert self.good is not None and not self.raises and not self.differs, self.id
+
+    @property
+    def id(self) -> str:
+        return f"{self.code}-good{self.good}-{self.call}"
+
+
+GOOD_CASES: list[GoodCase] = [
+    # CFG102: an argument handed to a built-in parent through `kwargs` only when it is not the default
+    GoodCase("CFG102", -1, "save_load", {"units": 3, "use_bias": False}, good=3),
+    GoodCase("CFG102", -1, "from_config", {"units": 3, "use_bias": False}, good=4),
+    # CFG102: an argument whose only legal value is its default (any other raises)
+    GoodCase("CFG102", -1, "save_load", {"units": 3}, good=5),
+    # CFG102: arguments that only configure a sub-layer the config returns
+    GoodCase("CFG102", -1, "save_load", {"units": 3, "activation": "tanh"}, good=6),
+    # CFG101/CFG102: tf-keras's automatic config below a built-in with no `get_config` of its own
+    GoodCase("CFG102", -1, "deserialize", {"units": 3, "scale": 2.0}, good=7),
+    # CFG104: no `**kwargs` and a fixed dtype: the keys `super()` would add could not be passed back
+    GoodCase("CFG104", -1, "from_config", {"units": 3, "name": "wide_custom"}, good=2),
+]
 
 
 # --------------------------------------------------------------------------------------- the harness
@@ -643,6 +693,8 @@ for _case in CASES:
     JOBS[f"{_case.id}-bad"] = (_case, "bad")
     if _case.good is not None:
         JOBS[f"{_case.id}-good{_case.good}"] = (_case, "good")
+for _good_case in GOOD_CASES:
+    JOBS[_good_case.id] = (_good_case, "good")
 
 
 def _params(kind: str) -> list:
