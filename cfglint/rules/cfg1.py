@@ -188,7 +188,17 @@ class MissingRequiredParam(Rule):
     summary = "A required `__init__` argument is not a key of the config `get_config` returns."
     what = ("Checks that every required constructor argument of a Layer or Model whose `get_config` is "
             "overridden (in the class, a project base class, or a built-in Keras parent such as `Dense`) "
-            "appears as a key of the returned config, unless `from_config` supplies it.")
+            "appears as a key of the returned config, unless `from_config` supplies it. The arguments "
+            "include those of a project base class's `__init__` that the class passes on through "
+            "`**kwargs`, and the keys include those of a dict built in `__init__` and returned by "
+            "`get_config` (`self._config_dict`). A class that inherits a base's `get_config` is reported "
+            "too, naming that base. Silent when the code shows a reload does not need the argument: "
+            "`get_config` removes it on purpose, every other value raises, it only configures a sub-layer "
+            "the config returns, it is folded into another argument the config returns, every subclass in "
+            "the project passes it to `super().__init__` itself (an abstract base's `rank`), or a base "
+            "class's option is not kept in a public attribute. Built-ins with no `get_config` of their own "
+            "(tf-keras `AbstractRNNCell`) leave Keras's automatic config in place, which keeps the "
+            "arguments.")
     why = ("Keras rebuilds a layer with `cls(**config)`. Once `get_config` is overridden Keras checks "
            "nothing at save time, so the model saves fine and every reload fails: `from_config`, "
            "`clone_model`, `model_from_json` and `keras.models.load_model` raise `TypeError: ... missing 1 "
@@ -345,7 +355,10 @@ class MissingDefaultedParam(Rule):
     name = "missing-defaulted-param"
     summary = "An `__init__` argument with a default is not a key of the config `get_config` returns."
     what = ("Checks that every constructor argument with a default value appears in the config of a "
-            "class whose `get_config` is overridden (here, in a project base class, or a built-in parent).")
+            "class whose `get_config` is overridden (here, in a project base class, or a built-in parent), "
+            "on the same terms as CFG101: a base class's arguments passed on through `**kwargs` count, "
+            "and an argument handed to a built-in parent through `kwargs` (`kwargs[\"groups\"] = groups`, "
+            "even conditionally) comes back in the parent's config.")
     why = ("Nothing fails: `from_config`, `clone_model` and `load_model` rebuild the layer with the "
            "*default* instead of the value it was created with, so the reloaded model silently computes "
            "something else (and a later change of the default changes old saved models too).")
@@ -621,7 +634,10 @@ class GetConfigWithoutSuper(Rule):
     name = "get-config-without-super"
     summary = "`get_config` neither merges `super().get_config()` nor sets name, trainable and dtype."
     what = ("Checks that an overridden `get_config` starts from `super().get_config()`, which carries the "
-            "layer's `name`, `trainable` and `dtype`.")
+            "layer's `name`, `trainable` and `dtype`. Only keys the constructor could take back are "
+            "reported: a named parameter, or `**kwargs` handed on to Keras's `Layer.__init__`. A class "
+            "without `**kwargs` that fixes `dtype` itself loses nothing it could restore, and merging "
+            "`super()` there would break every reload.")
     why = ("Every reload path (`from_config`, `clone_model`, `load_model`) then rebuilds the layer with a "
            "fresh name, `trainable=True` and the default dtype: a frozen layer trains again, a float64 "
            "layer computes in float32. No error is raised. (tf-keras Models are exempt: their "
@@ -709,8 +725,10 @@ class GetConfigWithoutSuper(Rule):
 
 def _reaches_keras(ctx: ClassContext, key: str) -> bool:
     """Whether a reload that passed this base key would get it to Keras's `Layer.__init__`: a named
-    parameter takes it, or every `__init__` in the chain hands `**kwargs` on. Otherwise the key is not
-    lost by leaving out `super().get_config()`: `__init__` cannot take it (or drops it) anyway."""
+    parameter takes it, or every `__init__` in the chain hands `**kwargs` on. Not when `**kwargs` is
+    swallowed, or when an `__init__` without one passes base keys to `super().__init__` itself
+    (`dtype="float64"`, `name=name`): it chose which of them it takes, and merging `super()` would
+    hand it the others, which every reload would then reject."""
     for ancestor in ctx.chain:
         init = ancestor.cls.init
         if init is None:
@@ -718,7 +736,7 @@ def _reaches_keras(ctx: ClassContext, key: str) -> bool:
         if init.param(key) is not None:
             return True
         if _forwarding_call(init) is None:
-            return False
+            return init.varkw is None and not any(set(c.keywords) & BASE_CONFIG_KEYS for c in init.super_calls)
     return True
 
 
