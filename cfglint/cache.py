@@ -33,7 +33,20 @@ CACHE_DIR_NAME = ".cfglint_cache"
 CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                 "# This file is a cache directory tag created by cfglint.\n"
                 "# For information about cache directory tags see https://bford.info/cachedir/\n")
-FORMAT = 1
+
+
+def _facts_schema() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The field names of every facts class: cached facts pickled before a field was added would
+    lack it, so a change of the schema makes the per-file cache start cold."""
+    from dataclasses import fields, is_dataclass
+
+    from cfglint import facts
+
+    return tuple((name, tuple(f.name for f in fields(cls))) for name, cls in sorted(vars(facts).items())
+                 if isinstance(cls, type) and is_dataclass(cls) and cls.__module__ == facts.__name__)
+
+
+FORMAT = (1, _facts_schema())
 
 StatKey = tuple[int, int, int]
 

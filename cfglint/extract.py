@@ -612,6 +612,8 @@ class InitExtractor:
                 facts.kwargs_set.add(_const_str(target.slice))  # type: ignore[arg-type]
             elif isinstance(target, ast.Name) and target.id in aliases:
                 facts.kwargs_set.update(_dict_literal_keys(node.value))
+            if isinstance(target, ast.Attribute) and target.attr == "initial_weights":
+                facts.weight_values |= _names_in(node.value) & param_names
             if isinstance(target, ast.Name) and target.id in param_names:
                 for name in _names_in(node.value) & param_names - {target.id}:
                     facts.param_folds.setdefault(name, set()).add(target.id)
@@ -642,6 +644,8 @@ class InitExtractor:
     def _kwargs_call(self, node: ast.Call, facts: InitFacts, aliases: set[str]) -> None:
         """`kwargs.update(k=v)`, `kwargs.update({"k": v})`, `kwargs.setdefault("k", v)`."""
         func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "set_weights" and node.args:
+            facts.weight_values |= _names_in(node.args[0]) & {p.name for p in facts.params}
         if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in aliases):
             return
         if func.attr == "update":

@@ -73,6 +73,7 @@ class InitFacts:
     default_only: set[str] = field(default_factory=set)  # params whose non-default values `raise`
     param_folds: dict[str, set[str]] = field(default_factory=dict)  # param → params reassigned from it
     self_dicts: dict[str, "tuple[ConfigKey, ...] | None"] = field(default_factory=dict)  # self.x = {...}
+    weight_values: set[str] = field(default_factory=set)  # params given to `set_weights`/`initial_weights`
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

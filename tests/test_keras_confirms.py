@@ -119,7 +119,8 @@ Good examples without a bad counterpart (``GOOD_CASES``): patterns a rule stays 
 come back identical through a Keras call with non-default arguments. They are CFG102's good examples 3 to 7
 (an argument forwarded to a built-in parent through ``kwargs`` only when it differs from the default, in
 both spellings; an argument whose other values raise; arguments that only configure a sub-layer the config
-returns; a tf-keras cell below ``AbstractRNNCell``, which has no ``get_config`` of its own) and CFG104's good
+returns; a tf-keras cell below ``AbstractRNNCell``, which has no ``get_config`` of its own) and 8 (initial weight
+values given to ``set_weights``, restored with the saved weights), and CFG104's good
 example 2 (no ``**kwargs`` and a fixed ``dtype``, so the keys ``super().get_config()`` adds could not be
 passed back).
 
@@ -352,6 +353,12 @@ class GoodCase(Case):
         return f"{self.code}-good{self.good}-{self.call}"
 
 
+def _np():
+    import numpy
+
+    return numpy
+
+
 GOOD_CASES: list[GoodCase] = [
     # CFG102: an argument handed to a built-in parent through `kwargs` only when it is not the default
     GoodCase("CFG102", -1, "save_load", {"units": 3, "use_bias": False}, good=3),
@@ -362,6 +369,9 @@ GOOD_CASES: list[GoodCase] = [
     GoodCase("CFG102", -1, "save_load", {"units": 3, "activation": "tanh"}, good=6),
     # CFG101/CFG102: tf-keras's automatic config below a built-in with no `get_config` of its own
     GoodCase("CFG102", -1, "deserialize", {"units": 3, "scale": 2.0}, good=7),
+    # CFG102: initial weight values given to `set_weights`: a saved model restores them as weights
+    GoodCase("CFG102", -1, "save_load", lambda keras: {"units": 3, "weights": [_np().full((4, 3), 0.5, "float32")]},
+             good=8),
     # CFG104: no `**kwargs` and a fixed dtype: the keys `super()` would add could not be passed back
     GoodCase("CFG104", -1, "from_config", {"units": 3, "name": "wide_custom"}, good=2),
 ]

@@ -100,6 +100,8 @@ def _not_needed(ctx: ClassContext, item: Uncovered) -> bool:
         return True  # `del config["score_mode"]`: left out on purpose
     if name in init.default_only:
         return True  # any other value raises: the default is the only one a layer can have
+    if name in init.weight_values and name not in init.attrs_from_param.values():
+        return True  # initial weight values (`self.set_weights(weights)`): saved and restored as weights
     if any(q in ctx.coverage.keys for q in init.param_folds.get(name, ())):
         return True  # folded into another argument the config returns (`batch_shape = (batch_size,) + shape`)
     if _carried_by_sublayer(ctx, init, name):
@@ -358,7 +360,8 @@ class MissingDefaultedParam(Rule):
             "class whose `get_config` is overridden (here, in a project base class, or a built-in parent), "
             "on the same terms as CFG101: a base class's arguments passed on through `**kwargs` count, "
             "and an argument handed to a built-in parent through `kwargs` (`kwargs[\"groups\"] = groups`, "
-            "even conditionally) comes back in the parent's config.")
+            "even conditionally) comes back in the parent's config. Initial weight values handed to "
+            "`self.set_weights` (or a sub-layer's `initial_weights`) need no key: they are saved as weights.")
     why = ("Nothing fails: `from_config`, `clone_model` and `load_model` rebuild the layer with the "
            "*default* instead of the value it was created with, so the reloaded model silently computes "
            "something else (and a later change of the default changes old saved models too).")
@@ -535,6 +538,23 @@ class MissingDefaultedParam(Rule):
                     output = keras.backend.dot(inputs, self.kernel) * self.scale
                     return output if states is None else (output, [output])
             """, target=Target.TF_KERAS),
+        good("""
+            import keras
+
+            class Table(keras.layers.Layer):
+                def __init__(self, units=2, weights=None, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.kernel = self.add_weight(shape=(4, units), name="kernel")
+                    if weights is not None:
+                        self.set_weights(weights)
+
+                def call(self, inputs):
+                    return inputs @ self.kernel
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
