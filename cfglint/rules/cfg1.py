@@ -87,6 +87,8 @@ def _fixed_by_own_call(ctx: ClassContext, index: int, init: InitFacts) -> set[st
     if call is None:
         return set()
     positional = [p.name for p in init.params if p.kind in ("posonly", "normal")]
+    if below.vararg is not None and below.vararg.name in call.star_names:
+        return set(call.keywords) | set(positional) | below.kwargs_set  # `*args`: any of them
     return set(call.keywords) | set(positional[:len(call.positional)]) | below.kwargs_set
 
 
@@ -102,7 +104,7 @@ def _not_needed(ctx: ClassContext, item: Uncovered) -> bool:
         return True  # any other value raises: the default is the only one a layer can have
     if name in init.weight_values and name not in init.attrs_from_param.values():
         return True  # initial weight values (`self.set_weights(weights)`): saved and restored as weights
-    if any(q in ctx.coverage.keys for q in init.param_folds.get(name, ())):
+    if any(q in ctx.coverage.keys for q in init.param_folds.get(name, ())) and not _public_attribute(init, name):
         return True  # folded into another argument the config returns (`batch_shape = (batch_size,) + shape`)
     if _carried_by_sublayer(ctx, init, name):
         return True
@@ -120,8 +122,13 @@ def _carried_by_sublayer(ctx: ClassContext, init: InitFacts, name: str) -> bool:
     if name in init.attrs_from_param.values():
         return False
     returned = {attr for key in ctx.coverage_entries for attr in _self_attrs_in(key.value)}
-    return any(attr in returned for attr, values in init.self_attrs.items()
-               if any(v.kind != "name" and name in v.names for v in values))
+    return any(attr in returned and _used_as_layer(ctx, attr) for attr, values in init.self_attrs.items()
+               if any(v.kind in ("call", "other", "ifexp") and name in v.names for v in values))
+
+
+def _used_as_layer(ctx: ClassContext, attr: str) -> bool:
+    """Whether some class in the chain calls `self.attr(...)` or builds it: a sub-layer, not a value."""
+    return any(ancestor.cls.attr_uses.get(attr, set()) & {"called", ".build()"} for ancestor in ctx.chain)
 
 
 def _self_attrs_in(value: Value, depth: int = 0) -> Iterator[str]:
@@ -149,7 +156,8 @@ def _fixed_by_every_subclass(ctx: ClassContext, item: Uncovered) -> bool:
         call = init.super_calls[0]
         params = [p.name for p in item.owner.cls.init.params if p.kind in ("posonly", "normal")]  # type: ignore[union-attr]
         position = params.index(item.param.name) if item.param.name in params else len(params)
-        if item.param.name not in call.keywords and position >= len(call.positional):
+        passed = set(call.keywords) | (init.kwargs_set if _forwarding_call(init) is call else set())
+        if item.param.name not in passed and position >= len(call.positional):
             return False
     return True
 
