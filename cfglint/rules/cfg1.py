@@ -142,8 +142,9 @@ def _self_attrs_in(value: Value, depth: int = 0) -> Iterator[str]:
 
 
 def _fixed_by_every_subclass(ctx: ClassContext, item: Uncovered) -> bool:
-    """An abstract base's argument (`rank`) that every subclass in the project passes to
-    `super().__init__` itself: users build the subclasses, which never take it from a config."""
+    """An abstract base's argument (`rank`) that every subclass in the project sets itself in its
+    `super().__init__` call (not from an argument of its own): users build the subclasses, which
+    never take it from a config."""
     if item.via_kwargs or item.owner is not ctx.chain[0]:
         return False
     subclasses = ctx.index.subclasses(ctx.cls.qualname)
@@ -156,9 +157,16 @@ def _fixed_by_every_subclass(ctx: ClassContext, item: Uncovered) -> bool:
         call = init.super_calls[0]
         params = [p.name for p in item.owner.cls.init.params if p.kind in ("posonly", "normal")]  # type: ignore[union-attr]
         position = params.index(item.param.name) if item.param.name in params else len(params)
-        passed = set(call.keywords) | (init.kwargs_set if _forwarding_call(init) is call else set())
-        if item.param.name not in passed and position >= len(call.positional):
+        if item.param.name in call.keywords:
+            value = call.keywords[item.param.name]
+        elif position < len(call.positional):
+            value = call.positional[position]
+        elif item.param.name in init.kwargs_set and _forwarding_call(init) is call:
+            continue
+        else:
             return False
+        if value.kind == "name" and init.param(value.text) is not None:
+            return False  # handed on from the subclass's own argument: not fixed there
     return True
 
 
