@@ -785,7 +785,8 @@ def test_in_process_stdin_fix(project: Path, capsys, monkeypatch) -> None:
 # -------------------------------------------- CFG1: patterns where neither a finding nor a fix is due
 # Each good example below round-trips in Keras (tests/test_keras_confirms.py, GOOD_CASES); a fix there
 # would override or extend a config that already works (a tf-keras cell's automatic config, for one).
-SILENT_FOR_CFG1 = [("CFG102", index) for index in range(3, 9)] + [("CFG101", 4), ("CFG104", 2)]
+SILENT_FOR_CFG1 = [("CFG102", index) for index in range(3, 11)] + [("CFG101", 4), ("CFG101", 5), ("CFG104", 2),
+                                                                    ("CFG104", 3)]
 
 
 @pytest.mark.parametrize(("code", "index"), SILENT_FOR_CFG1, ids=[f"{c}-good{i}" for c, i in SILENT_FOR_CFG1])

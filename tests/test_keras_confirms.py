@@ -116,13 +116,16 @@ CFG403 1   (none; tf-keras)               deserialize  weights re-created on fir
 ====== === ============================== ============ ==================================================== ====
 
 Good examples without a bad counterpart (``GOOD_CASES``): patterns a rule stays silent on, each shown to
-come back identical through a Keras call with non-default arguments. They are CFG102's good examples 3 to 7
-(an argument forwarded to a built-in parent through ``kwargs`` only when it differs from the default, in
-both spellings; an argument whose other values raise; arguments that only configure a sub-layer the config
-returns; a tf-keras cell below ``AbstractRNNCell``, which has no ``get_config`` of its own) and 8 (initial weight
-values given to ``set_weights``, restored with the saved weights), and CFG104's good
-example 2 (no ``**kwargs`` and a fixed ``dtype``, so the keys ``super().get_config()`` adds could not be
-passed back).
+come back identical through a Keras call with non-default arguments. They are CFG102's good examples 3 to 10:
+an argument forwarded to a built-in parent through ``kwargs`` only when it differs from the default (3, 4: both
+spellings); an argument whose other values raise (5); arguments that only configure a sub-layer the config
+returns (6); a tf-keras cell below ``AbstractRNNCell``, which has no ``get_config`` of its own (7); initial
+weight values given to ``set_weights``, restored with the saved weights (8); arguments folded into another one
+the config returns (9); and (10) (a base's argument the subclass's ``get_config`` deletes on purpose; run with the
+subclass's own arguments), CFG101's good example 5 (an abstract base's ``rank``, set by every subclass in its
+``super().__init__`` call; input ``(2, 4, 3)``), and CFG104's good examples 2 (no ``**kwargs`` and a fixed
+``dtype``) and 3 (``**kwargs`` not handed on), where the keys ``super().get_config()`` adds could not be
+passed back.
 
 CFG402's bad examples have no ``get_config`` and take a layer argument, so Keras cannot save them at all
 (``NotImplementedError`` from the automatic config); the build failure CFG402 describes is shown by
@@ -373,8 +376,16 @@ GOOD_CASES: list[GoodCase] = [
     # CFG102: initial weight values given to `set_weights`: a saved model restores them as weights
     GoodCase("CFG102", -1, "save_load", lambda keras: {"units": 3, "weights": [_np().full((4, 3), 0.5, "float32")]},
              good=8),
+    # CFG101: an abstract base's `rank`, set by every subclass itself (the subclass is what is saved)
+    GoodCase("CFG101", -1, "from_config", {"pool_size": 3}, shape=(2, 4, 3), good=5),
+    # CFG102: arguments folded into another one the config returns
+    GoodCase("CFG102", -1, "save_load", {"rows": 2, "cols": 2}, good=9),
+    # CFG102: a base's argument the subclass's `get_config` deletes on purpose
+    GoodCase("CFG102", -1, "from_config", {"units": 3}, good=10),
     # CFG104: no `**kwargs` and a fixed dtype: the keys `super()` would add could not be passed back
     GoodCase("CFG104", -1, "from_config", {"units": 3, "name": "wide_custom"}, good=2),
+    # CFG104: `**kwargs` swallowed (not handed to `super().__init__`): `trainable` and `dtype` could not come back
+    GoodCase("CFG104", -1, "from_config", {"units": 3, "name": "marker_custom"}, good=3),
 ]
 
 

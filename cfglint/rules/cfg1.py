@@ -362,6 +362,25 @@ class MissingRequiredParam(Rule):
                     output = keras.backend.dot(inputs, self.kernel) * self.scale
                     return output if states is None else (output, [output])
             """, target=Target.TF_KERAS),
+        good("""
+            import keras
+
+            class BasePool(keras.layers.Layer):
+                def __init__(self, rank, pool_size=2, **kwargs):
+                    super().__init__(**kwargs)
+                    self.rank = rank
+                    self.pool_size = pool_size
+
+                def call(self, inputs):
+                    return keras.ops.average_pool(inputs, self.pool_size, padding="same")
+
+                def get_config(self):
+                    return {**super().get_config(), "pool_size": self.pool_size}
+
+            class Pool1D(BasePool):
+                def __init__(self, pool_size=2, **kwargs):
+                    super().__init__(rank=1, pool_size=pool_size, **kwargs)
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -571,6 +590,43 @@ class MissingDefaultedParam(Rule):
                 def get_config(self):
                     return {**super().get_config(), "units": self.units}
             """),
+        good("""
+            import keras
+
+            class Regrid(keras.layers.Layer):
+                def __init__(self, rows=None, cols=None, target_shape=(4,), **kwargs):
+                    super().__init__(**kwargs)
+                    if rows is not None and cols is not None:
+                        target_shape = (rows, cols)
+                    self.target_shape = tuple(target_shape)
+
+                def call(self, inputs):
+                    return keras.ops.reshape(inputs, (-1, *self.target_shape))
+
+                def get_config(self):
+                    return {**super().get_config(), "target_shape": self.target_shape}
+            """),
+        good("""
+            import keras
+
+            class Scores(keras.layers.Layer):
+                def __init__(self, units, mode="dot", **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.mode = mode
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units, "mode": self.mode}
+
+            class AdditiveScores(Scores):
+                def __init__(self, units, **kwargs):
+                    super().__init__(units, **kwargs)
+
+                def get_config(self):
+                    config = super().get_config()
+                    del config["mode"]
+                    return config
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -739,6 +795,17 @@ class GetConfigWithoutSuper(Rule):
             class Wide(keras.layers.Layer):
                 def __init__(self, units=2, name=None):
                     super().__init__(name=name, dtype="float64")
+                    self.units = units
+
+                def get_config(self):
+                    return {"units": self.units, "name": self.name}
+            """),
+        good("""
+            import keras
+
+            class Marker(keras.layers.Layer):
+                def __init__(self, units=2, name=None, **kwargs):
+                    super().__init__(name=name)
                     self.units = units
 
                 def get_config(self):
