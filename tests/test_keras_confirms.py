@@ -121,8 +121,8 @@ an argument forwarded to a built-in parent through ``kwargs`` only when it diffe
 spellings); an argument whose other values raise (5); arguments that only configure a sub-layer the config
 returns (6); a tf-keras cell below ``AbstractRNNCell``, which has no ``get_config`` of its own (7); initial
 weight values given to ``set_weights``, restored with the saved weights (8); arguments folded into another one
-the config returns (9); and (10) (a base's argument the subclass's ``get_config`` deletes on purpose; run with the
-subclass's own arguments), CFG101's good example 5 (an abstract base's ``rank``, set by every subclass in its
+the config returns (9); a base's argument the subclass's ``get_config`` deletes on purpose (10; run with the
+subclass's own arguments). Also CFG101's good example 5 (an abstract base's ``rank``, set by every subclass in its
 ``super().__init__`` call; input ``(2, 4, 3)``), and CFG104's good examples 2 (no ``**kwargs`` and a fixed
 ``dtype``) and 3 (``**kwargs`` not handed on), where the keys ``super().get_config()`` adds could not be
 passed back.
