@@ -31,6 +31,13 @@ BUILTIN_POSITIONAL = {
     "TimeDistributed": ("layer",), "Bidirectional": ("layer",), "Wrapper": ("layer",),
 }
 
+# Built-in layers that define no `get_config` of their own (below Keras's base `Layer`), measured on
+# Keras 3.15 and tf-keras 2.21: a subclass gets Keras's automatic config, which keeps its arguments.
+AUTO_CONFIG_BUILTINS = {
+    Target.KERAS3: frozenset({"Identity", "ELU"}),
+    Target.TF_KERAS: frozenset({"AbstractRNNCell", "Identity"}),
+}
+
 
 @dataclass
 class Coverage:
@@ -86,7 +93,15 @@ class ClassContext:
     @property
     def has_config_override(self) -> bool:
         """Whether some `get_config` other than Keras's automatic one applies."""
-        return self.get_config is not None or self.builtin_parent is not None
+        return self.get_config is not None or self.config_builtin is not None
+
+    @property
+    def config_builtin(self) -> str | None:
+        """The built-in parent whose own `get_config` applies (not one that leaves the automatic config)."""
+        builtin = self.builtin_parent
+        if builtin is None or builtin.split(".")[-1] in AUTO_CONFIG_BUILTINS.get(self.target, ()):
+            return None
+        return builtin
 
     @property
     def is_k3(self) -> bool:
@@ -114,12 +129,25 @@ class ClassContext:
                 result.complete = result.complete and above.complete
             result.keys -= gc.removed - set(gc.keys)
             return result
-        if self.builtin_parent is not None:
+        if self.config_builtin is not None:
             return self._forwarded_to_builtin()
         if self.is_model and not self.is_k3:
             return Coverage(set(), True)
         # Keras 3's base config also carries `activity_regularizer` when one is set
         return Coverage(set(BASE_CONFIG_KEYS) | ({"activity_regularizer"} if self.is_k3 else set()), True)
+
+    @cached_property
+    def coverage_entries(self) -> list[ConfigKey]:
+        """The project-written entries of the config (own and inherited `get_config`s that merge)."""
+        entries: list[ConfigKey] = []
+        for ancestor in self.chain:
+            gc = ancestor.cls.get_config
+            if gc is None:
+                continue
+            entries.extend(gc.keys.values())
+            if not gc.merges_super:
+                break
+        return entries
 
     def _forwarded_to_builtin(self) -> Coverage:
         """Keys a built-in parent's config returns for what the project classes hand to it.
@@ -137,8 +165,11 @@ class ClassContext:
             if init is None:
                 continue
             params = {p.name for p in init.params}
+            carriers = {init.varkw.name} | init.kwargs_aliases if init.varkw else set()
             for call in init.super_calls:
                 coverage.keys |= set(call.keywords) | call.star_names
+                if call.star_names & carriers:  # `kwargs["groups"] = groups`, then `**kwargs`
+                    coverage.keys |= init.kwargs_set
                 for index, value in enumerate(call.positional):
                     if positional_names and index < len(positional_names):
                         coverage.keys.add(positional_names[index])

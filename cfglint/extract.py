@@ -559,7 +559,7 @@ class ClassExtractor:
         if "__init__" in methods:
             facts.init = InitExtractor(self, methods["__init__"]).run()
         if "get_config" in methods:
-            facts.get_config = GetConfigExtractor(self, methods["get_config"]).run()
+            facts.get_config = GetConfigExtractor(self, methods["get_config"], facts.init).run()
         elif any(isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "get_config"
                                                     for t in s.targets) for s in node.body):
             facts.get_config = GetConfigFacts(span=facts.span, complete=False, merges_super=True)
@@ -706,8 +706,12 @@ class InitExtractor:
         for node in _walk_no_nested(fn.body):
             if isinstance(node, (ast.Assign, ast.AnnAssign)):
                 self._assignment(node, facts, locals_, param_names, aliases)
+                self._extra_assignment(node, facts, param_names, aliases)
             elif isinstance(node, ast.Call):
                 self._call(node, facts, param_names, aliases)
+                self._kwargs_call(node, facts, aliases)
+            elif isinstance(node, ast.If):
+                self._default_only(node, facts, params)
             elif isinstance(node, ast.Delete) and varkw:
                 for target in node.targets:
                     if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
@@ -717,6 +721,70 @@ class InitExtractor:
                             facts.kwargs_popped.add(key)
         facts.kwargs_aliases = aliases - {varkw} if varkw else set()
         return facts
+
+    def _extra_assignment(self, node: ast.Assign | ast.AnnAssign, facts: InitFacts, param_names: set[str],
+                          aliases: set[str]) -> None:
+        """Keys put into the var-keyword dict, parameters folded into others, dicts kept on `self`."""
+        if node.value is None:
+            return
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                    and target.value.id in aliases and _const_str(target.slice):
+                facts.kwargs_set.add(_const_str(target.slice))  # type: ignore[arg-type]
+            elif isinstance(target, ast.Name) and target.id in aliases:
+                facts.kwargs_set.update(_dict_literal_keys(node.value))
+            if isinstance(target, ast.Attribute) and target.attr == "initial_weights":
+                facts.weight_values |= _names_in(node.value) & param_names
+            if isinstance(target, ast.Name) and target.id in param_names:
+                for name in _names_in(node.value) & param_names - {target.id}:
+                    facts.param_folds.setdefault(name, set()).add(target.id)
+            attr = _self_attr(target, self.self_name)
+            if attr is not None:
+                if isinstance(node.value, ast.Dict) and len(facts.self_attrs.get(attr, ())) == 1:
+                    facts.self_dicts[attr] = self._dict_keys(node.value)
+                elif attr in facts.self_dicts:
+                    facts.self_dicts[attr] = None
+            elif isinstance(target, ast.Subscript):
+                attr = _self_attr(target.value, self.self_name)
+                if attr is not None and facts.self_dicts.get(attr) is not None:
+                    key = _const_str(target.slice)
+                    facts.self_dicts[attr] = None if key is None else (
+                        *facts.self_dicts[attr], ConfigKey(key, self.m.value(node.value),  # type: ignore[misc]
+                                                           self.cls.pos.span(target.slice)))
+
+    def _dict_keys(self, node: ast.Dict) -> tuple[ConfigKey, ...] | None:
+        """The keys of a dict literal with constant string keys only (None otherwise)."""
+        keys = []
+        for key, value in zip(node.keys, node.values):
+            name = _const_str(key)
+            if name is None:
+                return None
+            keys.append(ConfigKey(name, self.m.value(value), self.cls.pos.span(key)))  # type: ignore[arg-type]
+        return tuple(keys)
+
+    def _kwargs_call(self, node: ast.Call, facts: InitFacts, aliases: set[str]) -> None:
+        """`kwargs.update(k=v)`, `kwargs.update({"k": v})`, `kwargs.setdefault("k", v)`."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "set_weights" and node.args:
+            facts.weight_values |= _names_in(node.args[0]) & {p.name for p in facts.params}
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in aliases):
+            return
+        if func.attr == "update":
+            facts.kwargs_set.update(k.arg for k in node.keywords if k.arg)
+            for arg in node.args:
+                facts.kwargs_set.update(_dict_literal_keys(arg))
+        elif func.attr == "setdefault" and node.args and _const_str(node.args[0]):
+            facts.kwargs_set.add(_const_str(node.args[0]))  # type: ignore[arg-type]
+
+    def _default_only(self, node: ast.If, facts: InitFacts, params: list[Param]) -> None:
+        """`if p != default: raise ...`: the parameter takes no other value, so a config needs no key."""
+        if not (node.body and isinstance(node.body[-1], ast.Raise)
+                and not any(isinstance(n, ast.Return) for s in node.body for n in walk(s))):
+            return
+        name = _non_default_test(node.test, {p.name: p for p in params})
+        if name is not None:
+            facts.default_only.add(name)
 
     def _params(self) -> list[Param]:
         args = self.fn.args
@@ -855,6 +923,38 @@ class InitExtractor:
         return call
 
 
+def _dict_literal_keys(node: ast.AST) -> set[str]:
+    """Constant keys of `{**kwargs, "k": v}` or `dict(kwargs, k=v)`."""
+    if isinstance(node, ast.Dict):
+        return {k for k in map(_const_str, node.keys) if k}
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+        return {k.arg for k in node.keywords if k.arg}
+    return set()
+
+
+FALSY_DEFAULTS = frozenset({"None", "False", "0", "''", "0.0"})
+
+
+def _non_default_test(test: ast.AST, params: dict[str, Param]) -> str | None:
+    """The parameter a test is true for exactly when it is not its (constant) default: `p != d`,
+    `p is not d`, `p` (default falsy), `not p` (default `True`)."""
+    if isinstance(test, ast.Name) and test.id in params:
+        default = params[test.id].default
+        return test.id if default is not None and default.kind == "const" and default.text in FALSY_DEFAULTS else None
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Name) \
+            and test.operand.id in params:
+        default = params[test.operand.id].default
+        return test.operand.id if default is not None and default.text == "True" else None
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.NotEq, ast.IsNot)):
+        left, right = test.left, test.comparators[0]
+        for name, other in ((left, right), (right, left)):
+            if isinstance(name, ast.Name) and name.id in params and isinstance(other, ast.Constant):
+                default = params[name.id].default
+                if default is not None and default.kind == "const" and default.text == repr(other.value):
+                    return name.id
+    return None
+
+
 def _param_passed_through(node: ast.AST, param_names: set[str]) -> str | None:
     """The parameter an expression stores as is: `p`, `p or Default()`, `p if p is not None else d`."""
     if isinstance(node, ast.Name):
@@ -900,12 +1000,14 @@ class _DictState:
 class GetConfigExtractor:
     """Follows the dict `get_config` builds, statement by statement, to learn its keys."""
 
-    def __init__(self, cls: ClassExtractor, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    def __init__(self, cls: ClassExtractor, fn: ast.FunctionDef | ast.AsyncFunctionDef,
+                 init: InitFacts | None = None) -> None:
         self.cls = cls
         self.m = cls.m
         self.pos = cls.pos
         self.fn = fn
         self.self_name = _self_name(fn)
+        self.init_dicts = init.self_dicts if init is not None else {}
         self.vars: dict[str, _DictState] = {}
         self.returned: list[_DictState | None] = []
         self.removed: set[str] = set()
@@ -1038,6 +1140,10 @@ class GetConfigExtractor:
             return state.copy() if state is not None else None
         if isinstance(node, ast.Call):
             return self._eval_call(node)
+        attr = _self_attr(node, self.self_name)
+        if attr is not None and self.init_dicts.get(attr) is not None:
+            # the `self._config = {...}` idiom: a dict literal built once in `__init__`, returned here
+            return _DictState({k.name: k for k in self.init_dicts[attr]})  # type: ignore[union-attr]
         if isinstance(node, ast.Dict):
             state = _DictState()
             for key, value in zip(node.keys, node.values):

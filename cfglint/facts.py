@@ -69,6 +69,11 @@ class InitFacts:
     kwargs_aliases: set[str] = field(default_factory=set)  # locals built from the var-keyword
     param_uses: dict[str, set[str]] = field(default_factory=dict)  # param → how it is used
     attrs_from_param: dict[str, str] = field(default_factory=dict)  # self.attr = param (as is)
+    kwargs_set: set[str] = field(default_factory=set)  # keys put into the var-keyword dict (`kwargs["k"] = v`)
+    default_only: set[str] = field(default_factory=set)  # params whose non-default values `raise`
+    param_folds: dict[str, set[str]] = field(default_factory=dict)  # param → params reassigned from it
+    self_dicts: dict[str, "tuple[ConfigKey, ...] | None"] = field(default_factory=dict)  # self.x = {...}
+    weight_values: set[str] = field(default_factory=set)  # params given to `set_weights`/`initial_weights`
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -101,6 +101,7 @@ class ProjectIndex:
         self._missing: set[str] = set()
         self.absent_files: set[str] = set()  # files looked for and not found (a cache must notice them appear)
         self._hierarchies: dict[str, Hierarchy] = {}
+        self._subclasses: tuple[int, dict[str, list[ClassFacts]]] | None = None
 
     def add(self, module: ModuleFacts, root: Path | None = None, name: str | None = None) -> None:
         """Register a module under its own dotted name, or under `name` when it was imported by a
@@ -153,6 +154,18 @@ class ProjectIndex:
             if found is not None:
                 return found
         return None
+
+    def subclasses(self, qualname: str) -> list[ClassFacts]:
+        """The classes parsed so far whose direct base is the class `qualname`."""
+        if self._subclasses is None or self._subclasses[0] != len(self.classes):
+            children: dict[str, list[ClassFacts]] = {}
+            for cls in list(self.classes.values()):
+                for base in cls.bases:
+                    found = self.lookup_class(base) if base else None
+                    if found is not None and found[0] is not cls:
+                        children.setdefault(found[0].qualname, []).append(cls)
+            self._subclasses = (len(self.classes), children)
+        return self._subclasses[1].get(qualname, [])
 
     # ------------------------------------------------------------- hierarchy
     def hierarchy(self, cls: ClassFacts, module: ModuleFacts) -> Hierarchy:

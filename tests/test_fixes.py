@@ -782,3 +782,26 @@ def test_in_process_stdin_fix(project: Path, capsys, monkeypatch) -> None:
     assert out == NO_KWARGS.replace("(self, units)", "(self, units, **kwargs)").replace(
         "super().__init__()", "super().__init__(**kwargs)")
     assert "Fixed 1 finding (0 remaining)." in err
+
+
+# -------------------------------------------- CFG1: patterns where neither a finding nor a fix is due
+# Each good example below round-trips in Keras (tests/test_keras_confirms.py, GOOD_CASES); a fix there
+# would override or extend a config that already works (a tf-keras cell's automatic config, for one).
+SILENT_FOR_CFG1 = [("CFG102", index) for index in range(3, 11)] + [("CFG101", 4), ("CFG101", 5), ("CFG104", 2),
+                                                                    ("CFG104", 3)]
+
+
+@pytest.mark.parametrize(("code", "index"), SILENT_FOR_CFG1, ids=[f"{c}-good{i}" for c, i in SILENT_FOR_CFG1])
+def test_no_cfg1_finding_and_so_no_fix_on_patterns_that_round_trip(tmp_path: Path, code: str, index: int) -> None:
+    example = ALL_RULES[code].valid[index]
+    found = [f for f in check(tmp_path, example.code, example) if f.code in ("CFG101", "CFG102", "CFG104")]
+    assert found == []
+    assert fix_source(example.code, found, unsafe=True).source == example.code
+
+
+@pytest.mark.keras
+def test_keras_cfg102_base_argument_passed_through_kwargs_reloads(tmp_path: Path, keras) -> None:
+    block = fixed_module(tmp_path, "CFG102", 2, "fixed_cfg102_block").Block(3, rate=0.5)
+    assert type(block).from_config(block.get_config()).rate == 0.5
+    shifted = fixed_module(tmp_path, "CFG102", 3, "fixed_cfg102_shifted").Shifted(3, scale=2.0)
+    assert type(shifted).from_config(shifted.get_config()).scale == 2.0

@@ -57,6 +57,9 @@ CFG101 1   units=3, groups=2              save_load    TypeError: missing 1 requ
 CFG101 2   units=3, gate=0.5              deserialize  TypeError: missing 1 required ... 'gate'             -
 CFG102 0   units=3, scale=2.0             from_config  attribute scale 2.0 -> 1.0 (the default)             0
 CFG102 1   units=3, alpha=0.9 (tf-keras)  save_load    attribute alpha 0.9 -> 0.5 (the default)             1
+CFG101 3   units=3, scale=2.0             from_config  TypeError: missing 1 required ... 'units'            0
+CFG102 2   units=3, rate=0.5              from_config  attribute rate 0.5 -> 0.0 (a base's argument)        -
+CFG102 3   units=3, scale=2.0             deserialize  attribute scale 2.0 -> 1.0 (inherited config)        -
 CFG103 0   units=5                        from_config  TypeError: Unrecognized keyword ... {'n_units': 5}   1
 CFG103 1   units=5                        deserialize  TypeError: Unrecognized ... {'output_dim': 10}       0
 CFG104 0   units=3, base                  from_config  name, trainable and dtype not as requested           0
@@ -112,6 +115,18 @@ CFG403 0   (none; tf-keras)               deserialize  weights re-created on fir
 CFG403 1   (none; tf-keras)               deserialize  weights re-created on first use (build ran twice)    1
 ====== === ============================== ============ ==================================================== ====
 
+Good examples without a bad counterpart (``GOOD_CASES``): patterns a rule stays silent on, each shown to
+come back identical through a Keras call with non-default arguments. They are CFG102's good examples 3 to 10:
+an argument forwarded to a built-in parent through ``kwargs`` only when it differs from the default (3, 4: both
+spellings); an argument whose other values raise (5); arguments that only configure a sub-layer the config
+returns (6); a tf-keras cell below ``AbstractRNNCell``, which has no ``get_config`` of its own (7); initial
+weight values given to ``set_weights``, restored with the saved weights (8); arguments folded into another one
+the config returns (9); a base's argument the subclass's ``get_config`` deletes on purpose (10; run with the
+subclass's own arguments). Also CFG101's good example 5 (an abstract base's ``rank``, set by every subclass in its
+``super().__init__`` call; input ``(2, 4, 3)``), and CFG104's good examples 2 (no ``**kwargs`` and a fixed
+``dtype``) and 3 (``**kwargs`` not handed on), where the keys ``super().get_config()`` adds could not be
+passed back.
+
 CFG402's bad examples have no ``get_config`` and take a layer argument, so Keras cannot save them at all
 (``NotImplementedError`` from the automatic config); the build failure CFG402 describes is shown by
 handing the class the already-built sub-layer a reload would hand it. CFG403's examples have no
@@ -142,6 +157,7 @@ CFG202 good 3 (sub-layers created in ``__init__`` of a layer without ``build``; 
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import itertools
 import json
@@ -231,6 +247,13 @@ CASES: list[Case] = [
          differs=("attribute scale: original 2.0, revived 1.0",)),
     Case("CFG102", 1, "save_load", {"units": 3, "alpha": 0.9}, differs=("attribute alpha: original 0.9, revived 0.5",),
          good=1),
+    # (the self._config_dict idiom; a base class's argument passed on through **kwargs)
+    Case("CFG101", 3, "from_config", {"units": 3, "scale": 2.0},
+         raises=("TypeError", "missing 1 required positional argument: 'units'")),
+    Case("CFG102", 2, "from_config", {"units": 3, "rate": 0.5},
+         differs=("attribute rate: original 0.5, revived 0.0",), good=None),
+    Case("CFG102", 3, "deserialize", {"units": 3, "scale": 2.0},
+         differs=("attribute scale: original 2.0, revived 1.0",), good=None),
     Case("CFG103", 0, "from_config", {"units": 5},
          raises=("TypeError", "Unrecognized keyword arguments passed to Renamed: {'n_units': 5}"), good=1),
     Case("CFG103", 1, "deserialize", {"units": 5},
@@ -356,6 +379,55 @@ CASES += [
 # ---- end: re-exported Keras, class objects in the config, fallback sub-layers
 
 CONFIRMED_RULES = sorted({case.code for case in CASES})
+
+
+# ------------------------------------------------------- good examples of patterns a rule stays silent on
+# Each runs a rule's good example through a Keras call with non-default arguments; it must come back
+# identical. These are the patterns where a finding would be a false alarm.
+
+
+@dataclass(frozen=True)
+class GoodCase(Case):
+    """A good example with no bad counterpart: `good` indexes `rule.valid`, `bad` is unused."""
+
+    def __post_init__(self) -> None:
+        assert self.good is not None and not self.raises and not self.differs, self.id
+
+    @property
+    def id(self) -> str:
+        return f"{self.code}-good{self.good}-{self.call}"
+
+
+def _np():
+    import numpy
+
+    return numpy
+
+
+GOOD_CASES: list[GoodCase] = [
+    # CFG102: an argument handed to a built-in parent through `kwargs` only when it is not the default
+    GoodCase("CFG102", -1, "save_load", {"units": 3, "use_bias": False}, good=3),
+    GoodCase("CFG102", -1, "from_config", {"units": 3, "use_bias": False}, good=4),
+    # CFG102: an argument whose only legal value is its default (any other raises)
+    GoodCase("CFG102", -1, "save_load", {"units": 3}, good=5),
+    # CFG102: arguments that only configure a sub-layer the config returns
+    GoodCase("CFG102", -1, "save_load", {"units": 3, "activation": "tanh"}, good=6),
+    # CFG101/CFG102: tf-keras's automatic config below a built-in with no `get_config` of its own
+    GoodCase("CFG102", -1, "deserialize", {"units": 3, "scale": 2.0}, good=7),
+    # CFG102: initial weight values given to `set_weights`: a saved model restores them as weights
+    GoodCase("CFG102", -1, "save_load", lambda keras: {"units": 3, "weights": [_np().full((4, 3), 0.5, "float32")]},
+             good=8),
+    # CFG101: an abstract base's `rank`, set by every subclass itself (the subclass is what is saved)
+    GoodCase("CFG101", -1, "from_config", {"pool_size": 3}, shape=(2, 4, 3), good=5),
+    # CFG102: arguments folded into another one the config returns
+    GoodCase("CFG102", -1, "save_load", {"rows": 2, "cols": 2}, good=9),
+    # CFG102: a base's argument the subclass's `get_config` deletes on purpose
+    GoodCase("CFG102", -1, "from_config", {"units": 3}, good=10),
+    # CFG104: no `**kwargs` and a fixed dtype: the keys `super()` would add could not be passed back
+    GoodCase("CFG104", -1, "from_config", {"units": 3, "name": "wide_custom"}, good=2),
+    # CFG104: `**kwargs` swallowed (not handed to `super().__init__`): `trainable` and `dtype` could not come back
+    GoodCase("CFG104", -1, "from_config", {"units": 3, "name": "marker_custom"}, good=3),
+]
 
 
 # --------------------------------------------------------------------------------------- the harness
@@ -703,6 +775,8 @@ for _case in CASES:
     JOBS[f"{_case.id}-bad"] = (_case, "bad")
     if _case.good is not None:
         JOBS[f"{_case.id}-good{_case.good}"] = (_case, "good")
+for _good_case in GOOD_CASES:
+    JOBS[_good_case.id] = (_good_case, "good")
 
 
 # ---- begin: good examples with no bad twin, round-tripped with non-default arguments (end of docstring)
@@ -829,3 +903,98 @@ def test_docstring_table_lists_the_cases():
             rows.append((words[0], int(words[1]), call, words[-1]))
     expected = [(c.code, c.bad, c.call, "-" if c.good is None else str(c.good)) for c in CASES]
     assert rows == expected
+
+
+# ------------------------------------------- built-in layers that CFG101/CFG102/CFG104 still report
+# Keras's own layers are expected to be clean; the few findings CFG1 keeps on them are real omissions of
+# Keras's `get_config`. Each is shown here: the argument (or base key) does not survive
+# `from_config(get_config())`. If Keras fixes one, its line here fails and the finding should go too.
+
+KERAS3_BUILTIN_LOSSES = [
+    # (expression building the layer, attribute read on it and on the revived copy)
+    ("L.CategoryEncoding(num_tokens=4, output_mode='multi_hot', sparse=True)", "sparse"),
+    ("L.MaxNumBoundingBoxes(max_number=3, fill_value=-2)", "fill_value"),
+    ("L.RandomGrayscale(seed=3)", "seed"),
+    ("L.GRU(3, use_cudnn=False)", "use_cudnn"),
+    ("L.LSTM(3, use_cudnn=False)", "use_cudnn"),
+    ("L.SimpleRNN(3, dropout=0.1, seed=3)", "cell.seed"),
+    ("L.MultiHeadAttention(2, 4, flash_attention=True)", "_flash_attention"),
+    ("L.GroupQueryAttention(4, 2, 2, flash_attention=True)", "_flash_attention"),
+    ("keras.utils.FeatureSpace(features={'a': 'float'}, name='fs_custom')", "name"),
+]
+
+TFKERAS_BUILTIN_LOSSES = [
+    ("L.Embedding(10, 3, sparse=True)", "sparse"),
+    ("L.BatchNormalization(fused=False)", "fused"),
+    ("L.BatchNormalization(synchronized=True)", "synchronized"),
+    ("L.BatchNormalization(adjustment=lambda shape: (1.0, 0.0))", "adjustment"),
+    ("L.AlphaDropout(0.1, noise_shape=(1, 4))", "noise_shape"),
+    ("L.SpatialDropout2D(0.1, data_format='channels_first')", "data_format"),
+    # not exported, and cannot be rebuilt from their own config at all (`rank`, `cells` are missing)
+    ("module('tf_keras.src.layers.rnn.base_conv_lstm').ConvLSTMCell(rank=1, filters=2, kernel_size=3)", "filters"),
+    ("module('tf_keras.src.layers.rnn.legacy_cells').MultiRNNCell("
+     "[module('tf_keras.src.layers.rnn.legacy_cells').BasicRNNCell(2)])", "name"),
+]
+
+
+def _attribute(obj, dotted: str):
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def builtin_losses(keras, cases: list[tuple[str, str]]) -> list[str]:
+    """The cases whose attribute comes back different from a config round trip (all should)."""
+    lost = []
+    names = {"keras": keras, "L": keras.layers, "module": importlib.import_module}
+    for expression, attr in cases:
+        layer = eval(expression, names)  # noqa: S307 - fixed test table
+        try:
+            revived = type(layer).from_config(layer.get_config())
+        except TypeError:  # a required argument is missing from the config
+            lost.append(expression)
+            continue
+        if not same(_attribute(layer, attr), _attribute(revived, attr)):
+            lost.append(expression)
+    return lost
+
+
+def test_keras3_builtin_layers_lose_these_arguments(keras3):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lost = builtin_losses(keras3, KERAS3_BUILTIN_LOSSES)
+    assert lost == [expression for expression, _ in KERAS3_BUILTIN_LOSSES]
+
+
+def test_keras3_conv_lstm_cell_cannot_be_rebuilt_from_its_config(keras3):
+    from keras.src.layers.rnn.conv_lstm import ConvLSTMCell
+
+    cell = ConvLSTMCell(rank=1, filters=2, kernel_size=3)
+    with pytest.raises(TypeError, match="rank"):
+        ConvLSTMCell.from_config(cell.get_config())
+
+
+_BUILTIN_WORKER = """
+import json, os, sys, warnings
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+warnings.simplefilter("ignore")
+import importlib.util
+spec = importlib.util.spec_from_file_location("cfglint_keras_confirms_builtins", sys.argv[1])
+harness = importlib.util.module_from_spec(spec)
+sys.modules[spec.name] = harness
+spec.loader.exec_module(harness)
+import tf_keras
+print("CFGLINT-RESULT " + json.dumps(harness.builtin_losses(tf_keras, harness.TFKERAS_BUILTIN_LOSSES)))
+"""
+
+
+@pytest.mark.tfkeras
+def test_tfkeras_builtin_layers_lose_these_arguments():
+    if importlib.util.find_spec("tf_keras") is None:
+        pytest.skip("needs tf-keras")
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
+    proc = subprocess.run([sys.executable, "-c", _BUILTIN_WORKER, __file__], capture_output=True, text=True,
+                          env=env, timeout=300, check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("CFGLINT-RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    assert json.loads(lines[-1].removeprefix("CFGLINT-RESULT ")) == [e for e, _ in TFKERAS_BUILTIN_LOSSES]

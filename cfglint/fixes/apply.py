@@ -125,9 +125,10 @@ class ClassSite:
         """The class whose `__init__` runs (this one's or a base's in the same source)."""
         for facts, node in self.ancestors():
             if facts.init is not None:
-                if param is not None and facts.init.param(param) is None:
+                if param is None or facts.init.param(param) is not None:
+                    return facts, node, facts.init
+                if facts.init.varkw is None:  # else a base's `__init__` may take it through `**kwargs`
                     raise Skip(f"`{param}` is not a parameter of the `__init__` that runs")
-                return facts, node, facts.init
         raise Skip("the `__init__` that runs is defined in another module")
 
 

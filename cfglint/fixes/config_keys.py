@@ -78,6 +78,8 @@ def _param_of(finding: Finding, site: ClassSite) -> str:
     init = site.facts.init
     if init is not None:
         for param in init.params:
+            if param.kind == "varkw":
+                continue  # a base's argument passed on through `**kwargs` is reported there: use the name
             if (param.span.line, param.span.column) == (finding.span.line, finding.span.column):
                 return param.name
     name = named_in_message(finding)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
 
 from cfglint.context import ClassContext
-from cfglint.facts import Param
-from cfglint.finding import Severity, Target
+from cfglint.facts import InitFacts, Param, SuperInitCall, Value
+from cfglint.finding import Severity, Span, Target
+from cfglint.project import Ancestor
 from cfglint.keras_names import BASE_CONFIG_KEYS
 from cfglint.rules.base import Hit, Rule, bad, good
 
@@ -15,9 +18,22 @@ def both(severity: Severity) -> dict[Target, Severity]:
     return {Target.KERAS3: severity, Target.TF_KERAS: severity}
 
 
-def _uncovered_params(ctx: ClassContext) -> Iterable[tuple[Param, bool]]:
-    """Constructor parameters that no config key (or `from_config`) gives back, with `own` = the
-    parameter is in this class's own `__init__` (else it is inherited and reported on `get_config`)."""
+@dataclass(frozen=True)
+class Uncovered:
+    """A constructor argument no config key gives back, and where it comes from.
+
+    `owner` is the ancestor whose `__init__` declares it; `via_kwargs` is set when it reaches that
+    `__init__` only through this class's `**kwargs` (a base class's argument the subclass passes on).
+    """
+
+    param: Param
+    owner: Ancestor
+    via_kwargs: bool = False
+
+
+def _uncovered_params(ctx: ClassContext) -> Iterable[Uncovered]:
+    """Constructor arguments that no config key (or `from_config`) gives back, and for which nothing
+    in the code says a reload does not need them."""
     cls = ctx.cls
     if cls.is_dataclass or (cls.init is None and cls.get_config is None):
         return
@@ -25,18 +41,163 @@ def _uncovered_params(ctx: ClassContext) -> Iterable[tuple[Param, bool]]:
         return
     if ctx.get_config is not None and ctx.get_config.abstract:
         return
-    for param in ctx.init.named_params:
-        if param.name in BASE_CONFIG_KEYS or ctx.covers(param):
+    for item in _constructor_params(ctx):
+        param = item.param
+        if param.name in BASE_CONFIG_KEYS or ctx.covers(param) or _not_needed(ctx, item):
             continue
-        yield param, cls.init is not None
+        yield item
+
+
+def _constructor_params(ctx: ClassContext) -> Iterator[Uncovered]:
+    """The named arguments the class accepts: its `__init__`'s, then, while `**kwargs` is handed to the
+    next project `__init__` up the chain, that one's (less those the call fixes)."""
+    start = next(i for i, a in enumerate(ctx.chain) if a.cls.init is ctx.init)
+    seen: set[str] = set()
+    via = False
+    index = start
+    while True:
+        ancestor = ctx.chain[index]
+        init = ancestor.cls.init
+        assert init is not None
+        fixed = _fixed_by_own_call(ctx, index, init) if via else set()
+        for param in init.named_params:
+            if param.name not in seen and param.name not in fixed:
+                seen.add(param.name)
+                yield Uncovered(param, ancestor, via)
+        call = _forwarding_call(init)
+        parent = next((i for i in range(index + 1, len(ctx.chain)) if ctx.chain[i].cls.init), None)
+        if call is None or parent is None:
+            return
+        seen |= set(call.keywords)
+        index, via = parent, True
+
+
+def _forwarding_call(init: InitFacts) -> SuperInitCall | None:
+    """The `super().__init__(...)` call that hands on the var-keyword (or a dict built from it)."""
+    if init.varkw is None:
+        return None
+    carriers = {init.varkw.name} | init.kwargs_aliases
+    return next((c for c in init.super_calls if c.star_names & carriers), None)
+
+
+def _fixed_by_own_call(ctx: ClassContext, index: int, init: InitFacts) -> set[str]:
+    """Arguments of the `__init__` at `index` that the subclass's call below it passes itself."""
+    below = next(a.cls.init for a in reversed(ctx.chain[:index]) if a.cls.init is not None)
+    call = _forwarding_call(below)
+    if call is None:
+        return set()
+    positional = [p.name for p in init.params if p.kind in ("posonly", "normal")]
+    if below.vararg is not None and below.vararg.name in call.star_names:
+        return set(call.keywords) | set(positional) | below.kwargs_set  # `*args`: any of them
+    return set(call.keywords) | set(positional[:len(call.positional)]) | below.kwargs_set
+
+
+def _not_needed(ctx: ClassContext, item: Uncovered) -> bool:
+    """Evidence in the code that a reload does not need this argument back."""
+    init, name = item.owner.cls.init, item.param.name
+    assert init is not None
+    if item.via_kwargs and not _public_attribute(init, name):
+        return True  # a base's option the subclasses never set or read: only a public attribute is evidence
+    if any(a.cls.get_config is not None and name in a.cls.get_config.removed for a in ctx.chain):
+        return True  # `del config["score_mode"]`: left out on purpose
+    if name in init.default_only:
+        return True  # any other value raises: the default is the only one a layer can have
+    if name in init.weight_values and name not in init.attrs_from_param.values():
+        return True  # initial weight values (`self.set_weights(weights)`): saved and restored as weights
+    if any(q in ctx.coverage.keys for q in init.param_folds.get(name, ())) and not _public_attribute(init, name):
+        return True  # folded into another argument the config returns (`batch_shape = (batch_size,) + shape`)
+    if _carried_by_sublayer(ctx, init, name):
+        return True
+    return _fixed_by_every_subclass(ctx, item)
+
+
+def _public_attribute(init: InitFacts, name: str) -> bool:
+    """Whether `__init__` keeps the argument as it is in a public attribute (`self.rate = rate`)."""
+    return any(source == name and not attr.startswith("_") for attr, source in init.attrs_from_param.items())
+
+
+def _carried_by_sublayer(ctx: ClassContext, init: InitFacts, name: str) -> bool:
+    """The argument only configures a sub-layer built in `__init__`, and the config returns that
+    sub-layer (or its config): the sub-layer's own config carries the value."""
+    if name in init.attrs_from_param.values():
+        return False
+    returned = {attr for key in ctx.coverage_entries for attr in _self_attrs_in(key.value)}
+    return any(attr in returned and _used_as_layer(ctx, attr) for attr, values in init.self_attrs.items()
+               if any(v.kind in ("call", "other", "ifexp") and name in v.names for v in values))
+
+
+def _used_as_layer(ctx: ClassContext, attr: str) -> bool:
+    """Whether some class in the chain calls `self.attr(...)` or builds it: a sub-layer, not a value."""
+    return any(ancestor.cls.attr_uses.get(attr, set()) & {"called", ".build()"} for ancestor in ctx.chain)
+
+
+def _self_attrs_in(value: Value, depth: int = 0) -> Iterator[str]:
+    """The `self.x` attributes an expression reads (`self.x`, `serialize(self.x)`, `self.x.get_config()`)."""
+    if depth > 6:
+        return
+    if value.kind == "self_attr":
+        yield value.text
+    for sub in (*value.items, *(v for _, v in value.keywords), *((value.receiver,) if value.receiver else ())):
+        yield from _self_attrs_in(sub, depth + 1)
+
+
+def _fixed_by_every_subclass(ctx: ClassContext, item: Uncovered) -> bool:
+    """An abstract base's argument (`rank`) that every subclass in the project sets itself in its
+    `super().__init__` call (not from an argument of its own): users build the subclasses, which
+    never take it from a config."""
+    if item.via_kwargs or item.owner is not ctx.chain[0]:
+        return False
+    subclasses = ctx.index.subclasses(ctx.cls.qualname)
+    if not subclasses:
+        return False
+    for sub in subclasses:
+        init = sub.init
+        if init is None or not init.super_calls:
+            return False
+        call = init.super_calls[0]
+        params = [p.name for p in item.owner.cls.init.params if p.kind in ("posonly", "normal")]  # type: ignore[union-attr]
+        position = params.index(item.param.name) if item.param.name in params else len(params)
+        if item.param.name in call.keywords:
+            value = call.keywords[item.param.name]
+        elif position < len(call.positional):
+            value = call.positional[position]
+        elif item.param.name in init.kwargs_set and _forwarding_call(init) is call:
+            continue
+        else:
+            return False
+        if value.kind == "name" and init.param(value.text) is not None:
+            return False  # handed on from the subclass's own argument: not fixed there
+    return True
 
 
 def _missing_hits(ctx: ClassContext, required: bool) -> Iterable[Hit]:
-    for param, own in _uncovered_params(ctx):
+    for item in _uncovered_params(ctx):
+        param = item.param
         if param.required != required:
             continue
+        if item.via_kwargs:
+            span = ctx.cls.init.varkw.span if ctx.cls.init and ctx.cls.init.varkw else ctx.cls.get_config.span
+            yield Hit(span, f"`{param.name}` (an argument of `{item.owner.cls.name}.__init__`, "
+                            f"{_where(item.owner, param.span)}, passed on through `**kwargs`) is missing "
+                            f"from `get_config`{_inherited(ctx)}")
+            continue
+        own = ctx.cls.init is not None
         span = param.span if own else ctx.cls.get_config.span  # type: ignore[union-attr]
-        yield Hit(span, f"`{param.name}` is an `__init__` argument missing from `get_config`")
+        yield Hit(span, f"`{param.name}` is an `__init__` argument missing from `get_config`{_inherited(ctx)}")
+
+
+def _where(ancestor: Ancestor, span: Span) -> str:
+    return f"{Path(ancestor.module.path).name}:{span.line}"
+
+
+def _inherited(ctx: ClassContext) -> str:
+    """Names the project base class whose `get_config` drops the key, when it is not this class's own."""
+    if ctx.cls.get_config is not None:
+        return ""
+    owner = next((a for a in ctx.chain if a.cls.get_config is not None), None)
+    if owner is None:
+        return ""
+    return f" (the one inherited from `{owner.cls.name}`, {_where(owner, owner.cls.get_config.span)})"  # type: ignore[union-attr]
 
 
 class MissingRequiredParam(Rule):
@@ -45,7 +206,17 @@ class MissingRequiredParam(Rule):
     summary = "A required `__init__` argument is not a key of the config `get_config` returns."
     what = ("Checks that every required constructor argument of a Layer or Model whose `get_config` is "
             "overridden (in the class, a project base class, or a built-in Keras parent such as `Dense`) "
-            "appears as a key of the returned config, unless `from_config` supplies it.")
+            "appears as a key of the returned config, unless `from_config` supplies it. The arguments "
+            "include those of a project base class's `__init__` that the class passes on through "
+            "`**kwargs`, and the keys include those of a dict built in `__init__` and returned by "
+            "`get_config` (`self._config_dict`). A class that inherits a base's `get_config` is reported "
+            "too, naming that base. Silent when the code shows a reload does not need the argument: "
+            "`get_config` removes it on purpose, every other value raises, it only configures a sub-layer "
+            "the config returns, it is folded into another argument the config returns, every subclass in "
+            "the project passes it to `super().__init__` itself (an abstract base's `rank`), or a base "
+            "class's option is not kept in a public attribute. Built-ins with no `get_config` of their own "
+            "(tf-keras `AbstractRNNCell`) leave Keras's automatic config in place, which keeps the "
+            "arguments.")
     why = ("Keras rebuilds a layer with `cls(**config)`. Once `get_config` is overridden Keras checks "
            "nothing at save time, so the model saves fine and every reload fails: `from_config`, "
            "`clone_model`, `model_from_json` and `keras.models.load_model` raise `TypeError: ... missing 1 "
@@ -99,6 +270,21 @@ class MissingRequiredParam(Rule):
                     super().__init__(units, **kwargs)
                     self.gate = gate
             """, (12, 31)),
+        bad("""
+            import keras
+
+            class Stored(keras.layers.Layer):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self._config_dict = {"scale": scale}
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update(self._config_dict)
+                    return config
+            """, (4, 24)),
     )
     valid = (
         good("""
@@ -157,6 +343,46 @@ class MissingRequiredParam(Rule):
                         config[key] = getattr(self, key)
                     return config
             """),
+        good("""
+            import tf_keras as keras
+
+            class MinimalCell(keras.layers.AbstractRNNCell):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                @property
+                def state_size(self):
+                    return self.units
+
+                def build(self, input_shape):
+                    self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+                    self.built = True
+
+                def call(self, inputs, states=None):
+                    output = keras.backend.dot(inputs, self.kernel) * self.scale
+                    return output if states is None else (output, [output])
+            """, target=Target.TF_KERAS),
+        good("""
+            import keras
+
+            class BasePool(keras.layers.Layer):
+                def __init__(self, rank, pool_size=2, **kwargs):
+                    super().__init__(**kwargs)
+                    self.rank = rank
+                    self.pool_size = pool_size
+
+                def call(self, inputs):
+                    return keras.ops.average_pool(inputs, self.pool_size, padding="same")
+
+                def get_config(self):
+                    return {**super().get_config(), "pool_size": self.pool_size}
+
+            class Pool1D(BasePool):
+                def __init__(self, pool_size=2, **kwargs):
+                    super().__init__(rank=1, pool_size=pool_size, **kwargs)
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -168,7 +394,11 @@ class MissingDefaultedParam(Rule):
     name = "missing-defaulted-param"
     summary = "An `__init__` argument with a default is not a key of the config `get_config` returns."
     what = ("Checks that every constructor argument with a default value appears in the config of a "
-            "class whose `get_config` is overridden (here, in a project base class, or a built-in parent).")
+            "class whose `get_config` is overridden (here, in a project base class, or a built-in parent), "
+            "on the same terms as CFG101: a base class's arguments passed on through `**kwargs` count, "
+            "and an argument handed to a built-in parent through `kwargs` (`kwargs[\"groups\"] = groups`, "
+            "even conditionally) comes back in the parent's config. Initial weight values handed to "
+            "`self.set_weights` (or a sub-layer's `initial_weights`) need no key: they are saved as weights.")
     why = ("Nothing fails: `from_config`, `clone_model` and `load_model` rebuild the layer with the "
            "*default* instead of the value it was created with, so the reloaded model silently computes "
            "something else (and a later change of the default changes old saved models too).")
@@ -201,6 +431,39 @@ class MissingDefaultedParam(Rule):
                     super().__init__(units=units, **kwargs)
                     self.alpha = alpha
             """, (4, 31), target=Target.TF_KERAS),
+        bad("""
+            import keras
+
+            class Noisy(keras.layers.Layer):
+                def __init__(self, rate=0.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.rate = rate
+
+            class Block(Noisy):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """, (9, 33)),
+        bad("""
+            import keras
+
+            class Scaled(keras.layers.Layer):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+
+            class Shifted(Scaled):
+                def __init__(self, units, **kwargs):
+                    super().__init__(units, **kwargs)
+                    self.shift = 0.5
+            """, (4, 31), (13, 33)),
     )
     valid = (
         good("""
@@ -234,6 +497,137 @@ class MissingDefaultedParam(Rule):
                     super().__init__(**kwargs)
                     self.units = units
                     self.scale = scale
+            """),
+        good("""
+            import keras
+
+            class Projection(keras.layers.Dense):
+                def __init__(self, units, use_bias=True, **kwargs):
+                    if not use_bias:
+                        kwargs = {**kwargs, "use_bias": use_bias}
+                    super().__init__(units, **kwargs)
+            """),
+        good("""
+            import keras
+
+            class Projection(keras.layers.Dense):
+                def __init__(self, units, use_bias=True, **kwargs):
+                    if not use_bias:
+                        kwargs["use_bias"] = use_bias
+                    super().__init__(units, **kwargs)
+            """),
+        good("""
+            import keras
+
+            class Linear(keras.layers.Layer):
+                def __init__(self, units, causal=False, **kwargs):
+                    if causal:
+                        raise NotImplementedError("causal masking is not supported")
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def build(self, input_shape):
+                    self.kernel = self.add_weight(shape=(input_shape[-1], self.units))
+
+                def call(self, inputs):
+                    return inputs @ self.kernel
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """),
+        good("""
+            import keras
+
+            class Head(keras.layers.Layer):
+                def __init__(self, units=2, activation="relu", dense=None, **kwargs):
+                    super().__init__(**kwargs)
+                    self.dense = dense or keras.layers.Dense(units, activation=activation)
+
+                def call(self, inputs):
+                    return self.dense(inputs)
+
+                def get_config(self):
+                    return {**super().get_config(), "dense": keras.saving.serialize_keras_object(self.dense)}
+
+                @classmethod
+                def from_config(cls, config):
+                    config["dense"] = keras.saving.deserialize_keras_object(config["dense"])
+                    return cls(**config)
+            """),
+        good("""
+            import tf_keras as keras
+
+            class MinimalCell(keras.layers.AbstractRNNCell):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                @property
+                def state_size(self):
+                    return self.units
+
+                def build(self, input_shape):
+                    self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+                    self.built = True
+
+                def call(self, inputs, states=None):
+                    output = keras.backend.dot(inputs, self.kernel) * self.scale
+                    return output if states is None else (output, [output])
+            """, target=Target.TF_KERAS),
+        good("""
+            import keras
+
+            class Table(keras.layers.Layer):
+                def __init__(self, units=2, weights=None, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.kernel = self.add_weight(shape=(4, units), name="kernel")
+                    if weights is not None:
+                        self.set_weights(weights)
+
+                def call(self, inputs):
+                    return inputs @ self.kernel
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """),
+        good("""
+            import keras
+
+            class Regrid(keras.layers.Layer):
+                def __init__(self, rows=None, cols=None, target_shape=(4,), **kwargs):
+                    super().__init__(**kwargs)
+                    if rows is not None and cols is not None:
+                        target_shape = (rows, cols)
+                    self.target_shape = tuple(target_shape)
+
+                def call(self, inputs):
+                    return keras.ops.reshape(inputs, (-1, *self.target_shape))
+
+                def get_config(self):
+                    return {**super().get_config(), "target_shape": self.target_shape}
+            """),
+        good("""
+            import keras
+
+            class Scores(keras.layers.Layer):
+                def __init__(self, units, mode="dot", **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.mode = mode
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units, "mode": self.mode}
+
+            class AdditiveScores(Scores):
+                def __init__(self, units, **kwargs):
+                    super().__init__(units, **kwargs)
+
+                def get_config(self):
+                    config = super().get_config()
+                    del config["mode"]
+                    return config
             """),
     )
 
@@ -334,7 +728,10 @@ class GetConfigWithoutSuper(Rule):
     name = "get-config-without-super"
     summary = "`get_config` neither merges `super().get_config()` nor sets name, trainable and dtype."
     what = ("Checks that an overridden `get_config` starts from `super().get_config()`, which carries the "
-            "layer's `name`, `trainable` and `dtype`.")
+            "layer's `name`, `trainable` and `dtype`. Only keys the constructor could take back are "
+            "reported: a named parameter, or `**kwargs` handed on to Keras's `Layer.__init__`. A class "
+            "without `**kwargs` that fixes `dtype` itself loses nothing it could restore, and merging "
+            "`super()` there would break every reload.")
     why = ("Every reload path (`from_config`, `clone_model`, `load_model`) then rebuilds the layer with a "
            "fresh name, `trainable=True` and the default dtype: a frozen layer trains again, a float64 "
            "layer computes in float32. No error is raised. (tf-keras Models are exempt: their "
@@ -394,6 +791,28 @@ class GetConfigWithoutSuper(Rule):
                 def get_config(self):
                     return {"units": self.units}
             """, target=Target.TF_KERAS),
+        good("""
+            import keras
+
+            class Wide(keras.layers.Layer):
+                def __init__(self, units=2, name=None):
+                    super().__init__(name=name, dtype="float64")
+                    self.units = units
+
+                def get_config(self):
+                    return {"units": self.units, "name": self.name}
+            """),
+        good("""
+            import keras
+
+            class Marker(keras.layers.Layer):
+                def __init__(self, units=2, name=None, **kwargs):
+                    super().__init__(name=name)
+                    self.units = units
+
+                def get_config(self):
+                    return {"units": self.units, "name": self.name}
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -402,11 +821,28 @@ class GetConfigWithoutSuper(Rule):
             return
         if ctx.is_model and not ctx.is_k3:
             return
-        missing = sorted(BASE_CONFIG_KEYS - set(gc.keys))
+        missing = sorted(k for k in BASE_CONFIG_KEYS - set(gc.keys) if _reaches_keras(ctx, k))
         if missing:
             lost = ", ".join(f"`{k}`" for k in missing)
             verb = "is" if len(missing) == 1 else "are"
             yield Hit(gc.span, f"`get_config` does not merge `super().get_config()`: {lost} {verb} lost on reload")
+
+
+def _reaches_keras(ctx: ClassContext, key: str) -> bool:
+    """Whether a reload that passed this base key would get it to Keras's `Layer.__init__`: a named
+    parameter takes it, or every `__init__` in the chain hands `**kwargs` on. Not when `**kwargs` is
+    swallowed, or when an `__init__` without one passes base keys to `super().__init__` itself
+    (`dtype="float64"`, `name=name`): it chose which of them it takes, and merging `super()` would
+    hand it the others, which every reload would then reject."""
+    for ancestor in ctx.chain:
+        init = ancestor.cls.init
+        if init is None:
+            continue
+        if init.param(key) is not None:
+            return True
+        if _forwarding_call(init) is None:
+            return init.varkw is None and not any(set(c.keywords) & BASE_CONFIG_KEYS for c in init.super_calls)
+    return True
 
 
 class GetConfigNotDict(Rule):
