@@ -802,6 +802,10 @@ EVIDENCE: list[EvidenceRun] = [
     # ... and fixed to 2.0 the key comes back and is passed twice
     EvidenceRun(Case("CFG308", 2, "from_config", {"units": 3},
                      raises=("TypeError", "got multiple values for keyword argument 'scale'")), "bad", "case"),
+    # CFG308: an internal Keras base (not exported) need not return what it takes: ConvLSTM and `rank`
+    EvidenceRun(_clean("CFG308", 3, "save_load", {"filters": 4, "kernel_size": 2, "padding": "same",
+                                                  "name": "convlstm_custom"}, shape=(2, 3, 5, 4)),
+                "good", "clean"),
     # CFG403: a build without regularized weights may run twice after a reload: nothing differs
     EvidenceRun(_clean("CFG403", 2, "save_load", {"units": 3}), "good", "clean"),
 ]

@@ -790,7 +790,9 @@ class FixedParentKwarg(Rule):
             "config returns that key too and neither `__init__` pops it from `kwargs` nor `get_config` "
             "removes it. When the parent writes the key only on some paths (`if self.scale is not None:`), "
             "it is reported only if the fixed value certainly passes that guard (`scale=2.0`, not "
-            "`scale=None`); a guard it cannot evaluate is not reported.")
+            "`scale=None`); a guard it cannot evaluate is not reported. A built-in parent reached through "
+            "Keras's private modules (`keras.src...ConvLSTM`, `BaseConv`) is an implementation base whose "
+            "config need not return what it takes: not reported either.")
     why = ("`from_config` passes the key back through `**kwargs` while `__init__` also fixes it: every reload "
            "fails with `TypeError: __init__() got multiple values for keyword argument 'use_bias'`.")
     instead = ("`kwargs.pop(\"use_bias\", None)` before `super().__init__`, or `config.pop(\"use_bias\")` in "
@@ -875,6 +877,13 @@ class FixedParentKwarg(Rule):
                 def __init__(self, units=2, **kwargs):
                     super().__init__(units, scale=None, **kwargs)
             """),
+        good("""
+            from keras.src.layers.rnn.conv_lstm import ConvLSTM
+
+            class ConvLSTM1DLike(ConvLSTM):
+                def __init__(self, filters=2, kernel_size=3, **kwargs):
+                    super().__init__(rank=1, filters=filters, kernel_size=kernel_size, **kwargs)
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -884,8 +893,6 @@ class FixedParentKwarg(Rule):
         own = {p.name for p in init.named_params}
         removed = ctx.get_config.removed if ctx.get_config is not None else set()
         fc = ctx.from_config
-        if (ctx.builtin_parent or "").split(".")[-1].startswith("Base"):
-            return  # Keras's internal abstract bases (BaseConv...) do not return all their arguments
         returned = ctx.coverage.keys
         for call in init.super_calls:
             if init.varkw.name not in call.star_names:
@@ -917,7 +924,17 @@ def _emitted(ctx: ClassContext, key: str, fixed: Value) -> bool:
         if not attr or not _holds_argument(ctx, attr, key):
             return False  # written on some paths only, under a condition we cannot evaluate
         return _passes(test, fixed) is True
-    return True  # a built-in parent's config
+    return not _internal(ctx.builtin_parent or "")  # a built-in parent's config
+
+
+INTERNAL_PREFIXES = ("keras.src.", "tf_keras.src.", "tensorflow.python.")
+
+
+def _internal(dotted: str) -> bool:
+    """A Keras class reached through Keras's private modules (`keras.src.layers.rnn.conv_lstm.ConvLSTM`,
+    `BaseConv`): an implementation base, with no promise that its config returns what it takes. The
+    public layers (`keras.layers.Dense`) do."""
+    return dotted.startswith(INTERNAL_PREFIXES) or any(part.startswith("_") for part in dotted.split("."))
 
 
 def _holds_argument(ctx: ClassContext, attr: str, key: str) -> bool:

@@ -182,7 +182,8 @@ class UnguardedSublayerBuild(Rule):
 class BuildWithoutBuilt(Rule):
     code = "CFG403"
     name = "build-without-built"
-    summary = "tf-keras: a `build()` that adds a regularized weight neither calls `super().build()` nor sets `self.built`."
+    summary = ("tf-keras: a `build()` that adds a regularized weight neither calls `super().build()` nor sets "
+               "`self.built`.")
     what = ("Flags, for tf-keras, a `build()` that adds a weight with a `regularizer=` and never marks the "
             "layer as built. A `build()` without regularized weights is not reported: building it twice "
             "after a reload changes nothing a user can see.")
