@@ -780,6 +780,9 @@ EVIDENCE: list[EvidenceRun] = [
     # CFG301 (new): a project base writes name/trainable/dtype without super(); the subclass has no **kwargs
     EvidenceRun(Case("CFG301", 2, "from_config", {"units": 3},
                      raises=("TypeError", "unexpected keyword argument 'name'")), "bad", "case"),
+    # CFG304: Keras 3 records defaults too: a function default fails even when nothing is passed
+    EvidenceRun(Case("CFG304", 0, "save_load", {"name": "gate_default"},
+                     raises=("NotImplementedError", "non-serializable argument values")), "bad", "case"),
     # CFG304: `activations.get(activation)` with a name round-trips (so only info) ...
     EvidenceRun(Case("CFG304", 2, "save_load", {"activation": "tanh", "name": "gate_custom"},
                      differs=("(not run)",)), "bad", "clean"),
