@@ -401,7 +401,8 @@ class Checker:
             return
         if not self.resolver.for_path(facts.path).selection.enabled_for(rule.code, Path(facts.path)):
             return
-        yield Finding(facts.path, hit.span, rule.code, rule.name, hit.message, rule.severity[target], class_name)
+        severity = hit.severity or rule.severity[target]
+        yield Finding(facts.path, hit.span, rule.code, rule.name, hit.message, severity, class_name)
 
     def _parse_error(self, path: str, message: str, line: int, column: int) -> Iterable[Finding]:
         if not self.resolver.for_path(path).selection.enabled_for(PARSE_ERROR.code, Path(path)):

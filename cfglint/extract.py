@@ -625,6 +625,9 @@ class ClassExtractor:
                 for target in node.targets:
                     if _self_attr(target, self_name) in ("built", "_built"):
                         facts.sets_built = True
+            weight = _method_call(node, "add_weight") or _method_call(node, "add_variable")
+            if weight is not None and _self_attr(weight.func, self_name) and _regularized(weight):
+                facts.regularized_weights.append(self.pos.span(weight))
         return facts
 
     def _attribute_uses(self, facts: ClassFacts, methods: dict[str, ast.AST]) -> None:
@@ -653,6 +656,10 @@ class ClassExtractor:
                     inner = _self_attr(node.value, self_name)  # type: ignore[attr-defined]
                     if inner:
                         uses.setdefault(inner, set()).add(f".{node.attr}")  # type: ignore[attr-defined]
+                elif kind is ast.keyword and node.arg is None:  # type: ignore[attr-defined]
+                    inner = _self_attr(node.value, self_name)  # type: ignore[attr-defined]
+                    if inner:
+                        uses.setdefault(inner, set()).add("**")  # spread into a call: `Conv(**self.opts)`
                 elif kind is ast.BinOp and node.op.__class__ is ast.Add and statement is not None:  # type: ignore[attr-defined]
                     for attr in _tuple_concatenated(node, self_name):  # type: ignore[arg-type]
                         if (id(statement), attr) not in seen_tuple_uses:
@@ -681,6 +688,12 @@ def _self_name(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
 
 def _mentions_built(test: ast.AST) -> bool:
     return any(isinstance(n, ast.Attribute) and n.attr == "built" for n in walk(test))
+
+
+def _regularized(call: ast.Call) -> bool:
+    """`add_weight(..., regularizer=r)` with `r` not the constant None (a weight that adds a loss)."""
+    return any(kw.arg == "regularizer" and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+               for kw in call.keywords)
 
 
 ACTIVATION_LIKE_GETTERS = ("activations.get", "initializers.get", "regularizers.get", "constraints.get")
@@ -720,6 +733,8 @@ class InitExtractor:
                         if key:
                             facts.kwargs_popped.add(key)
         facts.kwargs_aliases = aliases - {varkw} if varkw else set()
+        if facts.vararg is not None:
+            facts.vararg_reads = self._reads_outside_parent_init(facts.vararg.name)
         return facts
 
     def _extra_assignment(self, node: ast.Assign | ast.AnnAssign, facts: InitFacts, param_names: set[str],
@@ -785,6 +800,17 @@ class InitExtractor:
         name = _non_default_test(node.test, {p.name: p for p in params})
         if name is not None:
             facts.default_only.add(name)
+
+    def _reads_outside_parent_init(self, name: str) -> int:
+        """How often `__init__` reads a name other than in the parent's `__init__(...)` call."""
+        total = inside = 0
+        for node in _walk_no_nested(self.fn.body):
+            if isinstance(node, ast.Name) and node.id == name:
+                total += 1
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and node.func.attr == "__init__" and self._is_parent_init(node.func.value, node):
+                inside += sum(1 for n in walk(node) if isinstance(n, ast.Name) and n.id == name)
+        return total - inside
 
     def _params(self) -> list[Param]:
         args = self.fn.args
@@ -875,6 +901,9 @@ class InitExtractor:
         if isinstance(func, ast.Attribute) and func.attr == "__init__" and self._is_parent_init(func.value, node):
             facts.super_calls.append(self._super_call(node))
             return
+        for kw in node.keywords:  # `Conv2D(filters, **conv_kwargs)`: the mapping feeds another call
+            if kw.arg is None and isinstance(kw.value, ast.Name):
+                facts.spread_into_calls.add(kw.value.id)
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == varkw \
                 and func.attr in ("pop", "popitem") and node.args:
             key = _const_str(node.args[0])
@@ -1030,7 +1059,9 @@ class GetConfigExtractor:
                 facts.vars_self.append(self.pos.span(node))
         known = [r for r in self.returned if r is not None]
         facts.complete = bool(known) and len(known) == len(self.returned) and all(r.complete for r in known)
-        facts.merges_super = any(r.has_super for r in known) or (not known and bool(self.returned))
+        facts.super_known = any(r.has_super for r in known)
+        facts.merges_super = facts.super_known or (not known and bool(self.returned))
+        facts.conditional = _conditional_keys(fn.body, self.self_name, known)
         for state in known:
             for key, entry in state.keys.items():
                 facts.keys.setdefault(key, entry)
@@ -1196,6 +1227,88 @@ class GetConfigExtractor:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "items":
             return self._eval(node.func.value)
         return self._eval(node)
+
+
+def _conditional_keys(body: list[ast.stmt], self_name: str,
+                      returned: list[_DictState]) -> dict[str, tuple[str, str]]:
+    """Keys `get_config` sets on some paths only, each with the simple condition that guards it.
+
+    A key set under `if self.x is not None:` (and not in the `else`), in a loop, or missing from one
+    of several returned dicts is conditional: a subclass may fix the argument so that it never appears.
+    """
+    found: dict[str, tuple[str, str]] = {}
+    certain = _keys_added(body, self_name, found)
+    conditional = {key: test for key, test in found.items() if key not in certain}
+    if len(returned) > 1:  # `if ...: return base_config` before the key is added
+        every = set.intersection(*(set(r.keys) for r in returned))
+        for state in returned:
+            for key in set(state.keys) - every:
+                conditional.setdefault(key, ("", ""))
+    return conditional
+
+
+def _keys_added(body: list[ast.stmt], self_name: str, found: dict[str, tuple[str, str]]) -> set[str]:
+    """Keys a block certainly writes (`d["k"] = v`, `d.update(...)`, `d.setdefault("k", v)`); the ones it
+    writes on one branch only go to `found` with the branch's condition."""
+    added: set[str] = set()
+    for stmt in body:
+        if isinstance(stmt, ast.If):
+            then = _keys_added(stmt.body, self_name, found)
+            other = _keys_added(stmt.orelse, self_name, found)
+            for key in then - other:
+                found.setdefault(key, _condition(stmt.test, self_name, True))
+            for key in other - then:
+                found.setdefault(key, _condition(stmt.test, self_name, False))
+            added |= then & other
+        elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            for key in _keys_added(stmt.body + stmt.orelse, self_name, found):
+                found.setdefault(key, ("", ""))
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            added |= _keys_added(stmt.body, self_name, found)
+        elif isinstance(stmt, ast.Try):
+            added |= _keys_added(stmt.body + stmt.finalbody, self_name, found)
+            for block in [h.body for h in stmt.handlers] + [stmt.orelse]:
+                for key in _keys_added(block, self_name, found):
+                    found.setdefault(key, ("", ""))
+        else:
+            added |= _keys_written(stmt)
+    return added
+
+
+def _keys_written(stmt: ast.stmt) -> set[str]:
+    keys: set[str] = set()
+    if isinstance(stmt, ast.Assign):
+        for target in stmt.targets:
+            if isinstance(target, ast.Subscript) and _const_str(target.slice):
+                keys.add(_const_str(target.slice))  # type: ignore[arg-type]
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+            and isinstance(stmt.value.func, ast.Attribute):
+        call = stmt.value
+        if call.func.attr == "update":  # type: ignore[attr-defined]
+            keys |= {kw.arg for kw in call.keywords if kw.arg}
+            for arg in call.args:
+                if isinstance(arg, ast.Dict):
+                    keys |= {k for k in map(_const_str, arg.keys) if k}
+        elif call.func.attr == "setdefault" and call.args and _const_str(call.args[0]):  # type: ignore[attr-defined]
+            keys.add(_const_str(call.args[0]))  # type: ignore[arg-type]
+    return keys
+
+
+def _condition(test: ast.expr, self_name: str, branch: bool) -> tuple[str, str]:
+    """(attribute, "none" | "not_none" | "truthy" | "falsy") for `self.x is [not] None`, `self.x`,
+    `not self.x` on the given branch; ("", "") for anything else."""
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, branch = test.operand, not branch
+    attr = _self_attr(test, self_name)
+    if attr:
+        return attr, "truthy" if branch else "falsy"
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.comparators[0], ast.Constant) \
+            and test.comparators[0].value is None and isinstance(test.ops[0], (ast.Is, ast.IsNot)):
+        attr = _self_attr(test.left, self_name)
+        if attr:
+            is_none = isinstance(test.ops[0], ast.Is) == branch
+            return attr, "none" if is_none else "not_none"
+    return "", ""
 
 
 def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:

@@ -74,6 +74,8 @@ class InitFacts:
     param_folds: dict[str, set[str]] = field(default_factory=dict)  # param → params reassigned from it
     self_dicts: dict[str, "tuple[ConfigKey, ...] | None"] = field(default_factory=dict)  # self.x = {...}
     weight_values: set[str] = field(default_factory=set)  # params given to `set_weights`/`initial_weights`
+    spread_into_calls: set[str] = field(default_factory=set)  # names spread with ** into other calls
+    vararg_reads: int = 0  # reads of `*args` other than in the parent's `__init__(...)` call
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -111,6 +113,10 @@ class GetConfigFacts:
     bad_returns: list[tuple[Span, str]] = field(default_factory=list)
     falls_off_end: bool = False
     abstract: bool = False  # body only raises
+    super_known: bool = False  # a followed return merges `super().get_config()` (not assumed)
+    # keys set on some paths only: key -> (attribute tested, "none" | "not_none" | "truthy" | "falsy"),
+    # ("", "") when the condition is not that simple
+    conditional: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,6 +136,7 @@ class BuildFacts:
     calls_super_build: bool = False
     sets_built: bool = False
     sublayer_builds: list[tuple[str, Span, bool]] = field(default_factory=list)  # attr, call, guarded
+    regularized_weights: list[Span] = field(default_factory=list)  # add_weight(..., regularizer=<not None>)
 
 
 @dataclass

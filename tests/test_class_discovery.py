@@ -574,7 +574,7 @@ BUILD = """
 
 class Twice({base}):
     def build(self, input_shape):
-        self.w = self.add_weight(name="w", shape=(input_shape[-1], 2))
+        self.w = self.add_weight(name="w", shape=(input_shape[-1], 2), regularizer="l2")
 """
 
 

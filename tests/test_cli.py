@@ -80,7 +80,7 @@ class Built(keras.layers.Layer):
         super().__init__(**kwargs)
 
     def build(self, input_shape):
-        self.w = self.add_weight(shape=(1,))
+        self.w = self.add_weight(shape=(1,), regularizer="l2")
 """
 TARGETED_TF_KERAS = TARGETED.replace("import keras\n", "import tf_keras as keras\n", 1)
 
@@ -520,7 +520,7 @@ def test_auto_target_with_from_tf_keras_import(capsys) -> None:
                 super().__init__(**kwargs)
 
             def build(self, input_shape):
-                self.w = self.add_weight(shape=(1,))
+                self.w = self.add_weight(shape=(1,), regularizer="l2")
     """)
     _, out, _ = run(capsys, "check", "k2.py")
     assert codes(out) == {"CFG403"}

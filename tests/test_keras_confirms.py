@@ -111,8 +111,9 @@ CFG401 1   units=4                        from_config  attribute units is the wh
 CFG401 2   (none)                         deserialize  AttributeError: 'NoneType' ... 'built'               0
 CFG402 0   inner=<reloaded Dense(3)>      build        ValueError: You cannot add new elements of state     0
 CFG402 1   first, second=<reloaded ...>   build        ValueError: You cannot add new elements of state     -
-CFG403 0   (none; tf-keras)               deserialize  weights re-created on first use (build ran twice)    0
-CFG403 1   (none; tf-keras)               deserialize  weights re-created on first use (build ran twice)    1
+CFG403 0   (none; tf-keras)               deserialize  regularization losses 1 -> 2 (build ran twice)       0
+CFG403 1   units=3, kernel_regularizer=   save_load    regularization losses 1 -> 2 (build ran twice)       1
+           "l2" (tf-keras)
 ====== === ============================== ============ ==================================================== ====
 
 Good examples without a bad counterpart (``GOOD_CASES``): patterns a rule stays silent on, each shown to
@@ -129,8 +130,8 @@ passed back.
 
 CFG402's bad examples have no ``get_config`` and take a layer argument, so Keras cannot save them at all
 (``NotImplementedError`` from the automatic config); the build failure CFG402 describes is shown by
-handing the class the already-built sub-layer a reload would hand it. CFG403's examples have no
-regularizer, so the second ``build`` shows only as variables replaced on first use, not as an extra loss.
+handing the class the already-built sub-layer a reload would hand it. CFG403's second ``build`` orphans
+the first weight but keeps its regularizer, so ``layer.losses`` counts it twice.
 
 Re-exported Keras, class objects and fallback sub-layers. CFG203 bad 2 imports Keras through a module of
 its own little project (``mypkg/compat.py: from keras import *``); the example's extra files are written
@@ -355,8 +356,9 @@ CASES: list[Case] = [
                  "to a layer that is already built")),
     Case("CFG402", 1, "build", lambda keras: {"first": _reloaded_dense(keras), "second": _reloaded_dense(keras)},
          make="unbuilt_instance", raises=("ValueError", "You cannot add new elements of state"), good=None),
-    Case("CFG403", 0, "deserialize", differs=("weights re-created on first use",)),
-    Case("CFG403", 1, "deserialize", differs=("weights re-created on first use",), good=1),
+    Case("CFG403", 0, "deserialize", differs=("regularization losses: original 1, revived 2",)),
+    Case("CFG403", 1, "save_load", {"units": 3, "kernel_regularizer": "l2"},
+         differs=("regularization losses: original 1, revived 2",), good=1, good_kwargs={}),
 ]
 
 # ---- begin: re-exported Keras, class objects in the config, fallback sub-layers (second docstring table)
@@ -702,6 +704,9 @@ def differences(p: Probe, orig, revived) -> list[str]:
     p.use(revived)
     if variables_before_use - {id(v) for v in revived.weights}:
         found.append("weights re-created on first use: build ran again after the reload")
+    losses0, losses1 = len(orig.losses), len(revived.losses)
+    if losses0 != losses1:
+        found.append(f"regularization losses: original {losses0}, revived {losses1}")
     shared = {id(v) for v in orig.weights} & {id(v) for v in revived.weights}
     if shared:
         found.append(f"revived object shares {len(shared)} weight variable(s) with the original")
@@ -988,6 +993,108 @@ print("CFGLINT-RESULT " + json.dumps(harness.builtin_losses(tf_keras, harness.TF
 """
 
 
+# ===================================================================== CFG3xx / CFG403: evidence cases
+# Patterns seen on released packages and on Keras's own layers. Each silenced pattern is a good example
+# that round-trips here with non-default arguments; each newly reported one is a bad example that fails.
+# They run through the same harness (tf-keras ones in the same child process) but are listed apart from
+# CASES: `expect` is "clean" (the call completes with no difference) or "case" (the Case's own
+# raises/differs). `tolerate` names differences a clean run may show that belong to another rule.
+
+
+@dataclass(frozen=True)
+class EvidenceRun:
+    case: Case
+    kind: str  # "bad" or "good": which example of the rule is imported
+    expect: str  # "clean" or "case"
+    tolerate: tuple[str, ...] = ()
+    why: str = ""
+
+    @property
+    def id(self) -> str:
+        index = self.case.bad if self.kind == "bad" else self.case.good
+        return f"evidence-{self.case.code}-{self.kind}{index}-{self.case.call}-{self.expect}"
+
+
+def _clean(code: str, good: int, call: str, kwargs: Kwargs = None, **more) -> Case:
+    """A Case that only serves to run `rule.valid[good]` (its bad side is never run)."""
+    return Case(code, 0, call, good=good, good_kwargs=kwargs or {}, differs=("(not run)",), **more)
+
+
+EVIDENCE: list[EvidenceRun] = [
+    # CFG301: a config returned from elsewhere (`return self.config`) is not a merge of the base keys.
+    # Only the layer's name is lost on reload: CFG104's finding, not a failure.
+    EvidenceRun(_clean("CFG301", 2, "from_config", {"units": 5}), "good", "clean", tolerate=("name:",)),
+    # CFG301: base keys written literally by a project base and accepted by name in the subclass
+    EvidenceRun(_clean("CFG301", 3, "save_load", {"rate": 0.25, "axis": 1, "name": "child_custom",
+                                                  "dtype": "float64"}), "good", "clean"),
+    # CFG301 (new): a project base writes name/trainable/dtype without super(); the subclass has no **kwargs
+    EvidenceRun(Case("CFG301", 2, "from_config", {"units": 3},
+                     raises=("TypeError", "unexpected keyword argument 'name'")), "bad", "case"),
+    # CFG304: Keras 3 records defaults too: a function default fails even when nothing is passed
+    EvidenceRun(Case("CFG304", 0, "save_load", {"name": "gate_default"},
+                     raises=("NotImplementedError", "non-serializable argument values")), "bad", "case"),
+    # CFG304: `activations.get(activation)` with a name round-trips (so only info) ...
+    EvidenceRun(Case("CFG304", 2, "save_load", {"activation": "tanh", "name": "gate_custom"},
+                     differs=("(not run)",)), "bad", "clean"),
+    # ... and an object passed to it fails at save time: what the info finding warns about
+    EvidenceRun(Case("CFG304", 2, "save_load", lambda keras: {"activation": keras.activations.tanh},
+                     raises=("NotImplementedError", "non-serializable argument values")), "bad", "case"),
+    # CFG305: `*args` handed only to Keras's own Layer.__init__ (Keras 3), or never read (tf-keras)
+    EvidenceRun(_clean("CFG305", 2, "save_load", {"units": 5, "name": "fwd_custom", "trainable": False,
+                                                  "dtype": "float64"}), "good", "clean"),
+    EvidenceRun(_clean("CFG305", 3, "save_load", {"units": 5, "name": "ign_custom", "dtype": "float64"}),
+                "good", "clean"),
+    # CFG306: the var-keyword is meant for a sub-layer (automatic config feeds it back to the Dense)
+    EvidenceRun(_clean("CFG306", 2, "save_load", {"units": 3, "name": "head_custom", "use_bias": False}),
+                "good", "clean"),
+    # CFG306: name, dtype and every config key are named parameters: nothing a reload passes is swallowed
+    EvidenceRun(_clean("CFG306", 3, "save_load", {"bins": 4, "name": "hashed_custom", "dtype": "float64"}),
+                "good", "clean"),
+    # CFG308: the parent writes `scale` only when it is not None; the subclass fixes it to None ...
+    EvidenceRun(_clean("CFG308", 2, "save_load", {"units": 5, "name": "unscaled_custom"}), "good", "clean"),
+    # ... and fixed to 2.0 the key comes back and is passed twice
+    EvidenceRun(Case("CFG308", 2, "from_config", {"units": 3},
+                     raises=("TypeError", "got multiple values for keyword argument 'scale'")), "bad", "case"),
+    # CFG308: an internal Keras base (not exported) need not return what it takes: ConvLSTM and `rank`
+    EvidenceRun(_clean("CFG308", 3, "save_load", {"filters": 4, "kernel_size": 2, "padding": "same",
+                                                  "name": "convlstm_custom"}, shape=(2, 3, 5, 4)),
+                "good", "clean"),
+    # CFG403: a build without regularized weights may run twice after a reload: nothing differs
+    EvidenceRun(_clean("CFG403", 2, "save_load", {"units": 3}), "good", "clean"),
+]
+
+for _run in EVIDENCE:
+    JOBS[_run.id] = (_run.case, _run.kind)  # after the parametrized tests above: only the tests below run them
+EVIDENCE_RUNS = {run.id: run for run in EVIDENCE}
+
+
+@pytest.mark.parametrize("run_id", [
+    pytest.param(run.id, id=run.id, marks=[pytest.mark.tfkeras] if _target(run.case, run.kind) is Target.TF_KERAS
+                 else []) for run in EVIDENCE])
+def test_evidence_pattern_in_keras(run_id, request, tmp_path):
+    run = EVIDENCE_RUNS[run_id]
+    _, _, outcome = _outcome(run_id, request, tmp_path)
+    if run.expect == "case":
+        check(run.case, "bad", outcome)
+        return
+    assert "setup_error" not in outcome, outcome["setup_error"]
+    assert outcome["raised"] is None, f"the call failed: {outcome['raised']}"
+    diffs = [d for d in outcome["diffs"] if not d.startswith(run.tolerate or ("\0",))]
+    assert diffs == [], f"the round trip differs: {outcome['diffs']}"
+
+
+_MULTI_RNN_CELL = """
+import os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+from tf_keras.src.layers.rnn import legacy_cells
+cell = legacy_cells.MultiRNNCell([legacy_cells.BasicRNNCell(3), legacy_cells.BasicRNNCell(3)])
+try:
+    legacy_cells.MultiRNNCell.from_config(cell.get_config())
+except TypeError as exc:
+    print("CFGLINT-RESULT", " ".join(str(exc).split()))
+"""
+
+
 @pytest.mark.tfkeras
 def test_tfkeras_builtin_layers_lose_these_arguments():
     if importlib.util.find_spec("tf_keras") is None:
@@ -998,3 +1105,18 @@ def test_tfkeras_builtin_layers_lose_these_arguments():
     lines = [line for line in proc.stdout.splitlines() if line.startswith("CFGLINT-RESULT ")]
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]
     assert json.loads(lines[-1].removeprefix("CFGLINT-RESULT ")) == [e for e, _ in TFKERAS_BUILTIN_LOSSES]
+
+
+@pytest.mark.tfkeras
+def test_multi_rnn_cell_is_a_real_tf_keras_bug():
+    """The one CFG301 finding left on Keras's own layers: tf-keras's legacy `MultiRNNCell` returns
+    `super().get_config()` (name, trainable, dtype) from an `__init__(cells, state_is_tuple)` without
+    `**kwargs`, so its config cannot be passed back to it."""
+    if importlib.util.find_spec("tf_keras") is None:
+        pytest.skip("needs tf-keras")
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, "-c", _MULTI_RNN_CELL], capture_output=True, text=True, env=env,
+                          timeout=300, check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("CFGLINT-RESULT")]
+    assert lines, proc.stderr[-2000:]
+    assert "MultiRNNCell.__init__() got an unexpected keyword argument 'name'" in lines[-1]

@@ -67,7 +67,7 @@ PROJECT = {
                 super().__init__(**kwargs)
 
             def build(self, input_shape):
-                self.w = self.add_weight(shape=(1,))
+                self.w = self.add_weight(shape=(1,), regularizer="l2")
     """,
     "pkg/legacy/tfk_from.py": "from tf_keras import layers\n\n\nclass OldFrom(layers.Layer):"
                               + GET_CONFIG_WITHOUT_UNITS,

@@ -52,10 +52,14 @@ def good(source: str, target: Target = Target.KERAS3,
 
 @dataclass(frozen=True)
 class Hit:
-    """What a check returns: where, and the one-line message naming the symbol."""
+    """What a check returns: where, and the one-line message naming the symbol.
+
+    `severity` lowers the rule's default for one finding whose evidence is weaker (None: the default).
+    """
 
     span: Span
     message: str
+    severity: Severity | None = None
 
 
 class Rule:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from cfglint.context import ClassContext
-from cfglint.facts import Param
+from cfglint.facts import Param, Value
 from cfglint.finding import Severity, Target
 from cfglint.keras_names import BASE_CONFIG_KEYS
 from cfglint.rules._values import builds_layer, is_array
@@ -24,9 +25,11 @@ def _lacks_base_keywords(ctx: ClassContext) -> bool:
 class SuperConfigWithoutKwargs(Rule):
     code = "CFG301"
     name = "super-config-without-kwargs"
-    summary = "`get_config` merges `super().get_config()`, but `__init__` has no `**kwargs` to take it back."
-    what = ("Checks that a class whose config carries the base keys (`name`, `trainable`, `dtype`, from "
-            "`super().get_config()` or a built-in parent's config) has an `__init__` that accepts them.")
+    summary = "The config carries `name`/`trainable`/`dtype`, but `__init__` has no `**kwargs` to take them back."
+    what = ("Checks that a class whose config certainly carries base keys (`name`, `trainable`, `dtype`: from "
+            "`super().get_config()`, a built-in parent's config, or written by a `get_config` in the class "
+            "or a project base) has an `__init__` that accepts them. A `get_config` that returns a dict "
+            "from elsewhere (`return self.config`) is not assumed to carry them.")
     why = ("`from_config` passes the base keys back to `__init__`: every reload fails with `TypeError: "
            "__init__() got an unexpected keyword argument 'name'` (Keras 3 Models: `Unable to revive "
            "model from config`). tf-keras Models are exempt: their `super().get_config()` is `{}`.")
@@ -57,6 +60,22 @@ class SuperConfigWithoutKwargs(Rule):
                 def __init__(self, units, name=None):
                     super().__init__(units, name=name)
             """, (4, 9)),
+        bad("""
+            import keras
+
+            class Base(keras.layers.Layer):
+                def __init__(self, units=2, name=None, trainable=True, dtype=None):
+                    super().__init__(name=name, trainable=trainable, dtype=dtype)
+                    self.units = units
+
+                def get_config(self):
+                    return {"units": self.units, "name": self.name, "trainable": self.trainable,
+                            "dtype": self.dtype}
+
+            class Child(Base):
+                def __init__(self, units=2):
+                    super().__init__(units)
+            """, (13, 9)),
     )
     valid = (
         good("""
@@ -83,18 +102,77 @@ class SuperConfigWithoutKwargs(Rule):
                 def get_config(self):
                     return {**super().get_config(), "units": self.units}
             """, target=Target.TF_KERAS),
+        good("""
+            import keras
+
+            class Stored(keras.layers.Layer):
+                def __init__(self, units=2):
+                    super().__init__()
+                    self.units = units
+                    self.config = {"units": units}
+
+                def get_config(self):
+                    return self.config
+            """),
+        good("""
+            import keras
+
+            class Base(keras.layers.Layer):
+                def __init__(self, rate, name=None, dtype=None):
+                    super().__init__(name=name, dtype=dtype)
+                    self.rate = rate
+
+                def get_config(self):
+                    return {"rate": self.rate, "name": self.name, "dtype": self.dtype}
+
+            class Child(Base):
+                def __init__(self, rate, axis=-1, name=None, dtype=None):
+                    super().__init__(rate, name=name, dtype=dtype)
+                    self.axis = axis
+
+                def get_config(self):
+                    return {**super().get_config(), "axis": self.axis}
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
         if not _lacks_base_keywords(ctx) or ctx.from_config is not None:
             return
-        if ctx.is_model and not ctx.is_k3:
-            return
-        gc = ctx.get_config
-        merges = gc.merges_super if gc is not None else ctx.builtin_parent is not None
-        if merges:
-            yield Hit(ctx.cls.init.span, "`get_config` returns `name`, `trainable` and `dtype`, but "  # type: ignore[union-attr]
-                                         "`__init__` has no `**kwargs` to accept them")
+        init = ctx.cls.init
+        assert init is not None  # _lacks_base_keywords
+        refused = sorted(_returned_base_keys(ctx, 0) - {p.name for p in init.named_params},
+                         key=["name", "trainable", "dtype"].index)
+        if refused:
+            yield Hit(init.span, f"`get_config` returns {_and(refused)}, but `__init__` has no `**kwargs` to "
+                                 f"accept {'it' if len(refused) == 1 else 'them'}")
+
+
+def _returned_base_keys(ctx: ClassContext, start: int) -> set[str]:
+    """The base keys (`name`, `trainable`, `dtype`) the config certainly carries, from `start` up the chain.
+
+    A `get_config` adds the ones it writes itself, plus those of the parent's config when it certainly
+    merges `super().get_config()`; a config it returns from somewhere unknown (`return self.config`)
+    adds nothing. Keras's own configs carry all three (tf-keras Models: none); a class with no
+    `get_config` above it uses the automatic config, which CFG302 covers.
+    """
+    for i in range(start, len(ctx.chain)):
+        gc = ctx.chain[i].cls.get_config
+        if gc is None:
+            continue
+        keys = set(gc.keys) & BASE_CONFIG_KEYS - set(gc.conditional)
+        if gc.super_known:
+            keys |= _returned_base_keys(ctx, i + 1) - gc.removed
+        return keys
+    if start == 0 and ctx.builtin_parent is None:
+        return set()  # the automatic config: CFG302
+    if ctx.is_model and not ctx.is_k3:
+        return set()  # tf-keras: an overridden Model config gets `{}` from `super()`
+    return set(BASE_CONFIG_KEYS)
+
+
+def _and(names: list[str]) -> str:
+    quoted = [f"`{n}`" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
 class AutoconfigWithoutKwargs(Rule):
@@ -257,42 +335,98 @@ NONBASIC_USES = {"called", ".build()", "activations.get", "initializers.get", "r
                  "constraints.get", "saving.deserialize_keras_object", "layers.deserialize"}
 
 
-def _nonbasic_evidence(ctx: ClassContext, param: Param) -> str | None:
+DECODING_USES = {"activations.get", "initializers.get", "regularizers.get", "constraints.get",
+                 "saving.deserialize_keras_object", "layers.deserialize"}
+BASIC_ANNOTATIONS = frozenset({"str", "int", "float", "bool", "None", "NoneType", "list", "tuple", "dict",
+                               "List", "Tuple", "Dict", "Sequence", "Mapping", "Literal", "Any", "object"})
+_NONBASIC_WORD = re.compile(r"\b(" + "|".join(NONBASIC_ANNOTATIONS) + r")\b")
+
+
+def _alternatives(annotation: str) -> list[str]:
+    """The members of a union annotation: `float | Tensor`, `Union[str, Callable]`, `Optional[Layer]`."""
+    text = annotation.strip()
+    for wrapper in ("typing.Union[", "Union[", "typing.Optional[", "Optional["):
+        if text.startswith(wrapper) and text.endswith("]"):
+            inner = _split_top(text[len(wrapper):-1], ",")
+            return inner + (["None"] if "Optional" in wrapper else [])
+    return _split_top(text, "|")
+
+
+def _split_top(text: str, separator: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        if char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+        if char == separator and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    return parts + [current.strip()]
+
+
+def _annotation_evidence(param: Param) -> tuple[str, bool] | None:
+    """An annotation naming an object type; strong when no member of the union is a basic value."""
     annotation = param.annotation or ""
-    if any(word in annotation for word in NONBASIC_ANNOTATIONS):
-        return f"annotated `{annotation}`"
+    members = [m for m in _alternatives(annotation) if m not in ("None", "NoneType")]
+    objects = [m for m in members if _NONBASIC_WORD.search(m)]
+    if not objects:
+        return None
+    default = param.default
+    basic_default = default is not None and default.kind == "const" and default.ctype != "NoneType"
+    return f"is annotated `{annotation}`", len(objects) == len(members) and not basic_default
+
+
+def _nonbasic_evidence(ctx: ClassContext, param: Param) -> tuple[str, bool] | None:
+    """Why a parameter may receive an object, and whether that is certain (strong) or only possible.
+
+    Strong: the default is an object, the annotation admits only objects, the argument is called or
+    built. Weak: it is handed to `activations.get`-style helpers (which take names too) or annotated
+    with a union that also admits a basic value (`float | Tensor`).
+    """
     default = param.default
     if default is not None:
         if default.kind == "lambda":
-            return "defaults to a lambda"
+            return "defaults to a lambda", True
         if default.kind == "dotted" and default.text.split(".")[-1][:1].islower() and "." in default.text:
-            return f"defaults to the function `{default.text}`"
+            return f"defaults to the function `{default.text}`", True
         if builds_layer(default) or is_array(default):
-            return "defaults to an object"
+            return "defaults to an object", True
     uses = ctx.init.param_uses.get(param.name, set()) if ctx.init else set()
-    for use in sorted(uses & NONBASIC_USES):
-        return "is called" if use == "called" else f"is passed to `{use}`" if "." in use and "(" not in use \
-            else f"is used with `{use}`"
+    if "called" in uses:
+        return "is called", True
+    if ".build()" in uses:
+        return "is built (`.build()`)", True
     if ctx.init is not None:
         for attr, source in ctx.init.attrs_from_param.items():
             used = ctx.cls.attr_uses.get(attr, set()) & {"called", ".build()", ".built"}
             if source == param.name and used:
                 how = "called" if "called" in used else "built"
-                return f"is stored as `self.{attr}` and {how}"
-    return None
+                return f"is stored as `self.{attr}` and {how}", True
+    annotated = _annotation_evidence(param)
+    if annotated is not None and annotated[1]:
+        return annotated
+    for use in sorted(uses & DECODING_USES):
+        return f"is passed to `{use}`, which also takes names", False
+    return annotated
 
 
 class AutoconfigNonbasicParam(Rule):
     code = "CFG304"
     name = "autoconfig-nonbasic-param"
-    summary = "No `get_config`, and a parameter evidently takes a non-basic value (callable, layer, array)."
-    what = ("In a class relying on Keras's automatic config, flags a constructor parameter that evidently "
-            "receives an object: annotated as a callable/layer/array, defaulted to one, called, built, or "
-            "handed to `activations.get`-style helpers.")
+    summary = "No `get_config`, and a parameter takes an object (callable, layer, array) Keras cannot record."
+    what = ("In a class relying on Keras's automatic config, flags a constructor parameter that receives an "
+            "object. A warning when that is certain (defaulted to an object, called, built, or annotated with "
+            "object types only); information when it is only possible (handed to `activations.get`-style "
+            "helpers, which also take names, or annotated with a union such as `float | Tensor`): callers "
+            "that pass `\"relu\"` or `0.5` are fine. The message says which evidence was found.")
     why = ("The automatic config only works when every value passed is `str/int/float/bool/None` (or "
            "lists/dicts of them). Pass a function or a layer and `get_config()` raises `NotImplementedError: "
            "Object X was created by passing non-serializable argument values in __init__()`, so "
-           "`model.save`, `to_json` and `clone_model` fail at save time.")
+           "`model.save`, `to_json` and `clone_model` fail at save time. Keras 3 records defaults too, so a "
+           "default that is an object fails even when callers pass nothing.")
     instead = ("Define `get_config` returning the serialized value (`activations.serialize(...)`, "
                "`serialize_keras_object(...)`) and a `from_config` that decodes it.")
     severity = both(Severity.WARNING)
@@ -301,7 +435,7 @@ class AutoconfigNonbasicParam(Rule):
             import keras
 
             class Gate(keras.layers.Layer):
-                def __init__(self, activation="sigmoid", **kwargs):
+                def __init__(self, activation=keras.activations.sigmoid, **kwargs):
                     super().__init__(**kwargs)
                     self.activation = keras.activations.get(activation)
             """, (4, 24)),
@@ -317,6 +451,14 @@ class AutoconfigNonbasicParam(Rule):
                 def call(self, x):
                     return self.fn(x)
             """, (5, 24)),
+        bad("""
+            import keras
+
+            class Gate(keras.layers.Layer):
+                def __init__(self, activation="sigmoid", **kwargs):
+                    super().__init__(**kwargs)
+                    self.activation = keras.activations.get(activation)
+            """, (4, 24)),
     )
     valid = (
         good("""
@@ -348,21 +490,32 @@ class AutoconfigNonbasicParam(Rule):
         if ctx.is_model and ctx.is_k3:
             return  # CFG303 already asks for a get_config
         for param in ctx.cls.init.named_params:
-            evidence = _nonbasic_evidence(ctx, param)
-            if evidence:
-                yield Hit(param.span, f"`{param.name}` {evidence}: Keras's automatic config cannot "
-                                      "serialize it; define `get_config`")
+            found = _nonbasic_evidence(ctx, param)
+            if found is None:
+                continue
+            evidence, certain = found
+            if certain:
+                yield Hit(param.span, f"`{param.name}` {evidence}: Keras's automatic config cannot serialize "
+                                      "it; define `get_config`")
+            else:
+                yield Hit(param.span, f"`{param.name}` {evidence}: if a caller passes an object instead, Keras's "
+                                      "automatic config cannot serialize it; define `get_config`",
+                          severity=Severity.INFO)
 
 
 class VarargsAutoconfig(Rule):
     code = "CFG305"
     name = "varargs-autoconfig"
     summary = "`*args` or positional-only parameters in a class without `get_config`."
-    what = "Flags `*args` and positional-only parameters in a class that relies on the automatic config."
-    why = ("Keras 3 refuses to write the config: `NotImplementedError: ... positional only or variadic "
-           "positional arguments` at save or clone time. tf-keras silently drops the `*args` values, so the "
-           "reloaded layer differs; positional-only parameters fail reload with `missing 1 required "
-           "positional argument`.")
+    what = ("Flags positional-only parameters, and `*args` that `__init__` reads, in a class that relies on "
+            "the automatic config. `*args` that `__init__` never reads, or only hands to Keras's own "
+            "`Layer.__init__`, is not reported: Keras 3's `Layer.__init__` takes keywords only, so no working "
+            "call passes positional values through it, and tf-keras's base config carries back what its "
+            "`Layer.__init__` takes positionally.")
+    why = ("Keras 3 refuses to write the config once a positional value reaches `*args`: `NotImplementedError: "
+           "... positional only or variadic positional arguments` at save or clone time (positional-only "
+           "parameters: always). tf-keras silently drops the `*args` values, so the reloaded layer differs; "
+           "positional-only parameters fail reload with `missing 1 required positional argument`.")
     instead = "Use named parameters (`def __init__(self, units, rate=0.1, **kwargs)`), or define `get_config`."
     severity = both(Severity.ERROR)
     invalid = (
@@ -408,6 +561,22 @@ class VarargsAutoconfig(Rule):
                     units = config.pop("units")
                     return cls(units, **config)
             """),
+        good("""
+            import keras
+
+            class Forward(keras.layers.Layer):
+                def __init__(self, units=3, *args, **kwargs):
+                    super().__init__(*args, **kwargs)
+                    self.units = units
+            """),
+        good("""
+            import tf_keras as keras
+
+            class Ignored(keras.layers.Layer):
+                def __init__(self, units=3, *args, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+            """, target=Target.TF_KERAS),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -416,6 +585,8 @@ class VarargsAutoconfig(Rule):
             return
         if init.vararg is not None and ctx.is_model and init.vararg.name in _star_forwarded(init):
             return  # `Model.__init__(self, *args, **kwargs)`: functional construction, its own config
+        if init.vararg is not None and not _carries_positional_values(ctx):
+            return
         if init.vararg is not None:
             yield Hit(init.vararg.span, f"`*{init.vararg.name}` cannot be recorded by Keras's automatic config")
             return
@@ -428,11 +599,26 @@ def _star_forwarded(init) -> set[str]:  # type: ignore[no-untyped-def]
     return {name for call in init.super_calls for name in call.star_names}
 
 
+def _carries_positional_values(ctx: ClassContext) -> bool:
+    """Whether `*args` can hold values a working call passed: `__init__` reads it, or hands it to a
+    project base's `__init__` (whose positional parameters then take them)."""
+    init = ctx.cls.init
+    assert init is not None and init.vararg is not None
+    if init.vararg_reads:
+        return True
+    forwarded = init.vararg.name in _star_forwarded(init)
+    return forwarded and any(ancestor.cls.init is not None for ancestor in ctx.chain[1:])
+
+
 class KwargsSwallowed(Rule):
     code = "CFG306"
     name = "kwargs-swallowed"
     summary = "`**kwargs` is accepted but never reaches `super().__init__`."
-    what = "Flags a `super().__init__(...)` call that does not forward the var-keyword parameter."
+    what = ("Flags a `super().__init__(...)` call that does not forward the var-keyword parameter, when a "
+            "caller's `name`/`dtype` or a key of the layer's own config can only land in it. Not reported "
+            "when the var-keyword feeds another call (`Conv2D(filters, **conv_kwargs)`: it is meant for a "
+            "sub-layer), or when `__init__` takes `name`, `dtype` and every config key by name or pops them "
+            "(then the var-keyword only absorbs extra keywords on purpose).")
     why = ("The caller's `name`, `trainable` and `dtype` are silently ignored, and so is every reload's: "
            "a layer created with `dtype=\"float64\"` reloads as float32, and a misspelled config key is "
            "swallowed instead of failing (the reloaded layer then uses a default).")
@@ -477,6 +663,28 @@ class KwargsSwallowed(Rule):
                     super().__init__(**base)
                     self.units = units
             """),
+        good("""
+            import keras
+
+            class Head(keras.layers.Layer):
+                def __init__(self, units, name=None, **dense_kwargs):
+                    super().__init__(name=name)
+                    self.dense = keras.layers.Dense(units, **dense_kwargs)
+
+                def call(self, x):
+                    return self.dense(x)
+            """),
+        good("""
+            import keras
+
+            class Hashed(keras.layers.Layer):
+                def __init__(self, bins, name=None, dtype=None, **kwargs):
+                    super().__init__(name=name, dtype=dtype)
+                    self.bins = bins
+
+                def get_config(self):
+                    return {"bins": self.bins, "name": self.name, "dtype": self.dtype}
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -484,9 +692,37 @@ class KwargsSwallowed(Rule):
         if init is None or init.varkw is None or not init.super_calls:
             return
         carriers = {init.varkw.name} | init.kwargs_aliases
-        if not any(call.names & carriers for call in init.super_calls):
-            yield Hit(init.super_calls[0].span,
-                      f"`**{init.varkw.name}` is accepted but not passed to `super().__init__`")
+        if any(call.names & carriers for call in init.super_calls):
+            return
+        if _feeds_another_call(ctx, carriers):
+            return  # `Dense(units, **dense_kwargs)`: the var-keyword is meant for a sub-layer
+        lost = _swallowed_keys(ctx)
+        if lost:
+            yield Hit(init.super_calls[0].span, f"`**{init.varkw.name}` is accepted but not passed to "
+                                                f"`super().__init__`: {_and(lost)} can only land in it")
+
+
+def _feeds_another_call(ctx: ClassContext, carriers: set[str]) -> bool:
+    """The var-keyword (or a dict built from it) is spread into a call other than the parent's `__init__`,
+    in `__init__` itself or later through the attribute that stores it."""
+    init = ctx.cls.init
+    assert init is not None
+    if init.spread_into_calls & carriers:
+        return True
+    return any(param in carriers and "**" in ctx.cls.attr_uses.get(attr, set())
+               for attr, param in init.attrs_from_param.items())
+
+
+def _swallowed_keys(ctx: ClassContext) -> list[str]:
+    """The base keys `name`/`dtype`, and every key of the layer's own config, that no named parameter
+    takes and `__init__` does not pop: a caller or a reload passes them into the var-keyword."""
+    init = ctx.cls.init
+    assert init is not None
+    coverage = ctx.coverage
+    keys = {"name", "dtype"} | (coverage.keys - {"activity_regularizer"})
+    taken = {p.name for p in init.named_params} | init.kwargs_popped
+    order = ["name", "trainable", "dtype"]
+    return sorted(keys - taken, key=lambda k: (order.index(k) if k in order else len(order), k))
 
 
 class VarkwNotNamedKwargs(Rule):
@@ -552,7 +788,11 @@ class FixedParentKwarg(Rule):
     summary = "`super().__init__` fixes a keyword that the parent's config also returns."
     what = ("Flags a keyword fixed in `super().__init__(..., use_bias=False, **kwargs)` when the inherited "
             "config returns that key too and neither `__init__` pops it from `kwargs` nor `get_config` "
-            "removes it.")
+            "removes it. When the parent writes the key only on some paths (`if self.scale is not None:`), "
+            "it is reported only if the fixed value certainly passes that guard (`scale=2.0`, not "
+            "`scale=None`); a guard it cannot evaluate is not reported. A built-in parent reached through "
+            "Keras's private modules (`keras.src...ConvLSTM`, `BaseConv`) is an implementation base whose "
+            "config need not return what it takes: not reported either.")
     why = ("`from_config` passes the key back through `**kwargs` while `__init__` also fixes it: every reload "
            "fails with `TypeError: __init__() got multiple values for keyword argument 'use_bias'`.")
     instead = ("`kwargs.pop(\"use_bias\", None)` before `super().__init__`, or `config.pop(\"use_bias\")` in "
@@ -577,6 +817,25 @@ class FixedParentKwarg(Rule):
                 def get_config(self):
                     return {**super().get_config(), "units": self.units}
             """, (5, 26)),
+        bad("""
+            import keras
+
+            class Scaled(keras.layers.Layer):
+                def __init__(self, units=2, scale=None, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    config = {**super().get_config(), "units": self.units}
+                    if self.scale is not None:
+                        config["scale"] = self.scale
+                    return config
+
+            class Doubled(Scaled):
+                def __init__(self, units=2, **kwargs):
+                    super().__init__(units, scale=2.0, **kwargs)
+            """, (17, 33)),
     )
     valid = (
         good("""
@@ -599,6 +858,32 @@ class FixedParentKwarg(Rule):
                     del config["use_bias"]
                     return config
             """),
+        good("""
+            import keras
+
+            class Scaled(keras.layers.Layer):
+                def __init__(self, units=2, scale=None, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    config = {**super().get_config(), "units": self.units}
+                    if self.scale is not None:
+                        config["scale"] = self.scale
+                    return config
+
+            class Unscaled(Scaled):
+                def __init__(self, units=2, **kwargs):
+                    super().__init__(units, scale=None, **kwargs)
+            """),
+        good("""
+            from keras.src.layers.rnn.conv_lstm import ConvLSTM
+
+            class ConvLSTM1DLike(ConvLSTM):
+                def __init__(self, filters=2, kernel_size=3, **kwargs):
+                    super().__init__(rank=1, filters=filters, kernel_size=kernel_size, **kwargs)
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -608,8 +893,6 @@ class FixedParentKwarg(Rule):
         own = {p.name for p in init.named_params}
         removed = ctx.get_config.removed if ctx.get_config is not None else set()
         fc = ctx.from_config
-        if (ctx.builtin_parent or "").split(".")[-1].startswith("Base"):
-            return  # Keras's internal abstract bases (BaseConv...) do not return all their arguments
         returned = ctx.coverage.keys
         for call in init.super_calls:
             if init.varkw.name not in call.star_names:
@@ -619,9 +902,65 @@ class FixedParentKwarg(Rule):
                     continue
                 if fc is not None and (fc.opaque or keyword in fc.supplied):
                     continue
-                if keyword in returned:
+                if keyword in returned and _emitted(ctx, keyword, call.keywords[keyword]):
                     yield Hit(span, f"`{keyword}` is fixed here and also returned by the parent's config: "
                                     "reloads pass it twice")
+
+
+def _emitted(ctx: ClassContext, key: str, fixed: Value) -> bool:
+    """Whether the config returns `key` when `__init__` fixes its argument to `fixed`.
+
+    Yes unless the `get_config` that writes it does so only on some paths: then only when the guard
+    is `self.<attr> is [not] None` or the truth of `self.<attr>`, `<attr>` holds that argument, and the
+    fixed value certainly passes it (`None` never passes `is not None`).
+    """
+    for ancestor in ctx.chain:
+        gc = ancestor.cls.get_config
+        if gc is None or key not in gc.keys:
+            continue
+        if key not in gc.conditional:
+            return True
+        attr, test = gc.conditional[key]
+        if not attr or not _holds_argument(ctx, attr, key):
+            return False  # written on some paths only, under a condition we cannot evaluate
+        return _passes(test, fixed) is True
+    return not _internal(ctx.builtin_parent or "")  # a built-in parent's config
+
+
+INTERNAL_PREFIXES = ("keras.src.", "tf_keras.src.", "tensorflow.python.")
+
+
+def _internal(dotted: str) -> bool:
+    """A Keras class reached through Keras's private modules (`keras.src.layers.rnn.conv_lstm.ConvLSTM`,
+    `BaseConv`): an implementation base, with no promise that its config returns what it takes. The
+    public layers (`keras.layers.Dense`) do."""
+    return dotted.startswith(INTERNAL_PREFIXES) or any(part.startswith("_") for part in dotted.split("."))
+
+
+def _holds_argument(ctx: ClassContext, attr: str, key: str) -> bool:
+    return any(ancestor.cls.init is not None and ancestor.cls.init.attrs_from_param.get(attr) == key
+               for ancestor in ctx.chain)
+
+
+FALSY_CONSTANTS = frozenset({"None", "False", "0", "0.0", "''", '""', "b''"})
+
+
+def _passes(test: str, value: Value) -> bool | None:
+    """Whether a guard on an attribute holding `value` is true (None: cannot tell)."""
+    if value.kind == "const":
+        is_none, falsy = value.ctype == "NoneType", value.text in FALSY_CONSTANTS
+    elif value.kind in ("call", "lambda", "fstring", "list", "tuple", "set", "dict"):
+        is_none = False
+        falsy = not value.items if value.kind in ("list", "tuple", "set") else None
+    else:
+        return None
+    if test == "none":
+        return is_none
+    if test == "not_none":
+        return not is_none
+    if falsy is None:
+        return None
+    return not falsy if test == "truthy" else falsy if test == "falsy" else None
 
 
 RULES = (SuperConfigWithoutKwargs, AutoconfigWithoutKwargs, ModelWithoutGetConfig, AutoconfigNonbasicParam,

@@ -182,12 +182,16 @@ class UnguardedSublayerBuild(Rule):
 class BuildWithoutBuilt(Rule):
     code = "CFG403"
     name = "build-without-built"
-    summary = "tf-keras: a custom `build()` neither calls `super().build()` nor sets `self.built`."
-    what = "Flags, for tf-keras, a `build()` that never marks the layer as built."
-    why = ("tf-keras only sets `built` in `Layer.build()`. After `deserialize_keras_object`, "
-           "`model_from_json` or `load_model` Keras calls `build` from the saved build config and then again "
-           "on first use: weights are created twice, and `layer.losses` gets an extra regularization term "
-           "from an orphaned variable. Keras 3's build wrapper sets `built` itself.")
+    summary = ("tf-keras: a `build()` that adds a regularized weight neither calls `super().build()` nor sets "
+               "`self.built`.")
+    what = ("Flags, for tf-keras, a `build()` that adds a weight with a `regularizer=` and never marks the "
+            "layer as built. A `build()` without regularized weights is not reported: building it twice "
+            "after a reload changes nothing a user can see.")
+    why = ("tf-keras only sets `built` in `Layer.build()`. After `load_model`, `model_from_json` or "
+           "`deserialize_keras_object` Keras calls `build` from the saved build config and then again on "
+           "first use: the first weight is orphaned but its regularizer stays, so `model.losses` holds the "
+           "regularization term twice and training optimizes a different loss than before saving. Keras 3's "
+           "build wrapper sets `built` itself.")
     instead = "End `build()` with `super().build(input_shape)` (or `self.built = True`)."
     severity = {Target.TF_KERAS: Severity.WARNING}
     invalid = (
@@ -199,13 +203,19 @@ class BuildWithoutBuilt(Rule):
                     self.w = self.add_weight(name="w", shape=(input_shape[-1], 2), regularizer="l2")
             """, (4, 9), target=Target.TF_KERAS),
         bad("""
-            from tf_keras import layers
+            from tf_keras import layers, regularizers
 
             class Twice(layers.Layer):
+                def __init__(self, units=2, kernel_regularizer=None, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.kernel_regularizer = regularizers.get(kernel_regularizer)
+
                 def build(self, input_shape):
                     if input_shape[-1] > 2:
-                        self.w = self.add_weight(name="w", shape=(input_shape[-1], 2))
-            """, (4, 9), target=Target.TF_KERAS),
+                        self.w = self.add_weight(name="w", shape=(input_shape[-1], self.units),
+                                                 regularizer=self.kernel_regularizer)
+            """, (9, 9), target=Target.TF_KERAS),
     )
     valid = (
         good("""
@@ -213,7 +223,7 @@ class BuildWithoutBuilt(Rule):
 
             class Once(keras.layers.Layer):
                 def build(self, input_shape):
-                    self.w = self.add_weight(name="w", shape=(input_shape[-1], 2))
+                    self.w = self.add_weight(name="w", shape=(input_shape[-1], 2), regularizer="l2")
                     super().build(input_shape)
             """, target=Target.TF_KERAS),
         good("""
@@ -221,15 +231,31 @@ class BuildWithoutBuilt(Rule):
 
             class Once(layers.Layer):
                 def build(self, input_shape):
-                    self.w = self.add_weight(name="w", shape=(input_shape[-1], 2))
+                    self.w = self.add_weight(name="w", shape=(input_shape[-1], 2), regularizer="l2")
                     self.built = True
+            """, target=Target.TF_KERAS),
+        good("""
+            import tf_keras as keras
+
+            class Unregularized(keras.layers.Layer):
+                def __init__(self, units=2, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def build(self, input_shape):
+                    self.w = self.add_weight(name="w", shape=(input_shape[-1], self.units))
+
+                def call(self, x):
+                    return keras.backend.dot(x, self.w)
             """, target=Target.TF_KERAS),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
         build = ctx.cls.build
-        if build is not None and not build.calls_super_build and not build.sets_built:
-            yield Hit(build.span, "`build` neither calls `super().build()` nor sets `self.built`")
+        if build is None or build.calls_super_build or build.sets_built or not build.regularized_weights:
+            return
+        yield Hit(build.span, "`build` adds a regularized weight but neither calls `super().build()` nor sets "
+                              "`self.built`: after a reload the regularization loss counts twice")
 
 
 class UnregisteredCustomObject(Rule):
