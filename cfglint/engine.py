@@ -21,8 +21,9 @@ from cfglint.context import ClassContext, ModuleContext
 from cfglint.discovery import Discovery, discover
 from cfglint.extract import extract
 from cfglint.facts import KerasImport, ModuleFacts
-from cfglint.finding import Finding, Span, Target
+from cfglint.finding import Finding, Severity, Span, Target
 from cfglint.keras_target import Decision, Evidence, ProjectMetadata, ProjectFacts, decide
+from cfglint.keras_names import BUILTIN_DISTRIBUTIONS
 from cfglint.noqa import is_suppressed, parse_noqa
 from cfglint.prefilter import keras_reexporters, reexported_names, signature, worth_parsing
 from cfglint.project import ProjectIndex, module_name
@@ -402,7 +403,10 @@ class Checker:
         if not self.resolver.for_path(facts.path).selection.enabled_for(rule.code, Path(facts.path)):
             return
         severity = hit.severity or rule.severity[target]
-        yield Finding(facts.path, hit.span, rule.code, rule.name, hit.message, severity, class_name)
+        message = hit.message
+        if severity is not Severity.INFO and facts.module.split(".")[0] in BUILTIN_DISTRIBUTIONS:
+            severity, message = Severity.INFO, f"{message} (in Keras's own source: trusted as built-in)"
+        yield Finding(facts.path, hit.span, rule.code, rule.name, message, severity, class_name)
 
     def _parse_error(self, path: str, message: str, line: int, column: int) -> Iterable[Finding]:
         if not self.resolver.for_path(path).selection.enabled_for(PARSE_ERROR.code, Path(path)):

@@ -20,6 +20,9 @@ KERAS_ROOTS = (
     "keras",
 )
 EXTENSION_ROOTS = ("keras_hub", "keras_nlp", "keras_cv")
+# Distributions whose own classes cfglint treats as built-in: it trusts their configs when a user class
+# derives from them, so findings on their own source are shown as info (nothing a user of them can fix).
+BUILTIN_DISTRIBUTIONS = frozenset({"keras", "tf_keras", "tensorflow", *EXTENSION_ROOTS})
 # Names people use without importing them from Keras (star imports, or after an unresolvable alias)
 KERAS_SUBMODULES = ("activations", "initializers", "regularizers", "constraints", "layers", "ops",
                     "saving", "utils", "models")
