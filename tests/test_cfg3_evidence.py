@@ -104,7 +104,9 @@ def test_keras_own_layers_are_clean_for_cfg3_and_cfg403() -> None:
     found = {
         (Path(f.path).resolve().relative_to(roots[0].parent.resolve()).as_posix(), f.code, f.class_name)
         for f in report.findings
-        if f.severity is not Severity.INFO and not f.path.endswith("_test.py")
+        # Keras's own classes are shown as info (trusted as built-in); the rule's own verdict still counts
+        if (f.severity is not Severity.INFO or f.message.endswith("(in Keras's own source: trusted as built-in)"))
+        and not f.path.endswith("_test.py")
     }
     assert found <= KNOWN_KERAS_BUGS
     if _installed("tf_keras") is not None:
