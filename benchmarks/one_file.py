@@ -1,6 +1,6 @@
 """How long `cfglint check one_file.py` takes in a fresh process, next to Python's own floors.
 
-The pre-commit budget (DESIGN.md §5) is 0.25 s wall for one file on a 2-core machine. Wall time of
+The pre-commit budget is 0.25 s wall for one file on a 2-core machine. Wall time of
 a whole process depends on how busy the machine is, so every command is run interleaved with the
 others, several times, and the table gives medians and each figure as a ratio to bare Python
 start-up measured in the same run.

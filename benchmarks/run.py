@@ -16,7 +16,7 @@ figure as a ratio to ruff's cold run and to the floors:
 * peak memory (maximum resident set) of the cold and warm runs.
 
 It also checks that `--jobs 1` and `--jobs N` print byte-identical output on the corpus.
-Goals (DESIGN.md §5): cold <= 2x ruff cold, warm <= 0.5x ruff cold, one file <= 0.25 s, memory <= 150 MiB.
+Goals: cold <= 2x ruff cold, warm <= 0.5x ruff cold, one file <= 0.25 s, memory <= 150 MiB.
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from cfglint import __version__
 
@@ -315,6 +316,26 @@ def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None
     return EXIT_CLEAN
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled, `kill`) unwinds like Ctrl-C, so the workers are ended on the way out
+    instead of being orphaned."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding program): nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_verify(args: argparse.Namespace) -> int:
     import importlib.util
 
@@ -349,8 +370,9 @@ def run_verify(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise ConfigError(f"[tool.cfglint.verify.examples]: {exc}") from None
         checker = Checker(base, resolver=resolver)
-        report = verify(checker, args.paths or ["."], device=args.device, timeout=args.timeout,
-                        jobs=args.jobs or default_jobs(), examples=examples_table, progress=stderr_progress())
+        with _sigterm_as_interrupt():
+            report = verify(checker, args.paths or ["."], device=args.device, timeout=args.timeout,
+                            jobs=args.jobs or default_jobs(), examples=examples_table, progress=stderr_progress())
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     except WorkerStartError as exc:

@@ -2,7 +2,7 @@
 
 Both follow ruff, so users can carry their habits over: kebab-case keys, `exclude` replacing the default
 excludes, CLI `--select` replacing the configured selection, and the most specific selector winning.
-Everything at this edge is strict (DESIGN.md §9): a mistake is a `ConfigError`, never a silent default.
+Everything at this edge is strict, as in ruff: a mistake is a `ConfigError`, never a silent default.
 TOML is parsed only when a pyproject.toml mentions cfglint, to keep one-file runs fast.
 """
 

@@ -109,6 +109,7 @@ class Checker:
         self.cache = cache or ResultCache(None)
         self.jobs = max(1, jobs)
         self.max_file_size = settings.max_file_size
+        self.parse_all = False  # parse every file, not only those that may hold a Keras class (`verify`)
         self._pool = None  # worker processes, started on first use and kept for the run
         self._parsed: dict[str, ModuleFacts | None] = {}
         self._consulted: dict[str, StatKey] = {}  # files read only to resolve base classes
@@ -283,7 +284,7 @@ class Checker:
         reexporters = keras_reexporters(((e.module, e.signature) for e in entries.values() if e.signature), walked)
         first = True
         while pending:
-            batch = [p for p, entry in pending.items() if (first and os.path.normpath(p) in explicit)
+            batch = [p for p, entry in pending.items() if (first and (self.parse_all or os.path.normpath(p) in explicit))
                      or worth_parsing(entry.signature, known, project, walked, reexporters)]  # type: ignore[arg-type]
             first = False
             if not batch:

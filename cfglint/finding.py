@@ -15,7 +15,7 @@ class Severity(str, enum.Enum):
 
 
 class Target(str, enum.Enum):
-    """Which Keras a file is checked for: their config semantics differ (DESIGN.md §7)."""
+    """Which Keras a file is checked for: their config semantics differ (README, "Which Keras")."""
 
     KERAS3 = "keras3"
     TF_KERAS = "tf-keras"

@@ -71,7 +71,7 @@ class VerifyCollector(pytest.Collector):
         checker = Checker(settings)
         examples = dict(settings.verify.get("examples", {}))
         paths, _ = resolve_arguments(self.paths, [Path.cwd(), settings.root, settings.root / "src"])
-        targets, _ = find_classes(checker, paths)
+        targets, _, _ = find_classes(checker, paths)
         return [ClassItem.from_parent(self, name=f"{t.module}:{t.name}", target=t,
                                       example=examples.get(f"{t.module}:{t.name}")) for t in targets]
 

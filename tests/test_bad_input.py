@@ -1,4 +1,4 @@
-"""Bad input never ends a run with a traceback (DESIGN.md §6).
+"""Bad input never ends a run with a traceback.
 
 Each case puts a bad file next to a real buggy layer and runs `python -m cfglint check` in a subprocess,
 as users do: the bad file gets a clear message and a defined exit code, and the buggy layer's finding is

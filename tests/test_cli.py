@@ -55,7 +55,7 @@ class Good(keras.layers.Layer):
         return config
 """
 
-# Findings that depend on the Keras target (DESIGN.md §8):
+# Findings that depend on the Keras target (the rule catalog gives a severity per target):
 #   CFG302 at 5:9   (error for keras3, info for tf-keras)
 #   CFG303 at 10:7  (keras3 only)
 #   CFG403 at 20:9  (tf-keras only)

@@ -1,6 +1,6 @@
 """The static path never imports TensorFlow, Keras, NumPy, tf_keras (or JAX/PyTorch), nor libcst.
 
-`cfglint check` must start in a fraction of a second on a machine without TensorFlow (DESIGN.md §5), and
+`cfglint check` must start in a fraction of a second on a machine without TensorFlow (the pre-commit budget), and
 libcst is only for rewriting (fixes). A fresh interpreter runs `cfglint.cli.main` over a small project whose
 layers use every import style, in every output format, plus `cfglint rule`, then reports which of those
 packages were loaded or even looked up. They are all installed in the test environment, so an accidental

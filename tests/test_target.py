@@ -420,11 +420,11 @@ def test_verify_runs_tf_keras_code_under_the_inferred_keras(tmp_path: Path) -> N
     write(root, {"pkg/modern.py": KERAS_LAYER.replace("class Auto", "class Modern")})
     settings = load_settings(root, known_codes=ALL_RULES)
     resolver = SettingsResolver(settings, all_codes=ALL_RULES, default_codes=DEFAULT_CODES)
-    targets, errors = find_classes(Checker(settings, resolver=resolver), [str(root)])
+    targets, errors, _ = find_classes(Checker(settings, resolver=resolver), [str(root)])
     assert errors == []
     assert sorted((t.name, t.target) for t in targets) == [("Auto", Target.TF_KERAS), ("Modern", Target.TF_KERAS)]
     write(root, {"requirements.txt": "tensorflow>=2.16\n"})
-    targets, _ = find_classes(Checker(settings, resolver=resolver), [str(root)])
+    targets, _, _ = find_classes(Checker(settings, resolver=resolver), [str(root)])
     assert sorted((t.name, t.target) for t in targets) == [("Auto", Target.KERAS3), ("Modern", Target.KERAS3)]
 
 

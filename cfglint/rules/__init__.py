@@ -1,4 +1,4 @@
-"""The rule catalog (DESIGN.md §8), keyed by code."""
+"""The rule catalog (docs/rules.md is generated from it), keyed by code."""
 
 from __future__ import annotations
 

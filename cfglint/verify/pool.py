@@ -2,13 +2,15 @@
 
 Each of N threads owns one worker process and feeds it jobs from a shared queue. A worker that does
 not answer within `timeout` seconds is killed; one that dies (segfault, `os.abort`, `os._exit`) is
-noticed by end-of-file. Either way the class gets a CFG908 finding naming the stage it was in, and a
+noticed by end-of-file or by its exit. Workers are killed with their whole process group when the
+run ends, is interrupted (Ctrl-C, SIGTERM) or the interpreter exits, so nothing is left behind. Either way the class gets a CFG908 finding naming the stage it was in, and a
 fresh worker takes the next job. Starting a worker (importing TensorFlow) is not counted against the
 per-class limit.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import queue
 import selectors
@@ -18,7 +20,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import IO, Callable
 
 from cfglint.verify.protocol import Job, Problem, Result, decode, encode, result_from
 
@@ -38,21 +40,31 @@ class WorkerInfo:
 
 @dataclass
 class _Process:
-    proc: subprocess.Popen[str]
+    """A worker and its two private pipes: jobs go out on `jobs`, answers come back on `results_fd`.
+
+    The worker is the leader of its own process group, so killing the group also ends whatever user
+    code started inside it (grandchildren)."""
+
+    proc: subprocess.Popen[bytes]
+    jobs: IO[str]
+    results_fd: int
     buffer: str = ""
     selector: selectors.BaseSelector = field(default_factory=selectors.DefaultSelector)
 
     def readline(self, deadline: float) -> str | None:
-        """One line from the worker, or None at end-of-file; TimeoutError past the deadline."""
-        stdout = self.proc.stdout
-        assert stdout is not None
+        """One line from the worker, or None once it is gone; TimeoutError past the deadline.
+
+        End-of-file alone is not enough: a process that user code forked inside the worker may hold
+        the pipe open after the worker died, so the worker's own exit is polled as well."""
         while "\n" not in self.buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            if not self.selector.select(remaining):
-                raise TimeoutError
-            chunk = os.read(stdout.fileno(), 65536)
+            if not self.selector.select(min(remaining, POLL_INTERVAL)):
+                if _exited(self.proc) and not self.selector.select(0):
+                    return None
+                continue
+            chunk = os.read(self.results_fd, 65536)
             if not chunk:
                 return None
             self.buffer += chunk.decode("utf-8", "replace")
@@ -60,11 +72,62 @@ class _Process:
         return line
 
     def kill(self) -> None:
+        _kill_group(self.proc)
+        self.proc.wait()
+        self.release()
+
+    def release(self) -> None:
+        _LIVE.discard(self)
+        for close in (self.jobs.close, lambda: os.close(self.results_fd), self.selector.close):
+            try:
+                close()
+            except OSError:
+                pass
+
+    __hash__ = object.__hash__
+
+
+POLL_INTERVAL = 0.5
+_LIVE: set[_Process] = set()  # every worker not yet closed, for the clean-up at exit
+
+
+def _exited(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether the worker has exited, without reaping it: its pid must stay reserved until its group
+    has been killed, or the group id could name someone else's processes."""
+    if proc.returncode is not None:
+        return True
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None
+    except ChildProcessError:
+        return True
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker's whole process group (the worker and anything user code started). Never
+    after the worker was reaped: its pid, and so the group id, may belong to someone else by then."""
+    if proc.returncode is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
         try:
-            self.proc.kill()
+            proc.kill()
         except OSError:
             pass
-        self.proc.wait()
+
+
+def kill_all_workers() -> None:
+    """End every worker still running (an interrupted run, a SIGTERM, the interpreter exiting)."""
+    for worker in list(_LIVE):
+        _kill_group(worker.proc)
+        try:
+            worker.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        worker.release()
+
+
+atexit.register(kill_all_workers)
 
 
 class WorkerPool:
@@ -80,14 +143,22 @@ class WorkerPool:
         self._lock = threading.Lock()
 
     def _spawn(self) -> _Process:
-        argv = [sys.executable, "-m", "cfglint.verify.worker", "--target", self.target, "--device", self.device]
+        jobs_read, jobs_write = os.pipe()
+        results_read, results_write = os.pipe()
+        argv = [sys.executable, "-m", "cfglint.verify.worker", "--target", self.target, "--device", self.device,
+                "--jobs-fd", str(jobs_read), "--results-fd", str(results_write)]
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                text=True, env=env, start_new_session=True)
-        worker = _Process(proc)
-        assert proc.stdout is not None
-        worker.selector.register(proc.stdout, selectors.EVENT_READ)
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+                                    pass_fds=(jobs_read, results_write))
+        finally:
+            os.close(jobs_read)
+            os.close(results_write)
+        worker = _Process(proc, os.fdopen(jobs_write, "w", encoding="utf-8"), results_read)
+        _LIVE.add(worker)
+        worker.selector.register(results_read, selectors.EVENT_READ)
         try:
             line = worker.readline(time.monotonic() + STARTUP_TIMEOUT)
         except TimeoutError:
@@ -150,20 +221,29 @@ class WorkerPool:
                     _close(worker)
 
         threads = [threading.Thread(target=loop, daemon=True) for _ in range(min(self.jobs, len(jobs)))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():  # with a timeout, so that Ctrl-C and SIGTERM get through
+                    thread.join(0.2)
+        except BaseException:
+            while True:  # no new job may start a worker while the running ones are ended
+                try:
+                    pending.get_nowait()
+                except queue.Empty:
+                    break
+            kill_all_workers()
+            raise
         if errors:
             raise errors[0]
 
     def _one(self, worker: _Process, job: Job) -> tuple[Result, bool]:
         """Send one job; the result and whether the worker can take another."""
-        assert worker.proc.stdin is not None
         try:
-            worker.proc.stdin.write(encode(job))
-            worker.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
+            worker.jobs.write(encode(job))
+            worker.jobs.flush()
+        except (BrokenPipeError, OSError, ValueError):
             return _crashed(job, "start", worker.proc), False
         stage = "start"
         deadline = time.monotonic() + self.timeout
@@ -183,20 +263,37 @@ class WorkerPool:
             return result_from(message), True
 
 
-def _crashed(job: Job, stage: str, proc: subprocess.Popen[str]) -> Result:
+def _crashed(job: Job, stage: str, proc: subprocess.Popen[bytes]) -> Result:
+    deadline = time.monotonic() + 2  # end-of-file comes just before the exit; user code may also
+    while not _exited(proc) and time.monotonic() < deadline:  # have closed the pipe in a live worker
+        time.sleep(0.02)
+    exited = _exited(proc)
+    _kill_group(proc)  # grandchildren too, before the worker is reaped
     code = proc.wait()
+    if not exited:
+        return Result(job.id, "failed", problems=[Problem(
+            "CFG908", stage, f"the worker closed its result channel while in stage `{stage}`; it was killed")])
     how = f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
     return Result(job.id, "failed", problems=[Problem(
         "CFG908", stage, f"the worker process {how} while in stage `{stage}` (crash, os.abort or os._exit)")])
 
 
 def _close(worker: _Process) -> None:
+    """Let the worker finish (end of its job stream), then end its process group: processes that user
+    code started and left running go with it."""
     try:
-        assert worker.proc.stdin is not None
-        worker.proc.stdin.close()
-        worker.proc.wait(timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        worker.kill()
+        worker.jobs.close()
+    except OSError:
+        pass
+    deadline = time.monotonic() + 10
+    while not _exited(worker.proc) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    _kill_group(worker.proc)
+    try:
+        worker.proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    worker.release()
 
 
 class PersistentWorker:

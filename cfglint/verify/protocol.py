@@ -2,13 +2,16 @@
 
 The parent sends a `Job` per class. The worker answers with `progress` lines (so that when it hangs
 or dies the parent knows which stage it was in) and then one `Result`. Nothing here imports Keras.
+Both directions use pipes of their own (not stdin/stdout, which user code can read or print to) and a
+private copy of `json`, which user code cannot monkeypatch.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from cfglint.verify.private_json import json  # user code in a worker may patch the public `json`
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ class VerifyReport:
     workers: dict[str, WorkerInfo] = field(default_factory=dict)  # target → backend/device
     seconds: float = 0.0
     files: int = 0  # files that define the classes checked
+    unparsed: int = 0  # files that could not be read or parsed (CFG908 each)
 
     @property
     def classes(self) -> int:
@@ -54,6 +55,8 @@ class VerifyReport:
     def summary(self) -> str:
         parts = [f"{self.classes} class{'es' if self.classes != 1 else ''}: {len(self.verified)} verified, "
                  f"{len(self.failed)} failed, {len(self.skipped)} skipped"]
+        if self.unparsed:
+            parts.append(f"{self.unparsed} file{'s' if self.unparsed != 1 else ''} not parsed")
         for target, info in sorted(self.workers.items()):
             parts.append(f"{target} on {info.device.upper()} ({info.backend} backend, Keras {info.keras})")
         text = "cfglint verify: " + "; ".join(parts) + f" in {self.seconds:.1f} s"
@@ -78,13 +81,20 @@ def resolve_arguments(args: list[str], roots: list[Path]) -> tuple[list[str], li
     return paths, errors
 
 
-def find_classes(checker: Checker, paths: list[str]) -> tuple[list[ClassTarget], list[str]]:
+def find_classes(checker: Checker, paths: list[str]) -> tuple[list[ClassTarget], list[str], list[Finding]]:
+    """The classes to check, errors with the paths, and a CFG908 for each file that could not be read
+    or parsed: it may define classes, and none of them was verified."""
+    checker.parse_all = True  # a file that does not parse is a module verify cannot import: report it
     report, modules = checker.parse_paths(paths)
     errors = list(report.errors)
     targets: list[ClassTarget] = []
     for facts in modules:
         targets.extend(_classes_of(checker, facts))
-    return sorted(targets, key=lambda t: (t.path, t.line)), errors
+    crashed = ALL_RULES["CFG908"]
+    unverified = [Finding(f.path, f.span, crashed.code, crashed.name, f"not verified: the file {f.message}",
+                          crashed.severity.get(Target.KERAS3) or next(iter(crashed.severity.values())))
+                  for f in report.findings if f.code == "CFG001"]
+    return sorted(targets, key=lambda t: (t.path, t.line)), errors, unverified
 
 
 def _classes_of(checker: Checker, facts: ModuleFacts) -> list[ClassTarget]:
@@ -105,8 +115,10 @@ def run_verify(checker: Checker, args: list[str], *, device: str, timeout: float
     roots = [Path.cwd(), checker.settings.root, checker.settings.root / "src"]
     paths, errors = resolve_arguments(args, roots)
     report.errors.extend(errors)
-    targets, errors = find_classes(checker, paths) if paths else ([], [])
+    targets, errors, unverified = find_classes(checker, paths) if paths else ([], [], [])
     report.errors.extend(errors)
+    report.findings.extend(unverified)
+    report.unparsed = len(unverified)
     report.files = len({t.path for t in targets})
     by_target: dict[Target, list[ClassTarget]] = {}
     for target in targets:

@@ -1,8 +1,8 @@
 """A verify worker: imports Keras once, then imports user modules and checks classes on request.
 
-Run by `cfglint verify` as `python -m cfglint.verify.worker --target T --device D`. Requests arrive on
-stdin and answers leave on a private copy of stdout; the real stdout is pointed at stderr first, so
-whatever user code prints cannot corrupt the protocol. User code runs only here: a crash, a hang or
+Run by `cfglint verify` as `python -m cfglint.verify.worker --target T --device D --jobs-fd J
+--results-fd R`. Requests arrive and answers leave on two pipes of their own, so whatever user code
+prints or reads cannot corrupt the protocol. User code runs only here: a crash, a hang or
 `sys.exit` costs this process, never the parent's run.
 """
 
@@ -153,13 +153,39 @@ def _line_of(cls: type) -> int | None:
         return None
 
 
+def watch_parent() -> None:
+    """End this worker's whole process group when the parent goes away without closing it (killed
+    with SIGKILL, say): nothing started for a run may outlive it."""
+    import signal
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="cfglint-parent-watch", daemon=True).start()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--target", default="keras3")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--jobs-fd", type=int, required=True)
+    parser.add_argument("--results-fd", type=int, required=True)
     args = parser.parse_args()
-    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # user prints go to stderr
+    watch_parent()
+    # the channel is a pair of private pipes, and everything that encodes for it or for the checks is
+    # loaded now, before any user module: user code can neither read the jobs, print into the answers
+    # nor monkeypatch the encoder
+    from cfglint.verify import checks  # noqa: F401 - imported before user code on purpose
+
+    jobs = os.fdopen(args.jobs_fd, "r", encoding="utf-8")
+    protocol = os.fdopen(args.results_fd, "w", buffering=1, encoding="utf-8")
     try:
         keras = load_keras(args.target)
         backend = backend_of(keras)
@@ -170,7 +196,7 @@ def main() -> int:
     protocol.write(encode({"kind": "ready", "ok": True, "backend": backend, "device": device,
                            "keras": getattr(keras, "__version__", "?")}))
     worker = Worker(keras, backend, device)
-    for line in sys.stdin:
+    for line in jobs:
         if not line.strip():
             continue
         job = decode_job(line)
