@@ -7,9 +7,10 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, TextIO
 
 from cfglint import __version__
+from cfglint.display import printable
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 TARGETS = ("keras3", "tf-keras", "auto")
@@ -110,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say(kind: str, text: str, *, file: TextIO | None = None) -> None:
+    """One `cfglint: <kind>: ...` line on standard error, with names from the file system made safe."""
+    print(f"cfglint: {kind}: {printable(text)}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -127,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     except UsageError as exc:
-        print(f"cfglint: error: {exc}", file=sys.stderr)
+        _say("error", f"{exc}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -212,7 +218,7 @@ def run_check(args: argparse.Namespace) -> int:
                 run = fix_files(report.findings, check_text, unsafe=args.unsafe_fixes, write=not args.diff,
                                 roots=args.paths or ["."])
                 for result in run.problems:
-                    print(f"cfglint: warning: {result.path}: {result.problem}", file=sys.stderr)
+                    _say("warning", f"{result.path}: {result.problem}", file=sys.stderr)
                 for result in run.files:
                     _print_held_back(result.held_back)
                 if args.diff:
@@ -223,7 +229,7 @@ def run_check(args: argparse.Namespace) -> int:
                     print(f"Would fix {_count(count, 'finding')}." if count else "No fixes available.",
                           file=sys.stderr)
                     for error in report.errors:
-                        print(f"cfglint: error: {error}", file=sys.stderr)
+                        _say("error", f"{error}", file=sys.stderr)
                     return EXIT_ERROR if report.errors else EXIT_FINDINGS if changed else EXIT_CLEAN
                 if run.applied:  # report what remains, as a fresh run sees the rewritten files
                     warnings, errors = report.warnings, report.errors
@@ -239,9 +245,9 @@ def run_check(args: argparse.Namespace) -> int:
         for line in project_targets(checker, checker.discovered):
             print(f"cfglint: {line}", file=sys.stderr)
     for warning in report.warnings:
-        print(f"cfglint: warning: {warning}", file=sys.stderr)
+        _say("warning", f"{warning}", file=sys.stderr)
     for error in report.errors:
-        print(f"cfglint: error: {error}", file=sys.stderr)
+        _say("error", f"{error}", file=sys.stderr)
     if report.findings or not report.errors:
         write_report(fmt, report.findings, sys.stdout, rules=ALL_RULES, files_checked=report.files_checked,
                      version=__version__, statistics=args.statistics,
@@ -258,7 +264,7 @@ def run_check(args: argparse.Namespace) -> int:
 def _print_held_back(held_back: list) -> None:
     """One line per safe fix that validation left out: it would have created a finding."""
     for finding, reason in held_back:
-        print(f"cfglint: note: {finding.path}:{finding.line}:{finding.column}: {finding.code} not fixed: {reason}",
+        _say("note", f"{finding.path}:{finding.line}:{finding.column}: {finding.code} not fixed: {reason}",
               file=sys.stderr)
 
 
@@ -380,7 +386,7 @@ def run_verify(args: argparse.Namespace) -> int:
     findings = [f for f in report.findings
                 if resolver.for_path(f.path).selection.enabled_for(f.code, Path(f.path))]
     for error in report.errors:
-        print(f"cfglint: error: {error}", file=sys.stderr)
+        _say("error", f"{error}", file=sys.stderr)
     write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.files, version=__version__)
     print(report.summary(), file=sys.stdout if fmt == "text" else sys.stderr)
     if report.errors:

@@ -83,8 +83,8 @@ def _parse_module(source: str, path: str, module: str) -> ModuleFacts:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "the code is nested too deeply"
-    if isinstance(exc, MemoryError):
-        return "out of memory while parsing"
+    if isinstance(exc, MemoryError):  # what CPython's parser raises when its own stack overflows
+        return "the code is nested too deeply for Python's parser (its stack overflowed)"
     return str(exc)
 
 

@@ -182,25 +182,37 @@ class ProjectIndex:
 
     def _walk(self, cls: ClassFacts, module: ModuleFacts, chain: list[Ancestor],
               keras: list[tuple[str, KerasKind]], seen: set[str], depth: int) -> None:
-        if cls.qualname in seen or depth > MAX_DEPTH:
-            return
-        seen.add(cls.qualname)
-        chain.append(Ancestor(cls, module))
-        for base in cls.bases:
+        """Depth first, bases in order, without recursion: a project may stack any number of levels
+        (only a cycle ends the walk early, through `seen`)."""
+        stack: list[tuple[ModuleFacts, Iterator[str]]] = []
+
+        def enter(found: ClassFacts, where: ModuleFacts) -> None:
+            if found.qualname not in seen:
+                seen.add(found.qualname)
+                chain.append(Ancestor(found, where))
+                stack.append((where, iter(found.bases)))
+
+        enter(cls, module)
+        while stack:
+            where, bases = stack[-1]
+            base = next(bases, None)
+            if base is None:
+                stack.pop()
+                continue
             kind = classify_base(base)
             # Keras's own `Layer`/`Model` end the walk even when Keras's source is the project; any
             # other name is looked up in the project first (a project module called `layers`, or
             # Keras's built-in layers when checking Keras itself)
             trusted = kind in (KerasKind.LAYER, KerasKind.MODEL) and is_spelled_from_keras_root(base)
-            found = None if trusted else self.lookup_class(base) or self._through_star_imports(base, module)
+            found = None if trusted else self.lookup_class(base) or self._through_star_imports(base, where)
             if found is None and kind is None and _may_reexport(base):
                 # `compat.keras.layers.Layer`, `Layer` from `from mypkg.compat import *`: a project
                 # module that re-exports Keras (or a project class) under its own name
-                base = self.reexported(base, module) or base
+                base = self.reexported(base, where) or base
                 kind = classify_base(base)
                 found = None if kind is not None and is_spelled_from_keras_root(base) else self.lookup_class(base)
             if found is not None:
-                self._walk(found[0], found[1], chain, keras, seen, depth + 1)
+                enter(found[0], found[1])
             elif kind is not None and all(name != base for name, _ in keras):
                 keras.append((base, kind))
 

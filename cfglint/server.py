@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from cfglint import __version__
@@ -273,11 +275,34 @@ def _guarded(default: Callable[[], Any] = lambda: None) -> Callable[[Callable[..
     return decorate
 
 
+class AnsweringProtocol(LanguageServerProtocol):
+    """pygls drops a request whose parameters do not deserialize (`codeAction` with `{}`) after showing
+    "Invalid Params" to the user: the client then waits for an answer forever. This protocol answers
+    such a request with the JSON-RPC error instead, as the specification asks."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                self._send_response(data["id"], error=error.to_response_error())
+                return _ANSWERED
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if message is not _ANSWERED:
+            super().handle_message(message)
+
+
+_ANSWERED = object()  # a request already answered with an error while it was read
+
+
 class CfglintLanguageServer(LanguageServer):
     """The server's state: open documents, pending checks, cached configurations and results."""
 
     def __init__(self) -> None:
-        super().__init__("cfglint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        super().__init__("cfglint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+                         protocol_cls=AnsweringProtocol)
         # every check runs in one worker thread, in order: the event loop stays free to read messages
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cfglint-check")
         self._settings = SettingsCache()
@@ -337,7 +362,9 @@ class CfglintLanguageServer(LanguageServer):
     def path_of(self, uri: str) -> str:
         path = to_fs_path(uri)
         if path:
-            return path
+            # a `%00` in the URI decodes to a NUL, which no file name holds and every OS call refuses: the
+            # path only finds the configuration and names the module, so the rest of it still serves
+            return path.replace("\x00", "_")
         name = uri.rstrip("/").rsplit("/", 1)[-1]
         root = self.workspace.root_path or os.getcwd()
         return os.path.join(root, name if name.endswith(PYTHON_SUFFIXES) else "untitled.py")

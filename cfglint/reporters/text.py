@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Collection, Sequence, TextIO
 
+from cfglint.display import printable
 from cfglint.finding import Finding, Severity
 from cfglint.reporters import count_by_rule
 
@@ -53,12 +54,12 @@ def use_color(stream: TextIO) -> bool:
 def finding_line(finding: Finding, color: bool, fixable: bool = False) -> str:
     """`path:line:col: CODE message` (`CODE [*] message` when `--fix` would fix it), the shape editors
     and terminals turn into links."""
-    path, code = finding.path, finding.code
+    path, code = printable(finding.path), finding.code
     if color:
         path = f"{_BOLD}{path}{_RESET}"
         code = f"{_SEVERITY_STYLE[finding.severity]}{code}{_RESET}"
     marker = "[*] " if fixable else ""
-    return f"{path}:{finding.span.line}:{finding.span.column}: {code} {marker}{finding.message}"
+    return f"{path}:{finding.span.line}:{finding.span.column}: {code} {marker}{printable(finding.message)}"
 
 
 def statistics_lines(findings: Sequence[Finding], color: bool) -> list[str]:
