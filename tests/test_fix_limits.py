@@ -84,3 +84,20 @@ def test_deep_chain_code_action_is_refused(tmp_path: Path) -> None:
     finding = Finding("deep.py", Span(6, 24, 6, 25), "CFG101", "missing-required-param",
                       "`a` is an `__init__` argument missing from `get_config`", Severity.ERROR, "L0")
     assert fix_one(source, finding) is None
+
+
+def test_huge_literal_is_not_handed_to_libcst(tmp_path: Path) -> None:
+    """One long list literal (libcst needs ~2.5 KB per node: this one would take over 1 GB) is refused
+    with a reason; the run stays well under 1 GiB."""
+    import resource
+
+    source = many_findings(1) + "x = [" + "1," * 200_000 + "]\n"
+    (tmp_path / "table.py").write_text(source, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.cfglint]\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("CFGLINT_OUTPUT_FORMAT", "FORCE_COLOR")}
+    done = subprocess.run([sys.executable, "-m", "cfglint", "check", "--no-cache", "--diff", "--unsafe-fixes",
+                           "table.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr
+    assert "too large to rewrite safely" in done.stderr
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 1024 * 1024  # KiB on Linux

@@ -138,9 +138,11 @@ def analyse(source: str, path: str, check: Check | None = None) -> Analysis:
         tree = ast.parse(source)
     except (ParseFailure, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise Skip(f"the source does not parse ({getattr(exc, 'message', exc)})") from None
-    depth = rewrite_depth(tree)
+    depth, nodes = rewrite_size(tree)
     if depth > MAX_REWRITE_DEPTH:
         raise Skip(f"the code is nested too deeply to rewrite safely (depth {depth:,} > {MAX_REWRITE_DEPTH:,})")
+    if nodes > MAX_REWRITE_NODES:
+        raise Skip(f"the file is too large to rewrite safely ({nodes:,} syntax nodes > {MAX_REWRITE_NODES:,})")
     classes = sorted((n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)),
                      key=lambda n: (n.lineno, n.col_offset))
     return Analysis(source, tree, facts, classes, path, check)
@@ -150,18 +152,23 @@ def analyse(source: str, path: str, check: Check | None = None) -> Analysis:
 # exception) somewhere past 5,000 levels; a chain `a and b and ...` is one level per operand there,
 # though `ast` keeps it flat. Files deeper than this are left unfixed, with a reason.
 MAX_REWRITE_DEPTH = 1500
+# libcst holds some 2.5 KB per syntax node (whitespace, tokens, parents): a 1 MB list literal took 2.4 GB.
+# The largest hand-written modules of Keras itself have a few tens of thousands of nodes.
+MAX_REWRITE_NODES = 250_000
 
 
-def rewrite_depth(tree: ast.AST) -> int:
-    """The nesting depth of `tree` as libcst would build it (without recursion: the tree may be deep)."""
-    deepest = 0
+def rewrite_size(tree: ast.AST) -> tuple[int, int]:
+    """The nesting depth of `tree` as libcst would build it, and its number of nodes (without recursion:
+    the tree may be deep)."""
+    deepest = nodes = 0
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
+        nodes += 1
         deepest = max(deepest, depth)
         step = len(node.values) if isinstance(node, ast.BoolOp) else 1
         stack.extend((child, depth + step) for child in ast.iter_child_nodes(node))
-    return deepest
+    return deepest, nodes
 
 
 BACKTICKED = re.compile(r"^`([^`]+)`")
