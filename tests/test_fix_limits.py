@@ -91,7 +91,7 @@ def test_huge_literal_is_not_handed_to_libcst(tmp_path: Path) -> None:
     with a reason; the run stays well under 1 GiB."""
     import resource
 
-    source = many_findings(1) + "x = [" + "1," * 200_000 + "]\n"
+    source = many_findings(1) + "x = [" + "1," * 300_000 + "]\n"
     (tmp_path / "table.py").write_text(source, encoding="utf-8")
     (tmp_path / "pyproject.toml").write_text("[tool.cfglint]\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("CFGLINT_OUTPUT_FORMAT", "FORCE_COLOR")}
