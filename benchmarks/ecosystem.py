@@ -48,6 +48,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PINS = Path(__file__).resolve().parent / "ecosystem.toml"
 DEFAULT_OUT = Path(__file__).resolve().parent / "ecosystem-results"
+DEFAULT_JUDGEMENTS = Path(__file__).resolve().parent / "ecosystem-judgements.toml"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cfglint-ecosystem"
 VERIFY_FAILURES = {f"CFG90{i}" for i in range(1, 9)}
 SEVERE = ("error", "warning")
@@ -90,8 +91,9 @@ for path in files:
     except BaseException as exc:
         errors[path] = f"{type(exc).__name__}: {exc}"[:300]
         continue
-    for value in list(vars(module).values()):
-        if inspect.isclass(value) and value.__module__ == name and issubclass(value, K.layers.Layer):
+    for value in {id(v): v for v in vars(module).values()}.values():
+        if (inspect.isclass(value) and value.__module__ == name and issubclass(value, K.layers.Layer)
+                and not issubclass(value, K.metrics.Metric)):  # tf-keras metrics are layers too
             found.append({"path": path, "name": value.__qualname__})
 json.dump({"classes": found, "import_errors": errors}, sys.stdout)
 """
@@ -449,8 +451,78 @@ def _agreements(verdicts: dict[str, dict], by_class: dict[str, list[dict]]) -> d
     return {"flagged and failing": both_flag, "clean and verified": both_clean}
 
 
-def write_tables(rows: list[dict], out: Path, meta: dict[str, Any]) -> None:
-    (out / "summary.json").write_text(json.dumps({"meta": meta, "packages": rows}, indent=1) + "\n")
+def judge(finding: dict, package: str, must_be_clean: bool, judgements: list[dict]) -> dict[str, str]:
+    """The verdict on one error/warning finding: Keras's own layers are false alarms by definition;
+    otherwise the first matching judgement (package, code, class, message text) decides."""
+    if must_be_clean:
+        return {"verdict": "false", "how": "must be clean", "evidence": "Keras's own built-in layer"}
+    for j in judgements:
+        if j["package"] != package or j["code"] != finding["code"]:
+            continue
+        if "class" in j and finding.get("class_name") not in j["class"]:
+            continue
+        if "message" in j and j["message"] not in finding["message"]:
+            continue
+        how = "probe" if finding.get("class_name") in j.get("probed", []) else j["how"]
+        if how == "probe" and j["how"] == "verify":
+            how = "verify"
+        return {"verdict": j["verdict"], "how": how, "evidence": j["evidence"]}
+    return {"verdict": "unjudged", "how": "", "evidence": "no judgement matches"}
+
+
+def precision(rows: list[dict], findings_by_package: dict[str, list[dict]], judgements: list[dict]) -> dict:
+    """Per rule: error/warning findings, true and false alarms, unjudged, precision = true / judged."""
+    per_rule: dict[str, Counter] = {}
+    judged_findings = []
+    for r in rows:
+        for f in findings_by_package[r["package"]]:
+            if f["severity"] not in SEVERE:
+                continue
+            verdict = judge(f, r["package"], r["must_be_clean"], judgements)
+            counts = per_rule.setdefault(f["code"], Counter())
+            counts["findings"] += 1
+            counts[verdict["verdict"]] += 1
+            if verdict["verdict"] == "false" and verdict["how"] == "must be clean":
+                counts["false (keras own layers)"] += 1
+            elif verdict["verdict"] in ("true", "false"):
+                counts[f"{verdict['verdict']} by {verdict['how']}"] += 1
+            judged_findings.append({"package": r["package"], **_brief(f), **verdict})
+    table = {}
+    for code, c in sorted(per_rule.items()):
+        judged = c["true"] + c["false"]
+        table[code] = {**dict(c), "precision": round(c["true"] / judged, 3) if judged else None}
+    total = Counter()
+    for c in per_rule.values():
+        total.update(c)
+    judged = total["true"] + total["false"]
+    table["all"] = {**dict(total), "precision": round(total["true"] / judged, 3) if judged else None}
+    return {"per_rule": table, "findings": judged_findings}
+
+
+def precision_lines(result: dict) -> list[str]:
+    lines = ["## Error/warning precision per rule", "",
+             "Precision = true alarms / (true + false alarms), over every error and warning finding of the "
+             "run; Keras's own layers count as false alarms; `unjudged` findings are left out of the ratio.",
+             "",
+             "| rule | findings | true | false (of which Keras's own layers) | unjudged | precision |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for code, c in result["per_rule"].items():
+        p = "" if c["precision"] is None else f"{c['precision']:.0%}"
+        name = "**all**" if code == "all" else code
+        lines.append(f"| {name} | {c.get('findings', 0)} | {c.get('true', 0)} | {c.get('false', 0)} "
+                     f"({c.get('false (keras own layers)', 0)}) | {c.get('unjudged', 0)} | {p} |")
+    hows = Counter()
+    for f in result["findings"]:
+        if f["verdict"] in ("true", "false"):
+            hows[f["how"]] += 1
+    lines += ["", "How the judged findings were judged: " + ", ".join(f"{k} {v}" for k, v in sorted(hows.items()))
+              + " (see benchmarks/ecosystem-judgements.toml and benchmarks/ecosystem-triage.md).", ""]
+    return lines
+
+
+def write_tables(rows: list[dict], out: Path, meta: dict[str, Any], judged: dict | None = None) -> None:
+    (out / "summary.json").write_text(json.dumps({"meta": meta, "packages": rows, "precision": judged}, indent=1)
+                                      + "\n")
     lines = [f"# Ecosystem check results", "", f"cfglint {meta['cfglint']} ({meta['cfglint_tree']}); "
              f"{meta['mode']}; verify: --jobs {meta['jobs']} --timeout {meta['timeout']} "
              f"--max-classes {meta['max_classes']} --sample-classes {meta['sample_classes']} per package.", ""]
@@ -475,6 +547,8 @@ def write_tables(rows: list[dict], out: Path, meta: dict[str, Any]) -> None:
         lines.append(f"| {name} | {r['version']} | {r['target']} | {r['files checked']} ({r['files']}) | "
                      f"{r['classes']}{runtime} | {sev['error']} | {sev['warning']} | {sev['info']} | {vtext} | "
                      f"{fa} | {miss} | {unseen} |")
+    if judged is not None:
+        lines += [""] + precision_lines(judged)
     lines += ["", "## Findings per rule (error / warning / info)", "",
               "| package | " + " | ".join(codes) + " |", "| --- |" + " --- |" * len(codes)]
     for r in rows:
@@ -522,6 +596,8 @@ def main() -> int:
     parser.add_argument("--env", type=Path, help="virtual environment to use (created and filled if needed)")
     parser.add_argument("--python", default=sys.executable, help="interpreter that creates the environment")
     parser.add_argument("--static-only", action="store_true", help="only `cfglint check`: no environment")
+    parser.add_argument("--judgements", type=Path, default=DEFAULT_JUDGEMENTS,
+                        help="verdicts on findings, for the precision table (skipped when the file is missing)")
     parser.add_argument("--no-install", action="store_true", help="use --env as it is, install nothing")
     parser.add_argument("--packages", help="comma-separated package names (default: all pinned)")
     parser.add_argument("--max-classes", type=int, default=30,
@@ -547,6 +623,7 @@ def main() -> int:
         freeze = run([str(py), "-m", "pip", "freeze"]).stdout
         (args.out / "environment.txt").write_text(freeze)
     rows = []
+    findings_by_package: dict[str, list[dict]] = {}
     for pkg in packages:
         src = fetch_source(pkg, args.cache)
         root = import_root(src, pkg.module)
@@ -565,13 +642,18 @@ def main() -> int:
         if verify is not None:
             (detail / "verify.json").write_text(json.dumps(verify, indent=1, sort_keys=True) + "\n")
         rows.append(compare(pkg, len(files), classes, findings, verify))
+        findings_by_package[pkg.name] = findings
     version = run([sys.executable, "-c", "import cfglint; print(cfglint.__version__)"],
                   env=cfglint_env(cfglint)).stdout.strip()
     meta = {"cfglint": version, "cfglint_tree": tree_hash(cfglint), "mode": "static only" if args.static_only
             else "check and verify", "jobs": args.jobs, "timeout": args.timeout, "max_classes": args.max_classes,
             "sample_classes": args.sample_classes,
             "pins": args.pins.name}
-    write_tables(rows, args.out, meta)
+    judged = None
+    if args.judgements.exists():
+        judged = precision(rows, findings_by_package, tomllib.loads(args.judgements.read_text()).get("judge", []))
+        (args.out / "judged-findings.json").write_text(json.dumps(judged["findings"], indent=1) + "\n")
+    write_tables(rows, args.out, meta, judged)
     print((args.out / "summary.md").read_text())
     return 0
 
