@@ -463,9 +463,8 @@ def judge(finding: dict, package: str, must_be_clean: bool, judgements: list[dic
             continue
         if "message" in j and j["message"] not in finding["message"]:
             continue
-        how = "probe" if finding.get("class_name") in j.get("probed", []) else j["how"]
-        if how == "probe" and j["how"] == "verify":
-            how = "verify"
+        name = finding.get("class_name")
+        how = "verify" if name in j.get("verified", []) else "probe" if name in j.get("probed", []) else j["how"]
         return {"verdict": j["verdict"], "how": how, "evidence": j["evidence"]}
     return {"verdict": "unjudged", "how": "", "evidence": "no judgement matches"}
 
