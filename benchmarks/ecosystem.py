@@ -111,6 +111,7 @@ class Package:
     verify: bool = True
     must_be_clean: bool = False
     judge_info: bool = False
+    examples: dict[str, dict[str, Any]] = field(default_factory=dict)  # verify examples, "module:Class"
 
     @property
     def pin(self) -> str:
@@ -284,6 +285,40 @@ def select_for_verify(classes: list[dict], findings: list[dict], flagged_limit: 
     return sorted(chosen)
 
 
+def _toml(value: Any) -> str:
+    """A TOML value for the plain data verify examples hold (JSON strings are valid TOML strings)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def examples_of(pkg: Package, relative: str) -> dict[str, Any]:
+    """The verify examples of the classes in one file (part of its cache key)."""
+    module = relative[:-3].replace("/", ".").removesuffix(".__init__")
+    return {k: v for k, v in pkg.examples.items() if k.partition(":")[0] == module}
+
+
+def write_examples(site: Path, packages: list[Package]) -> None:
+    """The pins' verify examples as the `pyproject.toml` verify finds above the installed packages (the
+    environment is a throwaway one; an existing file without our marker is left alone)."""
+    path = site / "pyproject.toml"
+    marker = "# written by benchmarks/ecosystem.py\n"
+    if path.exists() and not path.read_text().startswith(marker):
+        log(f"not writing verify examples: {path} exists")
+        return
+    lines = [marker]
+    for pkg in packages:
+        for key, example in sorted(pkg.examples.items()):
+            lines.append(f'[tool.cfglint.verify.examples."{key}"]')
+            lines.extend(f"{name} = {_toml(value)}" for name, value in example.items())
+            lines.append("")
+    path.write_text("\n".join(lines))
+
+
 def run_verify(pkg: Package, py: Path, site: Path, files: list[str], cfglint: Path, args: argparse.Namespace,
                ) -> tuple[list[dict], dict[str, str], str]:
     """Verify findings, skipped classes (`module:Name` → why) and the summary line."""
@@ -340,16 +375,22 @@ def verify_package(pkg: Package, py: Path, files: list[str], classes: list[dict]
     cache_path = out / "verify-cache" / f"{pkg.name}.json"
     cache = json.loads(cache_path.read_text()) if cache_path.exists() and not args.force else {}
     salt = f"{tree_hash(cfglint)}|{pkg.target}|{args.timeout}"
+    write_examples(site, args.all_packages)
     chosen = select_for_verify(classes, findings, args.max_classes, args.sample_classes)
     missing_locally = [f for f in chosen if not (site / f).exists()]
     chosen = [f for f in chosen if f not in missing_locally]
-    keys = {f: file_key(site, f, salt) for f in chosen}
+    keys = {f: file_key(site, f, salt + json.dumps(examples_of(pkg, f), sort_keys=True)) for f in chosen}
     todo = [f for f in chosen if cache.get(f, {}).get("key") != keys[f]]
     summary = ""
     if todo:
         log(f"verify {pkg.name}: {len(todo)} files ({len(chosen) - len(todo)} cached)")
         started = time.monotonic()
-        found, skipped, summary = run_verify(pkg, py, site, todo, cfglint, args)
+        try:
+            found, skipped, summary = run_verify(pkg, py, site, todo, cfglint, args)
+        except RuntimeError as exc:  # one package's trouble should not end the run
+            log(str(exc))
+            return {"status": "verify error", "reason": str(exc).splitlines()[0][:300], "classes": {},
+                    "findings": []}
         log(f"verify {pkg.name}: {summary} ({time.monotonic() - started:.0f} s)")
         for f in todo:
             file_classes = [c for c in classes if c["path"] == f and c["top_level"]]
@@ -644,6 +685,7 @@ def main() -> int:
     if args.packages:
         wanted = set(args.packages.split(","))
         packages = [p for p in packages if p.name in wanted]
+    args.all_packages = packages
     cfglint = args.cfglint.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     py = None
