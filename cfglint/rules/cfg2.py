@@ -31,7 +31,11 @@ class KerasObjectNotSerialized(Rule):
             "`initializers.get(...)`, `keras.initializers.HeNormal()`...) instead of its serialized form.")
     why = ("The config is no longer JSON: `json.dumps(layer.get_config())` raises `TypeError: Object of "
            "type function is not JSON serializable`, Keras's own `run_layer_test` fails, and legacy `.h5` "
-           "loading fails for built-in initializers/regularizers (`Unknown config_item: 'HeNormal'`).")
+           "loading fails for built-in initializers/regularizers (`Unknown config_item: 'HeNormal'`). "
+           "Keras's own saving (`.keras`, `to_json`, `clone_model`) serializes the object and hands "
+           "`__init__` its serialized form, so when `__init__` decodes the argument with "
+           "`<family>.get(...)` those reloads work: the finding is then info. When `__init__` keeps the "
+           "argument as it comes, the reload hands it a dict and the layer breaks: a warning.")
     instead = "`config[\"activation\"] = keras.activations.serialize(self.activation)` (likewise for the others)."
     fix_safety = ("Safe fix: wraps the value in the matching `<family>.serialize(...)`, spelled the way the "
                   "file already spells the family module. Offered only when `__init__` builds the attribute "
@@ -93,13 +97,29 @@ class KerasObjectNotSerialized(Rule):
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
+        init = ctx.init
         for key, entry in ctx.own_keys.items():
             if is_serialize_call(entry.value):
                 continue
             family = next((f for f in map(keras_family, attr_values(ctx, entry.value)) if f), None)
-            if family:
-                yield Hit(entry.span, f"config key `{key}` holds a Keras object; return "
-                                      f"`{family}.serialize(...)` of it")
+            if not family:
+                continue
+            uses = init.param_uses.get(key, set()) if init is not None and init.param(key) else set()
+            if any(_decodes(use, family) for use in uses):
+                # Keras's own saving serializes the object and `__init__` decodes it again: only a user's
+                # plain `json.dumps(get_config())` and legacy `.h5` files break
+                yield Hit(entry.span, f"config key `{key}` holds a Keras object: plain `json.dumps` of the "
+                                      f"config and legacy `.h5` fail; return `{family}.serialize(...)` of it",
+                          Severity.INFO)
+            else:
+                yield Hit(entry.span, f"config key `{key}` holds a Keras object that `__init__` does not "
+                                      f"decode again; return `{family}.serialize(...)` of it")
+
+
+def _decodes(use: str, family: str) -> bool:
+    """Whether a use of a parameter (`activations.get`, `deserialize_keras_object`) turns the serialized
+    form of a `family` object back into the object."""
+    return use in (f"{family}.get", f"{family}.deserialize") or use.endswith("deserialize_keras_object")
 
 
 class NestedLayerNotRoundtripped(Rule):
