@@ -208,6 +208,8 @@ def test_mangled_sources(tmp_path: Path) -> None:
     elapsed = time.monotonic() - started
     print(f"\nfuzz: {len(cases)} inputs (seed {SEED}), {len(failures)} failures, "
           f"slowest batch of {BATCH}: {slowest:.1f} s, total {elapsed:.0f} s")
+    for failure in failures:
+        print("fuzz failure:", failure.splitlines()[0] if failure else failure)
     assert not failures, "\n".join(failures[:20])
 
 

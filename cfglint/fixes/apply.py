@@ -149,9 +149,10 @@ def analyse(source: str, path: str, check: Check | None = None) -> Analysis:
 
 
 # libcst's native parser recurses once per level of its tree and overflows the C stack (a crash, not an
-# exception) somewhere past 5,000 levels; a chain `a and b and ...` is one level per operand there,
-# though `ast` keeps it flat. Files deeper than this are left unfixed, with a reason.
-MAX_REWRITE_DEPTH = 1500
+# exception) somewhere past 5,000 levels, and its Python code generation runs out of recursion far
+# earlier; a chain `a and b and ...` is one level per operand there, though `ast` keeps it flat. Files
+# deeper than this are left unfixed, with a reason.
+MAX_REWRITE_DEPTH = 200  # libcst's Python side (visits, code generation) takes 3-4 frames per level
 # libcst holds some 2.5 KB per syntax node (whitespace, tokens, parents): a 1 MB list literal took 2.4 GB.
 # The largest hand-written modules of Keras itself have a few tens of thousands of nodes.
 MAX_REWRITE_NODES = 250_000
@@ -279,7 +280,10 @@ def _apply_one(module: cst.Module, current: str, finding: Finding, plan: Plan
         if os.environ.get("CFGLINT_DEBUG"):
             raise
         return f"the fix could not be built ({type(exc).__name__}: {exc})"
-    text = fixed.code
+    try:
+        text = fixed.code
+    except (RecursionError, MemoryError):
+        return "the code is nested too deeply to rewrite"
     if text == current:
         return "the fix changes nothing"
     try:
@@ -316,7 +320,12 @@ def _apply_in_order(module: cst.Module, source: str, plans: list[tuple[Finding, 
             continue
         fixed = changed
         applied.append(finding)
-    text = fixed.code if applied else source
+    try:
+        text = fixed.code if applied else source
+    except (RecursionError, MemoryError):
+        outcome.skipped.extend(skipped + [(f, "the code is nested too deeply to rewrite") for f in applied])
+        outcome.source = source
+        return
     if not applied or text == source:
         outcome.skipped.extend(skipped + [(f, "the fix changes nothing") for f in applied])
         outcome.source = source

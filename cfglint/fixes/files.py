@@ -193,7 +193,7 @@ def write_atomically(path: str, read: _Read, text: str, *, roots: Sequence[str] 
     next to it keeps two cfglint runs from fixing the same file at once."""
     try:
         data = encode_like(read.data, text)
-    except (UnicodeEncodeError, LookupError):
+    except (UnicodeError, LookupError, ValueError):  # `idna`, `punycode`... fail with a bare UnicodeError
         return "the fixed text cannot be encoded like the file; not written"
     target = os.path.realpath(path)
     if roots is not None and not any(_inside(target, _tree(root)) for root in roots):
