@@ -414,7 +414,7 @@ def run_clean(args: argparse.Namespace) -> int:
 
     try:
         start = Path(args.path)
-        settings = load_settings((start if start.is_dir() else start.parent).absolute(), known_codes=ALL_RULES)
+        settings = load_settings((start if os.path.isdir(start) else start.parent).absolute(), known_codes=ALL_RULES)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     directory = args.cache_dir or settings.root / CACHE_DIR_NAME
@@ -432,7 +432,7 @@ def _settings_for(args: argparse.Namespace, known_codes, stdin: bool = True):  #
 
     named = args.stdin_filename if stdin else None
     first = Path(named or (args.paths[0] if args.paths else "."))
-    start = first if first.is_dir() else first.parent
+    start = first if os.path.isdir(first) else first.parent
     settings = load_settings(start.absolute(), known_codes=known_codes, config_file=args.config)
     if settings.config_path is None and args.config is None:
         settings = load_settings(Path.cwd(), known_codes=known_codes)

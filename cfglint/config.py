@@ -79,12 +79,12 @@ def load_settings(start: Path, *, known_codes: Collection[str], config_file: Pat
 def _find_config(start: Path) -> tuple[Path, Path | None, dict[str, Any]]:
     """The nearest pyproject.toml with [tool.cfglint], else the nearest one's directory (as ruff)."""
     directory = start.resolve()
-    if not directory.is_dir():
+    if not os.path.isdir(directory):  # (os.path: a permission error is "no", not an exception)
         directory = directory.parent
     nearest = None
     for candidate_dir in (directory, *directory.parents):
         candidate = candidate_dir / "pyproject.toml"
-        if not candidate.is_file():
+        if not os.path.isfile(candidate):
             continue
         nearest = nearest or candidate_dir
         table = _cfglint_table(candidate, must_exist=False)

@@ -443,3 +443,36 @@ def test_file_name_that_is_not_utf8(project: Path, fmt: str) -> None:
     assert result.returncode == 1
     assert "buggy.py" in result.stdout
     assert "caf" in result.stdout
+
+
+def test_permission_errors_on_lookups_are_never_internal_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """As root nothing is unreadable, so `stat`/`scandir` are made to refuse a folder: the configuration
+    lookup (`pathlib`'s `is_file` raises on EACCES) and discovery must give a message, not a traceback."""
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "a.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "buggy.py").write_text(BUGGY, encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text("[tool.cfglint]\n", encoding="utf-8")
+    real_stat, real_scandir = os.stat, os.scandir
+
+    def stat(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        name = os.fspath(path)
+        if "locked" in name and not name.endswith("locked"):
+            raise PermissionError(13, "Permission denied", name)
+        return real_stat(path, *args, **kwargs)
+
+    def scandir(path="."):  # type: ignore[no-untyped-def]
+        if "locked" in os.fspath(path):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.chdir(tmp_path)
+    for args, expected in ((["locked/a.py", "buggy.py"], 2), (["locked"], 0), (["."], 1)):
+        code = main(["check", "--no-cache", *args])
+        captured = capsys.readouterr()
+        assert "internal error" not in captured.err, captured.err
+        assert code == expected, (args, captured)
+        if args != ["."]:
+            assert "permission denied" in captured.err, captured.err

@@ -72,7 +72,7 @@ def resolve_arguments(args: list[str], roots: list[Path]) -> tuple[list[str], li
         if os.path.exists(arg):
             paths.append(arg)
             continue
-        found = next((c for c in module_candidates(arg, roots) if c.is_file()), None)
+        found = next((c for c in module_candidates(arg, roots) if os.path.isfile(c)), None)
         if found is None:
             errors.append(f"{arg}: no such file, directory or module")
             continue
