@@ -85,7 +85,10 @@ def _decode(data: bytes, encoding: str, name: str) -> str:
         offset = start + exc.start
         line = data.count(b"\n", 0, offset) + 1
         line_start = data.rfind(b"\n", 0, offset) + 1
-        column = len(data[line_start:offset].decode(encoding if encoding not in _UTF8 else "utf-8", "replace")) + 1
+        try:
+            column = len(data[line_start:offset].decode(encoding if encoding not in _UTF8 else "utf-8", "replace")) + 1
+        except (UnicodeError, LookupError):  # codecs such as `idna` support no "replace" error handler
+            column = offset - line_start + 1
         shown = "UTF-8" if encoding in _UTF8 else encoding
         raise SourceError(
             name, f"is not valid {shown} (byte 0x{data[offset]:02x} at offset {offset}, line {line})", line, column

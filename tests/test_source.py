@@ -72,6 +72,13 @@ def test_codec_that_fails_while_decoding(codec: str) -> None:
         decode_source(f"# coding: {codec}\nx = 1\n".encode(), "x.py")
 
 
+def test_codec_without_a_replace_handler_still_gives_a_position() -> None:
+    """`idna` fails part-way and refuses the "replace" handler used to count the column (found by fuzzing)."""
+    source = b"# -*- coding: idna -*-\nimport keras\n\nclass Gate(keras.layers.Layer):\n"
+    with pytest.raises(SourceError, match=r"^x.py is not valid idna \(byte 0x.. at offset \d+, line \d\)"):
+        decode_source(source, "x.py")
+
+
 def test_codec_failure_keeps_the_other_files(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from cfglint.cli import main
