@@ -396,7 +396,8 @@ class ModuleExtractor:
 
     def _collect_aliases(self) -> None:
         """Module-level `layers = tf.keras.layers` / `Layer = keras.layers.Layer` aliases, and
-        `keras = _get_keras()` where that function of this module always returns a Keras module."""
+        `keras = _get_keras()` where that function of this module always returns a Keras module (or
+        `keras = tf.keras if ... else tf_keras`, both sides Keras modules)."""
         functions = {s.name: s for s in self.tree.body if isinstance(s, ast.FunctionDef)}
         for stmt in self.tree.body:
             if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
@@ -408,6 +409,10 @@ class ModuleExtractor:
             elif isinstance(value, ast.Call) and not value.args and not value.keywords \
                     and isinstance(value.func, ast.Name) and value.func.id in functions:
                 dotted = self._returned_keras_module(functions[value.func.id])
+            elif isinstance(value, ast.IfExp):  # `keras = tf.keras if legacy() else keras3`
+                either = [self.resolve(v) if isinstance(v, (ast.Attribute, ast.Name)) else ""
+                          for v in (value.body, value.orelse)]
+                dotted = either[0] if all(_is_keras_module_name(d) for d in either) else ""
             if dotted and dotted != stmt.targets[0].id:
                 self.aliases[stmt.targets[0].id] = dotted
 

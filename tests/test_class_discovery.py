@@ -850,6 +850,8 @@ KERAS_FUNCTIONS = {
         keras = _get_keras_instance()
         """,
     "returns tf.keras": "import tensorflow as tf\n\n\ndef get_keras():\n    return tf.keras\n\n\nkeras = get_keras()\n",
+    "conditional expression": "import tensorflow as tf\nimport tf_keras\n\nkeras = tf_keras if tf.__version__ >= '2.16' "
+                              "else tf.keras\n",
     "one return per branch": """
         def get_keras(legacy=False):
             if legacy:
@@ -907,8 +909,11 @@ def test_builtin_layer_through_keras_returned_by_a_function(tmp_path: Path) -> N
     "import mylib as keras_lib\n\n\ndef get():\n    return keras_lib\n\n\nkeras = get()\n",
     # called with arguments: what a function makes of them is unknown
     "import keras as K\n\n\ndef get(x):\n    return x\n\n\nkeras = get(K)\n",
+    # a conditional expression with another module on one side
+    "import keras as K\nimport mylib\n\nkeras = K if K.__version__ > '3' else mylib\n",
 ], ids=["another module on one path", "falls off the end", "local rebound by a loop", "returns a layer",
-        "returns a class", "returns its parameter", "generator", "another library", "called with arguments"])
+        "returns a class", "returns its parameter", "generator", "another library", "called with arguments",
+        "conditional expression with another module"])
 def test_function_not_known_to_return_keras(tmp_path: Path, compat: str) -> None:
     source = AUTO_LAYER.format(imports="from mypkg import compat", base="compat.keras.layers.Layer")
     files = {"mypkg/__init__.py": "", "mypkg/compat.py": compat, "mypkg/user.py": source}
