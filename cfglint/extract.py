@@ -26,7 +26,7 @@ from cfglint.facts import (
     Value,
 )
 from cfglint.finding import Span
-from cfglint.keras_names import classify_base, keras_path
+from cfglint.keras_names import classify_base, is_spelled_from_keras_root, keras_path
 
 MAX_VALUE_DEPTH = 6
 USES_METHODS = frozenset({"__init__", "build", "call", "__call__", "compute_output_shape", "compute_output_spec",
@@ -395,14 +395,104 @@ class ModuleExtractor:
         return ".".join(p for p in parts if p)
 
     def _collect_aliases(self) -> None:
-        """Module-level `layers = tf.keras.layers` / `Layer = keras.layers.Layer` aliases."""
+        """Module-level `layers = tf.keras.layers` / `Layer = keras.layers.Layer` aliases, and
+        `keras = _get_keras()` where that function of this module always returns a Keras module (or
+        `keras = tf.keras if ... else tf_keras`, both sides Keras modules)."""
+        functions = {s.name: s for s in self.tree.body if isinstance(s, ast.FunctionDef)}
         for stmt in self.tree.body:
-            if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                    and isinstance(stmt.targets[0], ast.Name)
-                    and isinstance(stmt.value, (ast.Attribute, ast.Name))):
-                dotted = self.resolve(stmt.value)
-                if dotted and dotted != stmt.targets[0].id:
-                    self.aliases[stmt.targets[0].id] = dotted
+            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                    and isinstance(stmt.targets[0], ast.Name)):
+                continue
+            value, dotted = stmt.value, ""
+            if isinstance(value, (ast.Attribute, ast.Name)):
+                dotted = self.resolve(value)
+            elif isinstance(value, ast.Call) and not value.args and not value.keywords \
+                    and isinstance(value.func, ast.Name) and value.func.id in functions:
+                dotted = self._returned_keras_module(functions[value.func.id])
+            elif isinstance(value, ast.IfExp):  # `keras = tf.keras if legacy() else keras3`
+                either = [self.resolve(v) if isinstance(v, (ast.Attribute, ast.Name)) else ""
+                          for v in (value.body, value.orelse)]
+                dotted = either[0] if all(_is_keras_module_name(d) for d in either) else ""
+            if dotted and dotted != stmt.targets[0].id:
+                self.aliases[stmt.targets[0].id] = dotted
+
+    def _returned_keras_module(self, fn: ast.FunctionDef) -> str:
+        """The Keras module a function returns (`return tf.keras`, or a local bound only by
+        `import tf_keras as k` / `k = tf.keras`), or "" unless every way out of it returns one: the
+        first such module in the source when branches differ (they are all Keras; which one a file
+        is checked against is decided per file)."""
+        nodes = list(walk(fn))[1:]  # nested scopes too: a binding or return there makes it unknown
+        returns = [n for n in nodes if isinstance(n, ast.Return)]
+        if not returns or not _always_exits(fn.body) or any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
+            return ""
+        found: list[tuple[int, str]] = []
+        for ret in returns:
+            candidates = self._local_values(ret.value, fn, nodes)
+            if not candidates or not all(_is_keras_module_name(dotted) for _, dotted in candidates):
+                return ""
+            found.extend(candidates)
+        return min(found)[1]
+
+    def _local_values(self, node: ast.AST | None, fn: ast.FunctionDef, nodes: list[ast.AST]) -> list[tuple[int, str]]:
+        """The dotted names a returned `name` or `name.attr` may be (with their lines), [] if unknown."""
+        attrs: list[str] = []
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return []
+        suffix = "".join(f".{a}" for a in reversed(attrs))
+        name = node.id
+        if name in {a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs,
+                                    fn.args.vararg, fn.args.kwarg) if a is not None}:
+            return []
+        bound = self._local_bindings(name, nodes)
+        if bound is None:
+            return []
+        if not bound:
+            dotted = self.resolve_name(name)
+            return [(node.lineno, dotted + suffix)] if dotted != name or name in self.facts.imports else []
+        return [(line, dotted + suffix) for line, dotted in bound]
+
+    def _local_bindings(self, name: str, nodes: list[ast.AST]) -> list[tuple[int, str]] | None:
+        """Every binding of `name` inside a function as (line, dotted name): imports and plain
+        `name = dotted.path` assignments. None when anything else binds it (a call, a loop, a `def`)."""
+        bound: list[tuple[int, str]] = []
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if (alias.asname or alias.name.split(".")[0]) == name:
+                        bound.append((node.lineno, alias.name if alias.asname else name))
+            elif isinstance(node, ast.ImportFrom):
+                base = self._absolute_module(node)
+                for alias in node.names:
+                    if (alias.asname or alias.name) == name:
+                        bound.append((node.lineno, f"{base}.{alias.name}" if base else alias.name))
+            elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                if len(node.targets) != 1 or not isinstance(node.value, (ast.Name, ast.Attribute)):
+                    return None
+                head = node.value
+                while isinstance(head, ast.Attribute):
+                    head = head.value
+                if isinstance(head, ast.Name) and self._binds_locally(head.id, nodes):
+                    return None  # `k = other_local.keras`: one level only
+                bound.append((node.lineno, self.resolve(node.value)))
+            elif isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
+                if not any(node is t for n in nodes if isinstance(n, ast.Assign) for t in n.targets):
+                    return None
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+                return None
+            elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+                return None
+            elif isinstance(node, ast.ExceptHandler) and node.name == name:
+                return None
+        return bound
+
+    @staticmethod
+    def _binds_locally(name: str, nodes: list[ast.AST]) -> bool:
+        return any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load) for n in nodes) \
+            or any(isinstance(n, (ast.Import, ast.ImportFrom))
+                   and any((a.asname or a.name.split(".")[0]) == name for a in n.names) for n in nodes)
 
 
 def keras_flavour(imported: str) -> str | None:
@@ -527,6 +617,20 @@ def _interesting_call(call: ast.Call) -> bool:
     return name == "Lambda"
 
 
+def _is_keras_module_name(dotted: str) -> bool:
+    """A Keras module spelled from a Keras root (`tf_keras`, `tensorflow.keras.layers`), not a class in it."""
+    return is_spelled_from_keras_root(dotted) and all(part[:1].islower() or part[:1] == "_"
+                                                      for part in dotted.split("."))
+
+
+def _generic_origin(base: ast.expr) -> ast.expr:
+    """The class a subscripted base derives from: `Corruptor[float]` is `Corruptor` at run time
+    (`Generic[T]`, `Base[int, str]` alike), so its Keras ancestry is `Corruptor`'s."""
+    while isinstance(base, ast.Subscript):
+        base = base.value
+    return base
+
+
 def _is_keras_module(dotted: str) -> bool:
     root = dotted.split(".")[0]
     return root in ("keras", "tf_keras") or dotted.startswith(("tensorflow.keras", "tensorflow.python.keras"))
@@ -547,7 +651,7 @@ class ClassExtractor:
             name=node.name,
             qualname=f"{m.facts.module}.{node.name}",
             span=self.pos.name_span(node, node.name),
-            bases=[m.resolve(b) for b in node.bases],
+            bases=[m.resolve(_generic_origin(b)) for b in node.bases],
             decorators=decorators,
             is_dataclass=any(d.split(".")[-1] == "dataclass" for d in decorators),
             registered=any(d.endswith("register_keras_serializable") for d in decorators),
@@ -577,7 +681,7 @@ class ClassExtractor:
 
     def _may_be_keras(self, base: ast.expr) -> bool:
         """False only for bases that certainly are not Keras classes: builtins and the stdlib."""
-        dotted = self.m.resolve(base)
+        dotted = self.m.resolve(_generic_origin(base))
         if not dotted:
             return not isinstance(base, ast.Call)  # `Base[T]` or other expressions: keep looking
         root = dotted.split(".")[0]

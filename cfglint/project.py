@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from cfglint.facts import ClassFacts, ModuleFacts
-from cfglint.keras_names import KerasKind, classify_base, is_spelled_from_keras_root
+from cfglint.keras_names import EXTENSION_ROOTS, KerasKind, classify_base, is_spelled_from_keras_root
 
 MAX_DEPTH = 32
 
@@ -87,6 +87,13 @@ def _may_reexport(dotted: str) -> bool:
     """Whether a base name may reach Keras through a project module (not `tf.Module`, `abc.ABC`)."""
     root = dotted.split(".")[0]
     return root not in NOT_REEXPORTERS and root not in sys.stdlib_module_names
+
+
+def _extension_name(dotted: str) -> bool:
+    """A name under a Keras extension package (`keras_cv.src.backend.keras.layers.Layer`): when that
+    package is the project being checked, its modules may re-export Keras itself, and the name is
+    then Keras's class, not one of the extension's built-in layers."""
+    return dotted.split(".")[0] in EXTENSION_ROOTS
 
 
 class ProjectIndex:
@@ -205,7 +212,7 @@ class ProjectIndex:
             # Keras's built-in layers when checking Keras itself)
             trusted = kind in (KerasKind.LAYER, KerasKind.MODEL) and is_spelled_from_keras_root(base)
             found = None if trusted else self.lookup_class(base) or self._through_star_imports(base, where)
-            if found is None and kind is None and _may_reexport(base):
+            if found is None and (kind is None or _extension_name(base)) and _may_reexport(base):
                 # `compat.keras.layers.Layer`, `Layer` from `from mypkg.compat import *`: a project
                 # module that re-exports Keras (or a project class) under its own name
                 base = self.reexported(base, where) or base

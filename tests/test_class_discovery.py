@@ -825,3 +825,172 @@ def test_project_module_reexporting_something_else(tmp_path: Path, compat: str, 
     source = AUTO_LAYER.format(imports=imports, base=base)
     files = {"mypkg/__init__.py": "", "mypkg/compat.py": compat, "mypkg/user.py": source}
     assert check(tmp_path, files, select=["CFG302"]) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Keras bound by calling a project function (`keras = _get_keras_instance()`)
+# ---------------------------------------------------------------------------------------------
+
+KERAS_FUNCTIONS = {
+    "either of two Keras": """
+        import os
+        import tensorflow as tf
+
+
+        def _get_keras_instance():
+            os.environ["TF_USE_LEGACY_KERAS"] = "1"
+            version_fn = getattr(tf.keras, "version", None)
+            if version_fn and version_fn().startswith("3."):
+                import tf_keras as keras_internal
+            else:
+                keras_internal = tf.keras
+            return keras_internal
+
+
+        keras = _get_keras_instance()
+        """,
+    "returns tf.keras": "import tensorflow as tf\n\n\ndef get_keras():\n    return tf.keras\n\n\nkeras = get_keras()\n",
+    "conditional expression": "import tensorflow as tf\nimport tf_keras\n\nkeras = tf_keras if tf.__version__ >= '2.16' "
+                              "else tf.keras\n",
+    "one return per branch": """
+        def get_keras(legacy=False):
+            if legacy:
+                import tf_keras
+                return tf_keras
+            import keras as k
+            return k
+
+
+        keras = get_keras()
+        """,
+}
+
+
+@pytest.mark.parametrize("compat", list(KERAS_FUNCTIONS.values()), ids=list(KERAS_FUNCTIONS))
+@pytest.mark.parametrize("imports, base", [
+    ("from mypkg.compat import keras", "keras.layers.Layer"),
+    ("from mypkg import compat", "compat.keras.layers.Layer"),
+], ids=["name imported", "attribute of the module"])
+@pytest.mark.parametrize("single_file", [False, True], ids=["directory", "single-file"])
+def test_keras_returned_by_a_project_function(tmp_path: Path, compat: str, imports: str, base: str,
+                                              single_file: bool) -> None:
+    source = AUTO_LAYER.format(imports=imports, base=base)
+    files = {"mypkg/__init__.py": "", "mypkg/compat.py": compat, "mypkg/user.py": source}
+    paths = ["mypkg/user.py"] if single_file else None
+    assert check(tmp_path, files, paths, select=["CFG302"]) == [("mypkg/user.py", line_of(source, "def __init__"),
+                                                                 "CFG302")]
+
+
+def test_builtin_layer_through_keras_returned_by_a_function(tmp_path: Path) -> None:
+    """`Wrapper = keras.layers.Wrapper` in the user's module, `keras` from the function: a built-in."""
+    source = BUILTIN_SUB.format(imports="from mypkg.compat import keras\nDense = keras.layers.Dense",
+                                base="Dense", first="units")
+    files = {"mypkg/__init__.py": "", "mypkg/compat.py": KERAS_FUNCTIONS["either of two Keras"],
+             "mypkg/user.py": source}
+    assert check(tmp_path, files, select=["CFG101"], target="tf-keras") == [
+        ("mypkg/user.py", line_of(source, "def __init__"), "CFG101")]
+
+
+@pytest.mark.parametrize("compat", [
+    # one way out returns something else
+    "import keras as K\nimport mylib\n\n\ndef get(flag=True):\n    if flag:\n        return K\n    return mylib\n\n\n"
+    "keras = get()\n",
+    # may fall off the end (returns None)
+    "import keras as K\n\n\ndef get(flag=True):\n    if flag:\n        return K\n\n\nkeras = get()\n",
+    # the local is also bound by something unknown
+    "import keras as K\n\n\ndef get():\n    k = K\n    for k in load():\n        pass\n    return k\n\n\n"
+    "keras = get()\n",
+    # returns a call, a class or a parameter
+    "import keras as K\n\n\ndef get():\n    return K.layers.Dense(3)\n\n\nkeras = get()\n",
+    "import keras as K\n\n\ndef get():\n    return K.layers.Layer\n\n\nkeras = get()\n",
+    "def get(keras=None):\n    return keras\n\n\nkeras = get()\n",
+    # a generator, and a function of another library named like Keras
+    "import keras as K\n\n\ndef get():\n    yield K\n    return K\n\n\nkeras = get()\n",
+    "import mylib as keras_lib\n\n\ndef get():\n    return keras_lib\n\n\nkeras = get()\n",
+    # called with arguments: what a function makes of them is unknown
+    "import keras as K\n\n\ndef get(x):\n    return x\n\n\nkeras = get(K)\n",
+    # a conditional expression with another module on one side
+    "import keras as K\nimport mylib\n\nkeras = K if K.__version__ > '3' else mylib\n",
+], ids=["another module on one path", "falls off the end", "local rebound by a loop", "returns a layer",
+        "returns a class", "returns its parameter", "generator", "another library", "called with arguments",
+        "conditional expression with another module"])
+def test_function_not_known_to_return_keras(tmp_path: Path, compat: str) -> None:
+    source = AUTO_LAYER.format(imports="from mypkg import compat", base="compat.keras.layers.Layer")
+    files = {"mypkg/__init__.py": "", "mypkg/compat.py": compat, "mypkg/user.py": source}
+    assert check(tmp_path, files, select=["CFG302"]) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Subscripted generic bases (`class X(Corruptor[float])`)
+# ---------------------------------------------------------------------------------------------
+
+GENERIC_BASE = """
+from typing import Generic, TypeVar
+
+import keras
+
+T = TypeVar("T")
+
+
+class Corruptor(keras.layers.Layer, Generic[T]):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+"""
+
+
+@pytest.mark.parametrize("base", ["Corruptor[float]", "base.Corruptor[float]", "Corruptor[int, str]"])
+@pytest.mark.parametrize("single_file", [False, True], ids=["directory", "single-file"])
+def test_subscripted_generic_base(tmp_path: Path, base: str, single_file: bool) -> None:
+    imports = "from pkg import base" if base.startswith("base.") else "from pkg.base import Corruptor"
+    leaf = LEAF.format(imports=imports, base=base)
+    files = {"pkg/__init__.py": "", "pkg/base.py": GENERIC_BASE, "pkg/leaf.py": leaf}
+    paths = ["pkg/leaf.py"] if single_file else None
+    assert check(tmp_path, files, paths, select=["CFG101", "CFG102"]) == LEAF_HIT
+
+
+@pytest.mark.parametrize("base", ["Generic[T]", "list[int]", "dict[str, keras.layers.Layer]"])
+def test_subscripted_non_keras_base(tmp_path: Path, base: str) -> None:
+    source = AUTO_LAYER.format(imports="from typing import Generic, TypeVar\nimport keras\nT = TypeVar('T')",
+                               base=base)
+    assert check(tmp_path, {"pkg/__init__.py": "", "pkg/probe.py": source}, select=["CFG302"]) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# A Keras extension package (keras_cv, keras_hub) checked as the project itself
+# ---------------------------------------------------------------------------------------------
+
+EXTENSION_BACKEND = """
+from keras_cv.backend import config
+
+if not config.keras_3():
+    import keras_cv.backend.keras2 as keras
+else:
+    import keras
+"""
+
+
+@pytest.mark.parametrize("single_file", [False, True], ids=["directory", "single-file"])
+def test_extension_package_reexporting_keras_in_its_own_source(tmp_path: Path, single_file: bool) -> None:
+    """`keras_cv.backend.keras.layers.Layer` inside keras_cv is Keras's Layer (automatic config: CFG302
+    applies), not one of keras_cv's built-in layers with their own `get_config`."""
+    source = AUTO_LAYER.format(imports="from keras_cv.backend import keras", base="keras.layers.Layer")
+    files = {"keras_cv/__init__.py": "", "keras_cv/backend/__init__.py": EXTENSION_BACKEND,
+             "keras_cv/backend/config.py": "def keras_3():\n    return True\n",
+             "keras_cv/backend/keras2.py": "from tensorflow.keras import *  # noqa: F403\n",
+             "keras_cv/layers/__init__.py": "", "keras_cv/layers/probe.py": source}
+    paths = ["keras_cv/layers/probe.py"] if single_file else None
+    assert check(tmp_path, files, paths, select=["CFG302"]) == [
+        ("keras_cv/layers/probe.py", line_of(source, "def __init__"), "CFG302")]
+
+
+def test_extension_layer_outside_the_project_stays_builtin(tmp_path: Path) -> None:
+    """A user's subclass of `keras_cv.layers.X` (keras_cv installed, not part of the project) is judged
+    as a subclass of a built-in layer: its own added argument is what must be in the config."""
+    source = BUILTIN_SUB.format(imports="import keras_cv", base="keras_cv.layers.SqueezeAndExcite2D",
+                                first="filters")
+    assert check(tmp_path, {"app/__init__.py": "", "app/user.py": source}, select=["CFG101", "CFG302"]) == [
+        ("app/user.py", line_of(source, "def __init__"), "CFG101")]

@@ -58,6 +58,8 @@ CFG101 2   units=3, gate=0.5              deserialize  TypeError: missing 1 requ
 CFG102 0   units=3, scale=2.0             from_config  attribute scale 2.0 -> 1.0 (the default)             0
 CFG102 1   units=3, alpha=0.9 (tf-keras)  save_load    attribute alpha 0.9 -> 0.5 (the default)             1
 CFG101 3   units=3, scale=2.0             from_config  TypeError: missing 1 required ... 'units'            0
+CFG101 4   units=3, scale=2.0 (tf-keras)  from_config  TypeError: missing 1 required ... 'units'            -
+CFG101 5   units=3, rate=0.5              from_config  TypeError: missing 1 required ... 'rate'             -
 CFG102 2   units=3, rate=0.5              from_config  attribute rate 0.5 -> 0.0 (a base's argument)        -
 CFG102 3   units=3, scale=2.0             deserialize  attribute scale 2.0 -> 1.0 (inherited config)        -
 CFG103 0   units=5                        from_config  TypeError: Unrecognized keyword ... {'n_units': 5}   1
@@ -251,6 +253,11 @@ CASES: list[Case] = [
     # (the self._config_dict idiom; a base class's argument passed on through **kwargs)
     Case("CFG101", 3, "from_config", {"units": 3, "scale": 2.0},
          raises=("TypeError", "missing 1 required positional argument: 'units'")),
+    # (Keras bound by a project function that returns tf_keras; a subscripted generic base)
+    Case("CFG101", 4, "from_config", {"units": 3, "scale": 2.0},
+         raises=("TypeError", "missing 1 required positional argument: 'units'"), good=None),
+    Case("CFG101", 5, "from_config", {"units": 3, "rate": 0.5},
+         raises=("TypeError", "missing 1 required positional argument: 'rate'"), good=None),
     Case("CFG102", 2, "from_config", {"units": 3, "rate": 0.5},
          differs=("attribute rate: original 0.5, revived 0.0",), good=None),
     Case("CFG102", 3, "deserialize", {"units": 3, "scale": 2.0},

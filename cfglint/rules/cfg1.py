@@ -285,6 +285,47 @@ class MissingRequiredParam(Rule):
                     config.update(self._config_dict)
                     return config
             """, (4, 24)),
+        bad("""
+            from mypkg.compat import keras
+
+            class Scale(keras.layers.Layer):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    return {**super().get_config(), "scale": self.scale}
+            """, (4, 24), target=Target.TF_KERAS, files=(("mypkg/__init__.py", ""), ("mypkg/compat.py", (
+                "import tensorflow as tf\n\n\n"
+                "def _get_keras_instance():\n"
+                "    version_fn = getattr(tf.keras, 'version', None)\n"
+                "    if version_fn and version_fn().startswith('3.'):\n"
+                "        import tf_keras as keras_internal\n"
+                "    else:\n"
+                "        keras_internal = tf.keras\n"
+                "    return keras_internal\n\n\n"
+                "keras = _get_keras_instance()\n")))),
+        bad("""
+            from typing import Generic, TypeVar
+
+            import keras
+
+            T = TypeVar("T")
+
+            class Corruptor(keras.layers.Layer, Generic[T]):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+
+            class Dropout(Corruptor[float]):
+                def __init__(self, units, rate, **kwargs):
+                    super().__init__(units, **kwargs)
+                    self.rate = rate
+            """, (16, 31)),
     )
     valid = (
         good("""
