@@ -74,7 +74,7 @@ def test_codec_that_fails_while_decoding(codec: str) -> None:
 
 def test_codec_without_a_replace_handler_still_gives_a_position() -> None:
     """`idna` fails part-way and refuses the "replace" handler used to count the column (found by fuzzing)."""
-    source = b"# -*- coding: idna -*-\nimport keras\n\nclass Gate(keras.layers.Layer):\n"
+    source = b"# -*- coding: idna -*-\nimport keras\n\nclass Gate(keras.layers.Layer):\n    def __init__(\xff"
     with pytest.raises(SourceError, match=r"^x.py is not valid idna \(byte 0x.. at offset \d+, line \d\)"):
         decode_source(source, "x.py")
 
