@@ -333,6 +333,7 @@ class MissingRequiredParam(Rule):
                     return config
             """, (4, 24)),
         bad("""
+            import json
             import os
 
             import keras
@@ -343,16 +344,16 @@ class MissingRequiredParam(Rule):
                     self.vocabulary = vocabulary
 
                 def save_assets(self, dir_path):
-                    with open(os.path.join(dir_path, "vocabulary.txt"), "w") as f:
-                        f.write("\\n".join(self.vocabulary))
+                    with open(os.path.join(dir_path, "vocabulary.json"), "w") as f:
+                        json.dump(self.vocabulary, f)
 
                 def load_assets(self, dir_path):
-                    with open(os.path.join(dir_path, "vocabulary.txt")) as f:
-                        self.vocabulary = f.read().split("\\n")
+                    with open(os.path.join(dir_path, "vocabulary.json")) as f:
+                        self.vocabulary = json.load(f)
 
                 def get_config(self):
                     return super().get_config()
-            """, (6, 24)),
+            """, (7, 24)),
     )
     valid = (
         good("""
@@ -704,6 +705,7 @@ class MissingDefaultedParam(Rule):
                     return config
             """),
         good("""
+            import json
             import os
 
             import keras
@@ -714,17 +716,18 @@ class MissingDefaultedParam(Rule):
                     self.vocabulary = vocabulary
 
                 def save_assets(self, dir_path):
-                    with open(os.path.join(dir_path, "vocabulary.txt"), "w") as f:
-                        f.write("\\n".join(self.vocabulary))
+                    with open(os.path.join(dir_path, "vocabulary.json"), "w") as f:
+                        json.dump(self.vocabulary, f)
 
                 def load_assets(self, dir_path):
-                    with open(os.path.join(dir_path, "vocabulary.txt")) as f:
-                        self.vocabulary = f.read().split("\\n")
+                    with open(os.path.join(dir_path, "vocabulary.json")) as f:
+                        self.vocabulary = json.load(f)
 
                 def get_config(self):
                     return super().get_config()
             """),
         good("""
+            import json
             import os
 
             import keras
@@ -738,15 +741,15 @@ class MissingDefaultedParam(Rule):
                 def set_vocabulary(self, vocabulary):
                     if isinstance(vocabulary, str):
                         with open(vocabulary) as f:
-                            vocabulary = f.read().split("\\n")
+                            vocabulary = json.load(f)
                     self.vocabulary = vocabulary
 
                 def save_assets(self, dir_path):
-                    with open(os.path.join(dir_path, "vocabulary.txt"), "w") as f:
-                        f.write("\\n".join(self.vocabulary))
+                    with open(os.path.join(dir_path, "vocabulary.json"), "w") as f:
+                        json.dump(self.vocabulary, f)
 
                 def load_assets(self, dir_path):
-                    self.set_vocabulary(os.path.join(dir_path, "vocabulary.txt"))
+                    self.set_vocabulary(os.path.join(dir_path, "vocabulary.json"))
 
                 def get_config(self):
                     return {**super().get_config(), "lowercase": self.lowercase}
