@@ -1221,13 +1221,13 @@ class GetConfigExtractor:
         """`assert config.pop("k", None) is None`, `if config.pop("k", None) is not None: raise`,
         `value = config.pop("k")`: the key is removed wherever the call sits in the statement."""
         for node in walk(expression):
-            call = _method_call(node, "pop")
-            if call is not None and isinstance(call.func.value, ast.Name) \
-                    and call.func.value.id in self.vars and call.args:  # type: ignore[attr-defined]
-                key = _const_str(call.args[0])
-                if key is not None:
-                    self.vars[call.func.value.id].keys.pop(key, None)  # type: ignore[attr-defined]
-                    self.removed.add(key)
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "pop"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in self.vars and node.args):
+                continue
+            key = _const_str(node.args[0])
+            if key is not None:
+                self.vars[node.func.value.id].keys.pop(key, None)
+                self.removed.add(key)
 
     def _delete(self, target: ast.AST) -> None:
         if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \

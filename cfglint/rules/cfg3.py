@@ -790,14 +790,15 @@ class FixedParentKwarg(Rule):
     what = ("Flags a keyword fixed in `super().__init__(..., use_bias=False, **kwargs)` when the inherited "
             "config returns that key too and neither `__init__` pops it from `kwargs` nor `get_config` "
             "removes it (`del config[\"k\"]`, `config.pop(\"k\", None)`, also inside an `assert` or an `if` "
-            "test). Keywords Keras's base `Layer` takes but no config returns under that key are never "
-            "passed twice: `autocast`, `input_shape`, `input_dim` (unless the parent is an `Embedding`), and "
-            "in tf-keras also `batch_size`, `dynamic`, `weights`; under project classes on the base `Layer`, "
-            "`activity_regularizer` comes back only when Keras 3 has one set (never in tf-keras). When the parent writes the key only on some paths (`if self.scale is not None:`), "
-            "it is reported only if the fixed value certainly passes that guard (`scale=2.0`, not "
-            "`scale=None`); a guard it cannot evaluate is not reported. A built-in parent reached through "
-            "Keras's private modules (`keras.src...ConvLSTM`, `BaseConv`) is an implementation base whose "
-            "config need not return what it takes: not reported either.")
+            "test). Keywords Keras's base `Layer` takes but no config returns under that key are never passed "
+            "twice: `autocast`, `input_shape`, `input_dim` (unless the parent is an `Embedding`), and in "
+            "tf-keras also `batch_size`, `dynamic`, `weights`; under project classes on the base `Layer`, "
+            "`activity_regularizer` comes back only when Keras 3 has one set (never in tf-keras). When the "
+            "parent writes the key only on some paths (`if self.scale is not None:`), it is reported only if "
+            "the fixed value certainly passes that guard (`scale=2.0`, not `scale=None`); a guard it cannot "
+            "evaluate is not reported. A built-in parent reached through Keras's private modules "
+            "(`keras.src...ConvLSTM`, `BaseConv`) is an implementation base whose config need not return what "
+            "it takes: not reported either.")
     why = ("`from_config` passes the key back through `**kwargs` while `__init__` also fixes it: every reload "
            "fails with `TypeError: __init__() got multiple values for keyword argument 'use_bias'`.")
     instead = ("`kwargs.pop(\"use_bias\", None)` before `super().__init__`, or `config.pop(\"use_bias\")` in "
