@@ -584,6 +584,45 @@ def _called_from_builders(node: ast.ClassDef) -> set[str]:
     return reached
 
 
+def _asset_restores(methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]) -> tuple[set[str], set[str]]:
+    """What `load_assets` sets again after a `.keras` load, directly or through the class's own helper
+    methods it calls: the `self` attributes it assigns, and its `self.<method>(...)` calls as
+    "method:slot" (slot: argument position or keyword), to match the setter `__init__` calls."""
+    attrs: set[str] = set()
+    calls: set[str] = set()
+    todo, seen = ["load_assets"], {"load_assets", "__init__"}
+    while todo:
+        fn = methods[todo.pop()]
+        self_name = _self_name(fn)
+        for node in _walk_no_nested(fn.body):
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    for item in target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]:
+                        attr = _self_attr(item, self_name)
+                        if attr is not None:
+                            attrs.add(attr)
+            elif isinstance(node, ast.Call):
+                method = _self_attr(node.func, self_name)
+                if method is None:
+                    continue
+                calls.update(_call_slots(method, node))
+                if method in methods and method not in seen:
+                    seen.add(method)
+                    todo.append(method)
+    return attrs, calls
+
+
+def _call_slots(method: str, call: ast.Call) -> Iterator[str]:
+    """"method:0", "method:1", "method:vocabulary": the places a call passes arguments in."""
+    for index, arg in enumerate(call.args):
+        if not isinstance(arg, ast.Starred):
+            yield f"{method}:{index}"
+    for kw in call.keywords:
+        if kw.arg is not None:
+            yield f"{method}:{kw.arg}"
+
+
 def _call_lines(source: str) -> set[int]:
     """Lines holding what `_interesting_call` looks for: keyword lambdas, `Lambda(`, registration."""
     positions: list[int] = []
@@ -671,6 +710,8 @@ class ClassExtractor:
             facts.from_config = FromConfigExtractor(self, methods["from_config"]).run()
         if "build" in methods:
             facts.build = self._build(methods["build"])
+        if "load_assets" in methods:
+            facts.asset_attrs, facts.asset_calls = _asset_restores(methods)
         if any(self._may_be_keras(base) for base in node.bases):
             # only a class that is itself checked needs this walk; mixins and `class E(Exception)`
             # still contribute their `__init__`/`get_config` facts above. The methods that use a
@@ -827,6 +868,7 @@ class InitExtractor:
             elif isinstance(node, ast.Call):
                 self._call(node, facts, param_names, aliases)
                 self._kwargs_call(node, facts, aliases)
+                self._self_call(node, facts, param_names, locals_)
             elif isinstance(node, ast.If):
                 self._default_only(node, facts, params)
             elif isinstance(node, ast.Delete) and varkw:
@@ -885,8 +927,6 @@ class InitExtractor:
     def _kwargs_call(self, node: ast.Call, facts: InitFacts, aliases: set[str]) -> None:
         """`kwargs.update(k=v)`, `kwargs.update({"k": v})`, `kwargs.setdefault("k", v)`."""
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr == "set_weights" and node.args:
-            facts.weight_values |= _names_in(node.args[0]) & {p.name for p in facts.params}
         if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in aliases):
             return
         if func.attr == "update":
@@ -895,6 +935,24 @@ class InitExtractor:
                 facts.kwargs_set.update(_dict_literal_keys(arg))
         elif func.attr == "setdefault" and node.args and _const_str(node.args[0]):
             facts.kwargs_set.add(_const_str(node.args[0]))  # type: ignore[arg-type]
+
+    def _self_call(self, node: ast.Call, facts: InitFacts, param_names: set[str], locals_: dict[str, Value]) -> None:
+        """Weight values loaded into the layer (`self.set_weights(weights)`, `self.load_weights(path)`
+        with `path` built from an argument), and the arguments handed to `self.<method>(...)`."""
+        func = node.func
+        if not isinstance(func, ast.Attribute):
+            return
+        if func.attr in WEIGHT_LOADERS:
+            first = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg), None)
+            if first is not None and not isinstance(first, ast.Starred):
+                facts.weight_values |= _params_reached(_names_in(first), locals_, param_names)
+        method = _self_attr(func, self.self_name)
+        if method is None or method == "__init__":
+            return
+        for slot, arg in [(str(i), a) for i, a in enumerate(node.args)] + [(k.arg, k.value) for k in node.keywords
+                                                                              if k.arg]:
+            for param in _params_reached(_names_in(arg), locals_, param_names):
+                facts.self_method_args.setdefault(param, set()).add(f"{method}:{slot}")
 
     def _default_only(self, node: ast.If, facts: InitFacts, params: list[Param]) -> None:
         """`if p != default: raise ...`: the parameter takes no other value, so a config needs no key."""
@@ -1056,6 +1114,26 @@ class InitExtractor:
         return call
 
 
+# Methods that load weight values into a layer or model: what they get is saved and restored as weights.
+WEIGHT_LOADERS = frozenset({"set_weights", "load_weights"})
+
+
+def _params_reached(names: frozenset[str], locals_: dict[str, Value], param_names: set[str]) -> set[str]:
+    """The parameters an expression reads, directly or through locals built from them (`path =
+    get_file(origin=weights)`, then `path`)."""
+    found: set[str] = set()
+    todo, seen = list(names), set(names)
+    while todo:
+        name = todo.pop()
+        if name in param_names:
+            found.add(name)
+        elif name in locals_:
+            for read in locals_[name].names - seen:
+                seen.add(read)
+                todo.append(read)
+    return found
+
+
 def _dict_literal_keys(node: ast.AST) -> set[str]:
     """Constant keys of `{**kwargs, "k": v}` or `dict(kwargs, k=v)`."""
     if isinstance(node, ast.Dict):
@@ -1178,6 +1256,8 @@ class GetConfigExtractor:
             self._statement(stmt, facts)
 
     def _statement(self, stmt: ast.stmt, facts: GetConfigFacts) -> None:
+        for expression in _statement_expressions(stmt):
+            self._pops_in(expression)
         if isinstance(stmt, ast.Return):
             self._return(stmt, facts)
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
@@ -1240,6 +1320,18 @@ class GetConfigExtractor:
         for arg in list(call.args) + [k.value for k in call.keywords]:
             if isinstance(arg, ast.Name) and arg.id in self.vars:
                 self.vars[arg.id].complete = False
+
+    def _pops_in(self, expression: ast.AST) -> None:
+        """`assert config.pop("k", None) is None`, `if config.pop("k", None) is not None: raise`,
+        `value = config.pop("k")`: the key is removed wherever the call sits in the statement."""
+        for node in walk(expression):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "pop"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in self.vars and node.args):
+                continue
+            key = _const_str(node.args[0])
+            if key is not None:
+                self.vars[node.func.value.id].keys.pop(key, None)
+                self.removed.add(key)
 
     def _delete(self, target: ast.AST) -> None:
         if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
@@ -1331,6 +1423,17 @@ class GetConfigExtractor:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "items":
             return self._eval(node.func.value)
         return self._eval(node)
+
+
+def _statement_expressions(stmt: ast.stmt) -> list[ast.AST]:
+    """The expressions a statement evaluates itself (not those of the blocks it holds)."""
+    if isinstance(stmt, ast.Assert):
+        return [stmt.test] + ([stmt.msg] if stmt.msg is not None else [])
+    if isinstance(stmt, (ast.If, ast.While)):
+        return [stmt.test]
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr, ast.Return)):
+        return [stmt.value] if stmt.value is not None else []
+    return []
 
 
 def _conditional_keys(body: list[ast.stmt], self_name: str,

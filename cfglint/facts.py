@@ -73,7 +73,10 @@ class InitFacts:
     default_only: set[str] = field(default_factory=set)  # params whose non-default values `raise`
     param_folds: dict[str, set[str]] = field(default_factory=dict)  # param → params reassigned from it
     self_dicts: dict[str, "tuple[ConfigKey, ...] | None"] = field(default_factory=dict)  # self.x = {...}
-    weight_values: set[str] = field(default_factory=set)  # params given to `set_weights`/`initial_weights`
+    # params given to `set_weights`/`load_weights`/`initial_weights` (directly or through a local)
+    weight_values: set[str] = field(default_factory=set)
+    # param → "method:slot" of the `self.<method>(...)` calls that receive it (slot: position or keyword)
+    self_method_args: dict[str, set[str]] = field(default_factory=dict)
     spread_into_calls: set[str] = field(default_factory=set)  # names spread with ** into other calls
     vararg_reads: int = 0  # reads of `*args` other than in the parent's `__init__(...)` call
 
@@ -159,6 +162,10 @@ class ClassFacts:
     # methods `__init__`/`build` call (through `self.<method>(...)`, transitively); filled only for
     # classes holding a lambda site in another method, the one question it answers (CFG207)
     builder_helpers: set[str] = field(default_factory=set)
+    # what `load_assets` restores (directly or through `self.<method>(...)` helpers of the class): the
+    # attributes it assigns, and its `self.<method>(...)` calls as "method:slot" (empty: no `load_assets`)
+    asset_attrs: set[str] = field(default_factory=set)
+    asset_calls: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)

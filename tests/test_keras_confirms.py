@@ -1127,3 +1127,82 @@ def test_multi_rnn_cell_is_a_real_tf_keras_bug():
     lines = [line for line in proc.stdout.splitlines() if line.startswith("CFGLINT-RESULT")]
     assert lines, proc.stderr[-2000:]
     assert "MultiRNNCell.__init__() got an unexpected keyword argument 'name'" in lines[-1]
+
+
+# ===================================== assets, weight files, removed parent keys, base-Layer keywords
+# False alarms from released packages (tokenizers whose vocabulary is a `.keras` asset, pretrained
+# weight files loaded in `__init__`, a parent key removed inside `assert`/`if`, base-Layer keywords no
+# config returns), each a good example run here with non-default arguments; and the counter-cases the
+# rules still report, each a bad example that fails.
+
+
+def make_pretrained(p: Probe):
+    """The example model built twice: the second gets the first's saved weights file as its `weights`
+    argument and must compute what the first does (the argument took effect)."""
+    import numpy as np
+
+    cls = p.prepare_class()
+    first = cls(*p.args, **p.kwargs)
+    path = p.path(".weights.h5")
+    first.save_weights(path)
+    second = cls(*p.args, **p.kwargs, weights=path)
+    if not np.allclose(np.asarray(first(p.x)), np.asarray(second(p.x)), atol=1e-6):
+        raise AssertionError("the `weights` file was not loaded")
+    return second
+
+
+MAKERS["pretrained"] = make_pretrained
+
+VOCABULARY = ["the", "quick", "fox"]
+
+ASSET_RUNS: list[EvidenceRun] = [
+    # CFG102: `load_assets` assigns the attribute holding the vocabulary: a `.keras` reload restores it ...
+    EvidenceRun(_clean("CFG102", 11, "save_load", {"vocabulary": VOCABULARY}), "good", "clean"),
+    # ... a bare `from_config` does not (the asset is only read from a `.keras` file)
+    EvidenceRun(Case("CFG102", 0, "from_config", {"vocabulary": VOCABULARY}, good=11,
+                     differs=("attribute vocabulary: original ['the', 'quick', 'fox'], revived None",)),
+                "good", "case"),
+    # CFG102: the setter `__init__` hands it to (through a subclass) is what `load_assets` calls
+    EvidenceRun(_clean("CFG102", 12, "save_load", {"vocabulary": VOCABULARY, "lowercase": True}), "good", "clean"),
+    # CFG101: a required vocabulary still fails: the layer is rebuilt from its config before assets load
+    EvidenceRun(Case("CFG101", 6, "save_load", {"vocabulary": VOCABULARY},
+                     raises=("TypeError", "missing 1 required positional argument: 'vocabulary'")), "bad", "case"),
+    # CFG102: a weights file loaded in `__init__`: the `.keras` file carries the weights themselves
+    EvidenceRun(_clean("CFG102", 13, "save_load_weights", {"units": 5, "name": "clf_custom"}, make="pretrained"),
+                "good", "clean"),
+    # CFG308: the parent's keys are popped inside `assert`/`if` (base re-exported by a package, keyword-only)
+    EvidenceRun(_clean("CFG308", 4, "save_load", {"receiver_tag": 1, "units": 3, "name": "pool_custom"}),
+                "good", "clean"),
+    EvidenceRun(_clean("CFG308", 4, "from_config", {"receiver_tag": 1, "units": 3}), "good", "clean"),
+    # CFG308: base-Layer keywords no config returns (Keras 3, a `Dense` parent, tf-keras)
+    EvidenceRun(_clean("CFG308", 5, "save_load", {"units": 3, "name": "fp_custom", "trainable": False}),
+                "good", "clean"),
+    EvidenceRun(_clean("CFG308", 6, "save_load", {"units": 3, "use_bias": False, "name": "proj_custom"}),
+                "good", "clean"),
+    EvidenceRun(_clean("CFG308", 7, "save_load", {"units": 3, "name": "fp_custom", "trainable": False}),
+                "good", "clean"),
+    # CFG308: an activity regularizer that is set comes back in Keras 3's base config: passed twice
+    EvidenceRun(Case("CFG308", 3, "from_config", {"units": 3},
+                     raises=("TypeError", "got multiple values for keyword argument 'activity_regularizer'")),
+                "bad", "case"),
+]
+
+for _run in ASSET_RUNS:
+    assert _run.id not in JOBS, _run.id
+    JOBS[_run.id] = (_run.case, _run.kind)
+ASSET_RUN_IDS = {run.id: run for run in ASSET_RUNS}
+
+
+@pytest.mark.parametrize("run_id", [
+    pytest.param(run.id, id=run.id, marks=[pytest.mark.tfkeras] if _target(run.case, run.kind) is Target.TF_KERAS
+                 else []) for run in ASSET_RUNS])
+def test_asset_weight_and_base_keyword_patterns_in_keras(run_id, request, tmp_path):
+    run = ASSET_RUN_IDS[run_id]
+    _, _, outcome = _outcome(run_id, request, tmp_path)
+    if run.expect == "case":
+        check(run.case, "bad", outcome)
+        return
+    assert "setup_error" not in outcome, outcome["setup_error"]
+    assert outcome["raised"] is None, f"the call failed: {outcome['raised']}"
+    assert outcome["diffs"] == [], f"the round trip differs: {outcome['diffs']}"
+# ===================================== end: assets, weight files, removed parent keys, base-Layer keywords

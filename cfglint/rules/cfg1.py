@@ -103,12 +103,57 @@ def _not_needed(ctx: ClassContext, item: Uncovered) -> bool:
     if name in init.default_only:
         return True  # any other value raises: the default is the only one a layer can have
     if name in init.weight_values and name not in init.attrs_from_param.values():
-        return True  # initial weight values (`self.set_weights(weights)`): saved and restored as weights
+        return True  # weight values or a weights file loaded in `__init__`: saved and restored as weights
+    if not item.param.required and _restored_by_assets(ctx, item):
+        return True  # a vocabulary `load_assets` reads back from the `.keras` file
     if any(q in ctx.coverage.keys for q in init.param_folds.get(name, ())) and not _public_attribute(init, name):
         return True  # folded into another argument the config returns (`batch_shape = (batch_size,) + shape`)
     if _carried_by_sublayer(ctx, init, name):
         return True
     return _fixed_by_every_subclass(ctx, item)
+
+
+def _restored_by_assets(ctx: ClassContext, item: Uncovered) -> bool:
+    """The layer's own `load_assets` (here or in a project base) sets the argument again after a
+    `.keras` load: it assigns the attribute `__init__` keeps it in, or calls the `self.<setter>(...)`
+    `__init__` hands it to, in the same argument place. (A bare `from_config` still loses it; a
+    required argument still fails, since the layer is rebuilt from its config before any asset is
+    read.)"""
+    attrs = {attr for ancestor in ctx.chain for attr in ancestor.cls.asset_attrs}
+    calls = {call for ancestor in ctx.chain for call in ancestor.cls.asset_calls}
+    if not attrs and not calls:
+        return False
+    for init, name in _argument_sites(ctx, item):
+        others = {p.name for p in init.params} - {name}
+        held = {attr for attr, values in init.self_attrs.items()
+                if any(name in v.names and not v.names & others for v in values)}
+        if held & attrs or init.self_method_args.get(name, set()) & calls:
+            return True
+    return False
+
+
+def _argument_sites(ctx: ClassContext, item: Uncovered) -> Iterator[tuple[InitFacts, str]]:
+    """The `__init__`s an argument reaches, with its name in each: the one that declares it, then each
+    project base's it is handed to by name or position (`super().__init__(vocabulary=vocabulary)`)."""
+    index, name = next(i for i, a in enumerate(ctx.chain) if a is item.owner), item.param.name
+    while True:
+        init = ctx.chain[index].cls.init
+        assert init is not None
+        yield init, name
+        parent = next((i for i in range(index + 1, len(ctx.chain)) if ctx.chain[i].cls.init), None)
+        if parent is None:
+            return
+        above = ctx.chain[parent].cls.init
+        assert above is not None
+        positional = [p.name for p in above.params if p.kind in ("posonly", "normal")]
+        passed = None
+        for call in init.super_calls:
+            passed = next((k for k, v in call.keywords.items() if v.kind == "name" and v.text == name), passed)
+            passed = next((positional[i] for i, v in enumerate(call.positional)
+                           if v.kind == "name" and v.text == name and i < len(positional)), passed)
+        if passed is None or above.param(passed) is None:
+            return
+        index, name = parent, passed
 
 
 def _public_attribute(init: InitFacts, name: str) -> bool:
@@ -214,7 +259,9 @@ class MissingRequiredParam(Rule):
             "`get_config` removes it on purpose, every other value raises, it only configures a sub-layer "
             "the config returns, it is folded into another argument the config returns, every subclass in "
             "the project passes it to `super().__init__` itself (an abstract base's `rank`), or a base "
-            "class's option is not kept in a public attribute. Built-ins with no `get_config` of their own "
+            "class's option is not kept in a public attribute. An argument the layer's `load_assets` restores "
+            "is still reported here: `load_model` rebuilds the layer from its config before it reads any "
+            "asset, so a required one fails first. Built-ins with no `get_config` of their own "
             "(tf-keras `AbstractRNNCell`) leave Keras's automatic config in place, which keeps the "
             "arguments.")
     why = ("Keras rebuilds a layer with `cls(**config)`. Once `get_config` is overridden Keras checks "
@@ -326,6 +373,28 @@ class MissingRequiredParam(Rule):
                     super().__init__(units, **kwargs)
                     self.rate = rate
             """, (16, 31)),
+        bad("""
+            import json
+            import os
+
+            import keras
+
+            class WordTokenizer(keras.layers.Layer):
+                def __init__(self, vocabulary, **kwargs):
+                    super().__init__(**kwargs)
+                    self.vocabulary = vocabulary
+
+                def save_assets(self, dir_path):
+                    with open(os.path.join(dir_path, "vocabulary.json"), "w") as f:
+                        json.dump(self.vocabulary, f)
+
+                def load_assets(self, dir_path):
+                    with open(os.path.join(dir_path, "vocabulary.json")) as f:
+                        self.vocabulary = json.load(f)
+
+                def get_config(self):
+                    return super().get_config()
+            """, (7, 24)),
     )
     valid = (
         good("""
@@ -438,8 +507,14 @@ class MissingDefaultedParam(Rule):
             "class whose `get_config` is overridden (here, in a project base class, or a built-in parent), "
             "on the same terms as CFG101: a base class's arguments passed on through `**kwargs` count, "
             "and an argument handed to a built-in parent through `kwargs` (`kwargs[\"groups\"] = groups`, "
-            "even conditionally) comes back in the parent's config. Initial weight values handed to "
-            "`self.set_weights` (or a sub-layer's `initial_weights`) need no key: they are saved as weights.")
+            "even conditionally) comes back in the parent's config. Weight values or a weights file loaded in "
+            "`__init__` (handed to `set_weights` or `load_weights`, directly or through a local built from the "
+            "argument such as `keras.utils.get_file(origin=weights)`, or to a sub-layer's `initial_weights`) "
+            "need no key: the saved model carries the weights. Nor does an argument the layer's own "
+            "`load_assets` (in the class or a project base) sets again from the `.keras` file, by assigning "
+            "the attribute `__init__` keeps it in or by calling the setter `__init__` hands it to "
+            "(`self.set_vocabulary(vocabulary)`): a tokenizer's vocabulary saved as an asset. A bare "
+            "`from_config` still loses such a value; only the `.keras` file restores it.")
     why = ("Nothing fails: `from_config`, `clone_model` and `load_model` rebuild the layer with the "
            "*default* instead of the value it was created with, so the reloaded model silently computes "
            "something else (and a later change of the default changes old saved models too).")
@@ -669,6 +744,82 @@ class MissingDefaultedParam(Rule):
                     config = super().get_config()
                     del config["mode"]
                     return config
+            """),
+        good("""
+            import json
+            import os
+
+            import keras
+
+            class WordTokenizer(keras.layers.Layer):
+                def __init__(self, vocabulary=None, **kwargs):
+                    super().__init__(**kwargs)
+                    self.vocabulary = vocabulary
+
+                def save_assets(self, dir_path):
+                    with open(os.path.join(dir_path, "vocabulary.json"), "w") as f:
+                        json.dump(self.vocabulary, f)
+
+                def load_assets(self, dir_path):
+                    with open(os.path.join(dir_path, "vocabulary.json")) as f:
+                        self.vocabulary = json.load(f)
+
+                def get_config(self):
+                    return super().get_config()
+            """),
+        good("""
+            import json
+            import os
+
+            import keras
+
+            class Tokenizer(keras.layers.Layer):
+                def __init__(self, vocabulary=None, lowercase=False, **kwargs):
+                    super().__init__(**kwargs)
+                    self.lowercase = lowercase
+                    self.set_vocabulary(vocabulary)
+
+                def set_vocabulary(self, vocabulary):
+                    if isinstance(vocabulary, str):
+                        with open(vocabulary) as f:
+                            vocabulary = json.load(f)
+                    self.vocabulary = vocabulary
+
+                def save_assets(self, dir_path):
+                    with open(os.path.join(dir_path, "vocabulary.json"), "w") as f:
+                        json.dump(self.vocabulary, f)
+
+                def load_assets(self, dir_path):
+                    self.set_vocabulary(os.path.join(dir_path, "vocabulary.json"))
+
+                def get_config(self):
+                    return {**super().get_config(), "lowercase": self.lowercase}
+
+            class WordTokenizer(Tokenizer):
+                def __init__(self, vocabulary=None, **kwargs):
+                    super().__init__(vocabulary=vocabulary, **kwargs)
+            """),
+        good("""
+            import keras
+
+            class Classifier(keras.Model):
+                def __init__(self, units=3, weights=None, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.dense = keras.layers.Dense(units)
+                    self.build((None, 4))
+                    if weights is not None:
+                        path = weights if weights.endswith(".h5") else keras.utils.get_file(origin=weights)
+                        self.load_weights(path)
+
+                def build(self, input_shape):
+                    self.dense.build(input_shape)
+
+                def call(self, inputs):
+                    return self.dense(inputs)
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
             """),
     )
 

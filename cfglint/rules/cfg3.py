@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Iterable
 
 from cfglint.context import ClassContext
@@ -788,11 +789,16 @@ class FixedParentKwarg(Rule):
     summary = "`super().__init__` fixes a keyword that the parent's config also returns."
     what = ("Flags a keyword fixed in `super().__init__(..., use_bias=False, **kwargs)` when the inherited "
             "config returns that key too and neither `__init__` pops it from `kwargs` nor `get_config` "
-            "removes it. When the parent writes the key only on some paths (`if self.scale is not None:`), "
-            "it is reported only if the fixed value certainly passes that guard (`scale=2.0`, not "
-            "`scale=None`); a guard it cannot evaluate is not reported. A built-in parent reached through "
-            "Keras's private modules (`keras.src...ConvLSTM`, `BaseConv`) is an implementation base whose "
-            "config need not return what it takes: not reported either.")
+            "removes it (`del config[\"k\"]`, `config.pop(\"k\", None)`, also inside an `assert` or an `if` "
+            "test). Keywords Keras's base `Layer` takes but no config returns under that key are never passed "
+            "twice: `autocast`, `input_shape`, `input_dim` (unless the parent is an `Embedding`), and in "
+            "tf-keras also `batch_size`, `dynamic`, `weights`; under project classes on the base `Layer`, "
+            "`activity_regularizer` comes back only when Keras 3 has one set (never in tf-keras). When the "
+            "parent writes the key only on some paths (`if self.scale is not None:`), it is reported only if "
+            "the fixed value certainly passes that guard (`scale=2.0`, not `scale=None`); a guard it cannot "
+            "evaluate is not reported. A built-in parent reached through Keras's private modules "
+            "(`keras.src...ConvLSTM`, `BaseConv`) is an implementation base whose config need not return what "
+            "it takes: not reported either.")
     why = ("`from_config` passes the key back through `**kwargs` while `__init__` also fixes it: every reload "
            "fails with `TypeError: __init__() got multiple values for keyword argument 'use_bias'`.")
     instead = ("`kwargs.pop(\"use_bias\", None)` before `super().__init__`, or `config.pop(\"use_bias\")` in "
@@ -836,6 +842,17 @@ class FixedParentKwarg(Rule):
                 def __init__(self, units=2, **kwargs):
                     super().__init__(units, scale=2.0, **kwargs)
             """, (17, 33)),
+        bad("""
+            import keras
+
+            class Penalized(keras.layers.Layer):
+                def __init__(self, units=2, **kwargs):
+                    super().__init__(activity_regularizer="l2", **kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """, (5, 26)),
     )
     valid = (
         good("""
@@ -884,6 +901,71 @@ class FixedParentKwarg(Rule):
                 def __init__(self, filters=2, kernel_size=3, **kwargs):
                     super().__init__(rank=1, filters=filters, kernel_size=kernel_size, **kwargs)
             """),
+        good("""
+            import gnnkit
+
+            class PoolingConv(gnnkit.layers.ConvolutionBase):
+                def __init__(self, *, receiver_tag=0, units=2, **kwargs):
+                    super().__init__(receiver_tag=receiver_tag, receiver_feature=None, sender_edge_feature=None,
+                                     **kwargs)
+                    self._units = units
+
+                def get_config(self):
+                    config = super().get_config()
+                    assert config.pop("receiver_feature", None) is None
+                    if config.pop("sender_edge_feature", None) is not None:
+                        raise ValueError("sender_edge_feature must be None")
+                    return dict(**config, units=self._units)
+            """, files=(
+            ("gnnkit/__init__.py", "from gnnkit import layers\n"),
+            ("gnnkit/layers/__init__.py", "from gnnkit.layers import convolution_base\n\n"
+                                          "ConvolutionBase = convolution_base.ConvolutionBase\n"),
+            ("gnnkit/layers/convolution_base.py", textwrap.dedent("""
+                import keras
+
+
+                class ConvolutionBase(keras.layers.Layer):
+                    def __init__(self, *, receiver_tag=0, receiver_feature="hidden", sender_edge_feature=None,
+                                 **kwargs):
+                        super().__init__(**kwargs)
+                        self._receiver_tag = receiver_tag
+                        self._receiver_feature = receiver_feature
+                        self._sender_edge_feature = sender_edge_feature
+
+                    def get_config(self):
+                        return dict(receiver_tag=self._receiver_tag, receiver_feature=self._receiver_feature,
+                                    sender_edge_feature=self._sender_edge_feature, **super().get_config())
+                """).lstrip()),
+        )),
+        good("""
+            import keras
+
+            class FullPrecision(keras.layers.Layer):
+                def __init__(self, units=2, **kwargs):
+                    super().__init__(autocast=False, activity_regularizer=None, input_shape=(4,), **kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """),
+        good("""
+            import keras
+
+            class Projection(keras.layers.Dense):
+                def __init__(self, units=2, **kwargs):
+                    super().__init__(units, autocast=False, **kwargs)
+            """),
+        good("""
+            import tf_keras as keras
+
+            class FullPrecision(keras.layers.Layer):
+                def __init__(self, units=2, **kwargs):
+                    super().__init__(autocast=False, activity_regularizer="l2", input_shape=(4,), **kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """, target=Target.TF_KERAS),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
@@ -924,7 +1006,33 @@ def _emitted(ctx: ClassContext, key: str, fixed: Value) -> bool:
         if not attr or not _holds_argument(ctx, attr, key):
             return False  # written on some paths only, under a condition we cannot evaluate
         return _passes(test, fixed) is True
-    return not _internal(ctx.builtin_parent or "")  # a built-in parent's config
+    return _keras_returns(ctx, key, fixed)
+
+
+# Keywords Keras's base `Layer.__init__` takes that no config gives back under that key (measured on Keras
+# 3.15 and tf-keras 2.21, for the base `Layer` and for built-ins such as `Dense`, `Conv2D`, `LSTM`,
+# `Dropout`): fixing one cannot pass it twice. tf-keras turns `input_shape`/`input_dim` into a
+# `batch_input_shape` key, which its `__init__` accepts beside them; `batch_input_shape` itself comes back.
+UNRETURNED_BASE_KEYWORDS = {
+    Target.KERAS3: frozenset({"autocast", "input_shape", "input_dim"}),
+    Target.TF_KERAS: frozenset({"autocast", "input_shape", "input_dim", "batch_size", "dynamic", "weights"}),
+}
+
+
+def _keras_returns(ctx: ClassContext, key: str, fixed: Value) -> bool:
+    """Whether Keras's own part of the config (a built-in parent's, or the base `Layer`'s under the
+    project classes) returns a key `__init__` fixes in `super().__init__`."""
+    builtin = ctx.config_builtin or ""
+    if _internal(builtin):
+        return False
+    name = builtin.rsplit(".", 1)[-1]
+    if key in UNRETURNED_BASE_KEYWORDS[ctx.target] and not (key == "input_dim" and name.endswith("Embedding")):
+        return False  # (`Embedding` takes `input_dim` as its own argument and returns it)
+    if name in ("", "Layer") and key in ("activity_regularizer", "implementation"):
+        # the base Layer: Keras 3 returns an activity regularizer only when one is set, tf-keras never
+        # (built-ins such as `Conv2D` and `LSTM` return theirs even when it is None)
+        return key == "activity_regularizer" and ctx.is_k3 and _passes("not_none", fixed) is True
+    return True
 
 
 INTERNAL_PREFIXES = ("keras.src.", "tf_keras.src.", "tensorflow.python.")
