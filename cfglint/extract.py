@@ -892,7 +892,10 @@ class InitExtractor:
         for target in targets:
             if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
                     and target.value.id in aliases and _const_str(target.slice):
-                facts.kwargs_set.add(_const_str(target.slice))  # type: ignore[arg-type]
+                key = _const_str(target.slice)
+                facts.kwargs_set.add(key)  # type: ignore[arg-type]
+                for name in _names_in(node.value) & param_names:  # `kwargs["name"] = prefix + ...`
+                    facts.param_folds.setdefault(name, set()).add(key)  # type: ignore[arg-type]
             elif isinstance(target, ast.Name) and target.id in aliases:
                 facts.kwargs_set.update(_dict_literal_keys(node.value))
             if isinstance(target, ast.Attribute) and target.attr == "initial_weights":

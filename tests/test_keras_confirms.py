@@ -1167,6 +1167,10 @@ ASSET_RUNS: list[EvidenceRun] = [
     # CFG101: a required vocabulary still fails: the layer is rebuilt from its config before assets load
     EvidenceRun(Case("CFG101", 6, "save_load", {"vocabulary": VOCABULARY},
                      raises=("TypeError", "missing 1 required positional argument: 'vocabulary'")), "bad", "case"),
+    # CFG102: an argument that only makes the default `name` (`kwargs["name"] = prefix + ...`): the config
+    # keeps the name itself, so the reload gets the same name with any prefix
+    EvidenceRun(_clean("CFG102", 14, "save_load", {"units": 3, "name_prefix": "custom_"}), "good", "clean"),
+    EvidenceRun(_clean("CFG102", 14, "from_config", {"units": 3, "name_prefix": "custom_"}), "good", "clean"),
     # CFG102: a weights file loaded in `__init__`: the `.keras` file carries the weights themselves
     EvidenceRun(_clean("CFG102", 13, "save_load_weights", {"units": 5, "name": "clf_custom"}, make="pretrained"),
                 "good", "clean"),

@@ -821,6 +821,19 @@ class MissingDefaultedParam(Rule):
                 def get_config(self):
                     return {**super().get_config(), "units": self.units}
             """),
+        good("""
+            import keras
+
+            class Prefixed(keras.layers.Layer):
+                def __init__(self, units, name_prefix="scaled_", **kwargs):
+                    if "name" not in kwargs:
+                        kwargs["name"] = f"{name_prefix}{units}"
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """),
     )
 
     def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
