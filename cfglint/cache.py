@@ -90,6 +90,7 @@ class ResultCache:
         self.directory = directory
         self._raw_entries: dict[str, Any] | None = None  # key -> encoded entry, decoded on demand
         self._entries: dict[str, FileEntry] = {}  # decoded or new entries
+        self._as_read: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # key -> (encoded form, shape when decoded)
         self._snapshots: dict[str, Snapshot] | None = None
         self._used: set[str] = set()
         self._dirty = False
@@ -141,6 +142,7 @@ class ResultCache:
                 self._dirty = True  # rewritten without it
                 return None
             self._entries[key] = entry
+            self._as_read[key] = (raw, _shape(entry))
         return entry
 
     @property
@@ -175,6 +177,7 @@ class ResultCache:
 
     def put(self, key: str, entry: FileEntry) -> None:
         self._entries[key] = entry
+        self._as_read.pop(key, None)
         self._raw().pop(key, None)
         self._used.add(key)
         self._dirty = True
@@ -196,10 +199,20 @@ class ResultCache:
             _prepare(self.directory)
             self._path("").mkdir(parents=True, exist_ok=True)
             _distrust_recent(self._entries, self.snapshots if snapshot is None else {snapshot.key: snapshot})
-            if self._dirty or self._entries:
+            # an entry decoded and left as it was keeps its encoded form: a run where one file changed
+            # encodes one entry, not every entry of the tree
+            items = dict(self._raw())
+            changed = self._dirty
+            for key, entry in self._entries.items():
+                read = self._as_read.get(key)
+                if read is not None and read[1] == _shape(entry):
+                    items[key] = read[0]
+                else:
+                    items[key] = encode(entry)
+                    changed = True
+            if changed:
                 # facts of parsed files are what later runs reuse; entries of files last seen long ago
                 # go once there are many (runs over different subtrees of a huge repository)
-                items = {**self._raw(), **{k: encode(v) for k, v in self._entries.items()}}
                 if len(items) >= 50_000:
                     items = {k: items[k] for k in self._used if k in items}
                 self._write(self._path(ENTRIES_FILE), items)
@@ -213,6 +226,12 @@ class ResultCache:
 
     def _write(self, path: Path, items: dict[str, Any]) -> None:
         _write(path, {"format": FORMAT, "code": self.code_digest, "items": items})
+
+
+def _shape(entry: FileEntry) -> tuple[Any, ...]:
+    """What can change in an entry after it was read: its stat (touched, distrusted) and whether it has
+    been parsed since. Facts, once there, are never changed in place."""
+    return (entry.stat, entry.digest, entry.module, entry.signature is None, entry.facts is None, entry.error)
 
 
 RACY_NS = 2_000_000_000  # a file modified this close to the save may change again within the same tick
@@ -239,8 +258,9 @@ def _write(path: Path, document: dict[str, Any]) -> None:
 
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:
+        text = json.dumps(document, separators=(",", ":"), allow_nan=False)  # (`dump` would not use C)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, separators=(",", ":"), allow_nan=False)
+            handle.write(text)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import types
 import typing
 from collections.abc import Callable
@@ -62,6 +63,7 @@ def decoder(annotation: Any) -> Decoder:
     return cached
 
 
+@functools.lru_cache(maxsize=None)
 def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
     return tuple(f for f in dataclasses.fields(cls) if f.init)
 
