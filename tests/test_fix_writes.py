@@ -94,7 +94,11 @@ def test_file_created_under_the_name_during_the_swap_is_kept(project: Path, caps
 
 
 def test_concurrent_appends_are_never_lost(project: Path, capsys) -> None:
-    """A writer appends at a random moment while `--fix` runs: its line is always in the result."""
+    """A writer appends at a random moment while `--fix` runs: its line is always in the result.
+
+    (What no rename-based writer can see: a process that opened the file before the swap and writes
+    only after the last comparison, microseconds later; the three tests above put a write in each
+    window that can be seen.)"""
     rng = random.Random(20261203)
     layer = project / "layer.py"
     for trial in range(40):
@@ -102,10 +106,13 @@ def test_concurrent_appends_are_never_lost(project: Path, capsys) -> None:
         line = f"# trial {trial}\n"
         delay = rng.uniform(0, 0.08)
 
-        def append() -> None:
+        def append() -> None:  # like `echo ... >> layer.py`: open for appending, one write, close
             time.sleep(delay)
-            with open(layer, "a", encoding="utf-8") as handle:
-                handle.write(line)
+            descriptor = os.open(layer, os.O_WRONLY | os.O_APPEND)
+            try:
+                os.write(descriptor, line.encode())
+            finally:
+                os.close(descriptor)
 
         writer = threading.Thread(target=append)
         writer.start()
