@@ -292,7 +292,7 @@ class Progress:
         if total == 0:
             return
         if not self.terminal:
-            self._write(f"cfglint verify: checking {total} class{'es' if total != 1 else ''} "
+            self._write(f"cfglint: progress: checking {total} class{'es' if total != 1 else ''} "
                         f"in {files} file{'s' if files != 1 else ''}\n")
         self._thread = threading.Thread(target=self._tick, name="cfglint-progress", daemon=True)
         self._thread.start()
@@ -314,7 +314,7 @@ class Progress:
 
     def line(self) -> str:
         elapsed = self.clock() - self.started
-        return f"cfglint verify: {self.done}/{self.total} classes checked, {elapsed:.0f} s elapsed"
+        return f"cfglint: progress: {self.done}/{self.total} classes checked, {elapsed:.0f} s elapsed"
 
     def _tick(self) -> None:
         while not self._stopped.wait(self.interval):
