@@ -293,3 +293,25 @@ def test_ci_run_stdout_is_pure_json_and_an_info_finding_alone_exits_0(ci_run: di
     assert not any("NOISY" in line for _, line in ci_run["stderr"])  # type: ignore[attr-defined]
     assert [(f["code"], f["severity"], f["class_name"]) for f in findings] == [("CFG900", "info", "NeedsTable")]
     assert ci_run["returncode"] == 0  # nothing was found wrong: CFG900 says a class was not checked
+
+
+@pytest.mark.parametrize(("source", "qualname", "expected"), [
+    ("class A: pass", "A", True),
+    ("class A: pass", "B", False),
+    ("try:\n    import x\nexcept ImportError:\n    class A: pass", "A", True),
+    ("if True:\n    class A:\n        class Inner: pass", "A.Inner", True),
+    ("class A:\n    class Inner: pass", "A.Other", False),
+    ("A = make_layer()", "A", None),  # bound some other way: cannot know
+    ("from pkg import A", "A", None),
+    ("from pkg import *", "A", None),
+    ("def A(): pass", "A", None),
+    ("class A(", "A", None),  # does not parse
+])
+def test_what_counts_as_a_module_defining_a_class(tmp_path: Path, source: str, qualname: str,
+                                                  expected: bool | None) -> None:
+    """An example's key is an error only when nothing in its module binds the name."""
+    from cfglint.verify.runner import _defines_class
+
+    path = tmp_path / "m.py"
+    path.write_text(source + "\n", encoding="utf-8")
+    assert _defines_class(path, qualname) is expected

@@ -238,17 +238,52 @@ def _example_problem(key: str, roots: list[Path], by_file: dict[str, str], label
 
 
 def _defines_class(path: Path, qualname: str) -> bool | None:
-    """Whether the module file defines the (possibly nested) class; None when it cannot be read."""
+    """Whether the module file defines the (possibly nested) class: False only when nothing in it binds
+    the name (no class, assignment, import or `import *`, also under `if`/`try`); None when unsure."""
     try:
         body: list[ast.stmt] = ast.parse(path.read_bytes()).body
     except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
         return None
     for part in qualname.split("."):
-        cls = next((node for node in body if isinstance(node, ast.ClassDef) and node.name == part), None)
-        if cls is None:
-            return False
-        body = cls.body
+        found = _binding(body, part)
+        if not isinstance(found, ast.ClassDef):
+            return found
+        body = found.body
     return True
+
+
+_BLOCKS: tuple[type[ast.stmt], ...] = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
+                                      *([ast.TryStar] if hasattr(ast, "TryStar") else []))
+
+
+def _binding(body: list[ast.stmt], name: str) -> ast.ClassDef | bool | None:
+    """The class statement binding `name` in a module or class body; False if nothing binds it; None
+    if something other than a class statement may (an assignment, an import, a function)."""
+    unsure = False
+    for node in body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return node
+        if isinstance(node, _BLOCKS):
+            inner = [*getattr(node, "body", []), *getattr(node, "orelse", []), *getattr(node, "finalbody", []),
+                     *(s for handler in getattr(node, "handlers", []) for s in handler.body)]
+            found = _binding(inner, name)
+            if isinstance(found, ast.ClassDef):
+                return found
+            unsure = unsure or found is None
+        elif _may_bind(node, name):
+            unsure = True
+    return None if unsure else False
+
+
+def _may_bind(node: ast.stmt, name: str) -> bool:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return node.name == name
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return any(alias.name == "*" or (alias.asname or alias.name.split(".")[0]) == name for alias in node.names)
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t))
+    return False
 
 
 def _suggest(qualname: str, labels: set[str]) -> str:
