@@ -82,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Dynamic check: imports the modules that define Keras Layer/Model subclasses and, for "
                     "each class, runs get_config -> JSON -> from_config, copies the weights, compares outputs "
                     "and saves/loads a .keras model. This EXECUTES the code being checked (in separate worker "
-                    "processes). Needs TensorFlow and Keras: pip install 'cfglint[verify]'.")
+                    "processes). Needs TensorFlow and Keras: pip install 'cfglint[verify]'. Exit codes: 0 "
+                    "clean, 1 an error or warning finding (info findings such as CFG900 alone exit 0), 2 "
+                    "a missing path or a configuration mistake.")
     verify.add_argument("paths", nargs="*", metavar="PATH_OR_MODULE",
                         help="files, directories or dotted module names (default: .)")
     verify.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
@@ -96,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--ignore", type=_codes, help="do not report these codes or prefixes")
     verify.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to read [tool.cfglint] from")
     verify.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    verify.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress lines on standard error (default: every few seconds when it is not a "
+                             "terminal, as in CI; in place on a terminal)")
 
     server = commands.add_parser("server", help="language server (LSP) on stdio, for editors",
                                  description="Run the cfglint language server on standard input/output. "
@@ -343,10 +348,14 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when nothing failed, 1 when a class has an error or warning finding, 2 for usage errors
+    (a missing path, a bad configuration or example). Info findings (CFG900: a class `verify` could
+    not construct without an example) are reported but do not fail the run: nothing was found wrong."""
     import importlib.util
 
     from cfglint.config import ConfigError
     from cfglint.engine import Checker
+    from cfglint.finding import Severity
     from cfglint.reporters import write_report
     from cfglint.rules import ALL_RULES, DEFAULT_CODES
     from cfglint.settings_resolver import CliOverrides, SettingsResolver
@@ -361,24 +370,19 @@ def run_verify(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown output format {fmt!r}; valid: {', '.join(FORMATS)}")
     if args.timeout <= 0 or (args.jobs is not None and args.jobs < 1):
         raise UsageError("--timeout and --jobs must be positive")
-    from cfglint.verify.examples import parse_user_examples
     from cfglint.verify.pool import WorkerStartError
-    from cfglint.verify.runner import default_jobs, run_verify as verify, stderr_progress
+    from cfglint.verify.runner import default_jobs, make_progress, run_verify as verify
 
     try:
-        base = _settings_for(args, ALL_RULES, stdin=False)
+        base = _settings_for(args, ALL_RULES, stdin=False)  # validates [tool.cfglint.verify] too
         resolver = SettingsResolver(base, all_codes=ALL_RULES, default_codes=DEFAULT_CODES,
                                     cli=CliOverrides(args.select, args.ignore, None, args.target),
                                     fixed=args.config is not None)
-        examples_table = dict(base.verify.get("examples", {}))
-        try:
-            parse_user_examples(examples_table)
-        except ValueError as exc:
-            raise ConfigError(f"[tool.cfglint.verify.examples]: {exc}") from None
         checker = Checker(base, resolver=resolver)
         with _sigterm_as_interrupt():
             report = verify(checker, args.paths or ["."], device=args.device, timeout=args.timeout,
-                            jobs=args.jobs or default_jobs(), examples=examples_table, progress=stderr_progress())
+                            jobs=args.jobs or default_jobs(), examples=dict(base.verify.get("examples", {})),
+                            progress=make_progress(getattr(args, "progress", None)))
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     except WorkerStartError as exc:
@@ -387,11 +391,12 @@ def run_verify(args: argparse.Namespace) -> int:
                 if resolver.for_path(f.path).selection.enabled_for(f.code, Path(f.path))]
     for error in report.errors:
         _say("error", f"{error}", file=sys.stderr)
-    write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.files, version=__version__)
+    if findings or not report.errors:  # a missing path is no "All checks passed"
+        write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.files, version=__version__)
     print(report.summary(), file=sys.stdout if fmt == "text" else sys.stderr)
     if report.errors:
         return EXIT_ERROR
-    if findings and not args.exit_zero:
+    if any(f.severity is not Severity.INFO for f in findings) and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 

@@ -178,9 +178,25 @@ def _parse_target(path: Path | None, key: str, value: Any, known: Collection[str
     return value
 
 
+VERIFY_KEYS = ("examples",)
+
+
 def _parse_verify(path: Path | None, key: str, value: Any, known: Collection[str]) -> Mapping[str, Any]:
+    """`[tool.cfglint.verify]`, checked as strictly as the rest; kept raw (the workers take it as is).
+    Whether each example's class exists is checked by `verify`, which knows the classes."""
     if not isinstance(value, dict):
         raise _key_error(path, key, f"must be a table, not {_describe(value)}")
+    unknown = sorted(set(value) - set(VERIFY_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key `{unknown[0]}` in [tool.cfglint.verify]"
+                          f"{_did_you_mean(unknown[0], VERIFY_KEYS)}; valid keys: {', '.join(VERIFY_KEYS)}")
+    if "examples" in value:
+        from cfglint.verify.examples import parse_user_examples  # light: no Keras, no NumPy
+
+        try:
+            parse_user_examples(value["examples"])
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     return MappingProxyType(value)
 
 

@@ -8,6 +8,7 @@ xdist requires. The plugin costs nothing when the option is not given.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,22 +63,50 @@ class VerifyCollector(pytest.Collector):
         self.paths = paths
 
     def collect(self) -> list[pytest.Item]:
-        from cfglint.config import load_settings
-        from cfglint.engine import Checker
-        from cfglint.rules import ALL_RULES
-        from cfglint.verify.runner import find_classes, resolve_arguments
+        plan = self.config.stash.get(_PLAN, None) or _plan(self.paths)
+        return [ClassItem.from_parent(self, name=f"{t.module}:{t.name}", target=t,
+                                      example=plan.examples.get(f"{t.module}:{t.name}")) for t in plan.targets]
 
-        settings = load_settings(Path(self.paths[0]).absolute(), known_codes=ALL_RULES)
+
+@dataclass(frozen=True)
+class Plan:
+    """The classes to verify and the examples that go with them."""
+
+    targets: list[Any]
+    examples: dict[str, Any]
+
+
+_PLAN = pytest.StashKey[Plan]()
+
+
+def _plan(paths: list[str]) -> Plan:
+    """Find the classes; a path that does not exist, a configuration mistake or an example naming no
+    class is a usage error (pytest exits 4), as for any other bad command-line argument."""
+    from cfglint.config import ConfigError, load_settings
+    from cfglint.engine import Checker
+    from cfglint.rules import ALL_RULES
+    from cfglint.verify.runner import check_example_keys, find_classes, resolve_arguments, search_roots
+
+    try:
+        settings = load_settings(Path(paths[0]).absolute(), known_codes=ALL_RULES)
         checker = Checker(settings)
         examples = dict(settings.verify.get("examples", {}))
-        paths, _ = resolve_arguments(self.paths, [Path.cwd(), settings.root, settings.root / "src"])
-        targets, _, _ = find_classes(checker, paths)
-        return [ClassItem.from_parent(self, name=f"{t.module}:{t.name}", target=t,
-                                      example=examples.get(f"{t.module}:{t.name}")) for t in targets]
+        roots = search_roots(checker)
+        found, errors = resolve_arguments(paths, roots)
+        if errors:
+            raise pytest.UsageError(f"--cfglint-verify: {'; '.join(errors)}")
+        targets, _, _ = find_classes(checker, found)
+        check_example_keys(examples, targets, roots, settings.config_path)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"--cfglint-verify: {exc}") from None
+    return Plan(targets, examples)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cfglint_verify: a class checked by `cfglint verify`")
+    paths = config.getoption("cfglint_verify", None)
+    if paths:  # checked before any test runs (and, under xdist, before workers start)
+        config.stash[_PLAN] = _plan(list(paths))
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,7 +2,9 @@
 
 The editor's text is checked in-process by the same static checker `cfglint check` uses, with the
 configuration nearest to the document (`[tool.cfglint]` in a `pyproject.toml`), re-read whenever one of
-those files changes. Nothing is imported or executed from the checked code.
+those files changes: when the client reports it (file watching, or saving it in the editor), and otherwise
+on the next save of any buffer, which re-checks every open document. Nothing is imported or executed
+from the checked code.
 
 - Diagnostics are pushed (`textDocument/publishDiagnostics`) on open, on save and after changes
   (debounced: the latest text wins), unless the client supports pull diagnostics
@@ -35,6 +37,7 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
+from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
 from cfglint import __version__
 from cfglint.finding import Finding, Severity, Span
@@ -66,22 +69,17 @@ def split_lines(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
-def _units(text: str, encoding: str) -> int:
-    """Length of `text` in the client's position units."""
-    if encoding == "utf-8":
-        return len(text.encode("utf-8", "surrogatepass"))
-    if encoding == "utf-32":
-        return len(text)
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
 class TextPositions:
-    """Converts 0-based (line, code point) positions in one text snapshot to LSP positions."""
+    """Converts 0-based (line, code point) positions in one text snapshot to LSP positions.
 
-    def __init__(self, text: str, encoding: str) -> None:
+    Code points become the client's units (UTF-16 by default, UTF-8 or UTF-32 when negotiated) through
+    pygls's position codec, the one the workspace applies to incoming changes. Lines are split where
+    LSP splits them (`split_lines`), not where `str.splitlines` does (form feeds, U+2028 ...)."""
+
+    def __init__(self, text: str, codec: PositionCodec | str) -> None:
         self.text = text
         self.lines = split_lines(text)
-        self.encoding = encoding
+        self.codec = codec if isinstance(codec, PositionCodec) else PositionCodec(codec)
 
     def content(self, line: int) -> str:
         """The text of a 0-based line without its line break ("" beyond the end)."""
@@ -94,15 +92,14 @@ class TextPositions:
         line = max(line, 0)
         if line >= len(self.lines):
             return self.end()
-        content = self.content(line)
-        character = min(max(character, 0), len(content))
-        return types.Position(line=line, character=_units(content[:character], self.encoding))
+        character = min(max(character, 0), len(self.content(line)))
+        return self.codec.position_to_client_units(self.lines, ServerTextPosition(line, character))
 
     def end(self) -> types.Position:
         if not self.lines or self.lines[-1].endswith(("\n", "\r")):
             return types.Position(line=len(self.lines), character=0)
         last = len(self.lines) - 1
-        return types.Position(line=last, character=_units(self.lines[last], self.encoding))
+        return types.Position(line=last, character=self.codec.client_num_units(self.lines[last]))
 
     def span_range(self, span: Span) -> types.Range:
         """The LSP range of a 1-based, end-exclusive span."""
@@ -187,6 +184,11 @@ class SettingsCache:
         if entry is None or entry.fingerprint != fingerprint:
             entry = self._entries[directory] = _load_config(directory, fingerprint)
         return entry
+
+    def stale(self) -> bool:
+        """Whether a `pyproject.toml` above a loaded directory appeared, changed or disappeared since."""
+        return any(config_fingerprint(directory) != entry.fingerprint
+                   for directory, entry in list(self._entries.items()))
 
 
 def _load_config(directory: str, fingerprint: tuple[Any, ...]) -> LoadedConfig:
@@ -329,9 +331,9 @@ class CfglintLanguageServer(LanguageServer):
         return self._capability("text_document", "diagnostic") is not None
 
     @property
-    def encoding(self) -> str:
-        encoding = self.workspace.position_encoding
-        return str(getattr(encoding, "value", encoding) or "utf-16")
+    def codec(self) -> PositionCodec:
+        """The position encoding negotiated at `initialize` (pygls's codec for it)."""
+        return self.workspace.position_codec
 
     # ---------------------------------------------------------------- logging
     def log_exception(self, where: str) -> None:
@@ -429,7 +431,7 @@ class CfglintLanguageServer(LanguageServer):
 
     # ---------------------------------------------------------------- diagnostics
     def diagnostics(self, result: CheckResult) -> list[types.Diagnostic]:
-        positions = TextPositions(result.text, self.encoding)
+        positions = TextPositions(result.text, self.codec)
         if result.config_error is not None:
             first = positions.content(0)
             return [types.Diagnostic(
@@ -522,7 +524,7 @@ class CfglintLanguageServer(LanguageServer):
     def code_actions(self, result: CheckResult, params: types.CodeActionParams) -> list[types.CodeAction]:
         if result.config_error is not None or not result.findings:
             return []
-        positions = TextPositions(result.text, self.encoding)
+        positions = TextPositions(result.text, self.codec)
         fixes = _fixes_module()
         catalog = getattr(fixes, "FIXES", {}) if fixes is not None else {}
         wanted_keys = {
@@ -735,7 +737,9 @@ def create_server() -> CfglintLanguageServer:
     @_guarded()
     def did_save(ls: CfglintLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
-        if ls.is_config(uri):
+        # saving any buffer is when a configuration edited elsewhere (another editor, a `git checkout`,
+        # a client that does not watch files) is noticed: every open document is checked again
+        if ls.is_config(uri) or ls._settings.stale():
             ls.configuration_changed()
             return
         _forget_package_layout()
@@ -792,7 +796,7 @@ def create_server() -> CfglintLanguageServer:
                 text, version, _ = ls._snapshot(uri)
                 result = await ls.result_for(uri, text, version)
                 if result.config_error is None and not result.failed:
-                    positions = TextPositions(result.text, ls.encoding)
+                    positions = TextPositions(result.text, ls.codec)
                     action.edit = await ls.in_worker(ls.fix_all_edit, result, positions, fixes)
         except asyncio.CancelledError:
             raise

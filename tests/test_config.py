@@ -51,8 +51,9 @@ target = "tf-keras"
 [tool.cfglint.per-file-ignores]
 "tests/**" = ["CFG101", "CFG2"]
 
-[tool.cfglint.verify]
-examples = { MyLayer = { units = 4 } }
+[tool.cfglint.verify.examples."pkg.layers:MyLayer"]
+kwargs = { units = 4 }
+input_shape = [2, 8]
 """)
     settings = load(tmp_path)
     assert settings.root == tmp_path.resolve()
@@ -64,7 +65,7 @@ examples = { MyLayer = { units = 4 } }
     assert settings.extend_exclude == ("*_pb2.py",)
     assert settings.target == "tf-keras"
     assert settings.per_file_ignores == (("tests/**", ("CFG101", "CFG2")),)
-    assert settings.verify["examples"] == {"MyLayer": {"units": 4}}
+    assert settings.verify["examples"] == {"pkg.layers:MyLayer": {"kwargs": {"units": 4}, "input_shape": [2, 8]}}
     hash(settings)  # usable as part of a cache key
 
 
@@ -145,6 +146,17 @@ def test_unknown_key_names_file_and_key_and_lists_valid_keys(tmp_path: Path) -> 
         ('per-file-ignores = ["x"]', "must be a table of glob = [codes], not a list"),
         ('per-file-ignores = { "x.py" = "CFG1" }', '`per-file-ignores."x.py"` in [tool.cfglint] must be'),
         ("verify = 3", "`verify` in [tool.cfglint] must be a table, not an integer"),
+        # [tool.cfglint.verify] is as strict as the rest, for `check` too (whether each example's class
+        # exists is for `verify`, which finds the classes)
+        ("verify = { example = {} }",
+         "unknown key `example` in [tool.cfglint.verify] (did you mean `examples`?); valid keys: examples"),
+        ("verify = { examples = [] }", "tool.cfglint.verify.examples must be a table, not a list"),
+        ('verify.examples."pkg:Block" = { kwargs = [1] }', '"pkg:Block".kwargs must be a table of argument'),
+        ('verify.examples."pkg:Block" = { args = 1 }', '"pkg:Block".args must be a list of positional arguments'),
+        ('verify.examples."pkg:Block" = { input_shape = [2, "8"] }', '"pkg:Block".input_shape must be a list'),
+        ('verify.examples."pkg:Block" = { input_dtype = "float" }', '"pkg:Block".input_dtype must be one of'),
+        ('verify.examples."pkg:Block" = { units = 4 }', "\"pkg:Block\": unknown key 'units'; valid keys: args"),
+        ('verify.examples.Block = {}', '"Block": the key must be "package.module:ClassName"'),
     ],
 )
 def test_wrong_types(tmp_path: Path, text: str, expected: str) -> None:

@@ -520,3 +520,106 @@ def test_noqa_and_minimal_edits() -> None:
     assert replaced is not None and replaced.new_text == "B\n"
     assert replaced.range == types.Range(start=types.Position(line=1, character=0),
                                          end=types.Position(line=2, character=0))
+
+
+def test_a_configuration_changed_elsewhere_is_picked_up_on_the_save_of_any_buffer(project: Path) -> None:
+    """No file watching: the next `didSave` of any document re-checks every open one."""
+
+    async def scenario() -> None:
+        editor = Editor(project, pull=False)
+        await editor.start()
+        uri = editor.open("layers.py", BAD)
+        other = editor.open("other.py", "x = 1\n")
+        assert_cfg101(await editor.wait_published(uri, bool, version=1))
+        await editor.wait_published(other, lambda d: not d)
+        notes = (project / "notes.txt")
+        notes.write_text("notes\n", encoding="utf-8")
+        editor.client.text_document_did_open(types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(
+            uri=notes.as_uri(), language_id="plaintext", version=1, text="notes\n")))
+
+        def save(target: str) -> None:
+            editor.client.text_document_did_save(types.DidSaveTextDocumentParams(
+                text_document=types.TextDocumentIdentifier(uri=target)))
+
+        # changed on disk without a notification; saving a text file (not Python) republishes layers.py
+        write_config(project / "pyproject.toml", IGNORE_CFG101)
+        save(notes.as_uri())
+        assert await editor.wait_published(uri, lambda d: not d, version=1) == []
+
+        # and back; this time saving the other Python document
+        write_config(project / "pyproject.toml", "[tool.cfglint]\n")
+        save(other)
+        assert_cfg101(await editor.wait_published(uri, bool, version=1))
+
+        # a save with no configuration change does not re-check the other documents
+        count = len(editor.published[uri])
+        save(other)
+        await editor.wait_published(other, lambda d: not d)
+        await asyncio.sleep(0.5)
+        assert len(editor.published[uri]) == count
+        assert await editor.stop() == 0
+
+    run(scenario())
+
+
+def _units(text: str, encoding: str) -> int:
+    """Independent count of LSP position units: UTF-8 bytes, UTF-16 code units, or code points."""
+    if encoding == "utf-8":
+        return len(text.encode("utf-8", "surrogatepass"))
+    if encoding == "utf-32":
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_positions_in_each_negotiated_encoding(encoding: str) -> None:
+    """Code points to client units through pygls's codec: multi-byte, astral and lone-surrogate
+    characters; \\r\\n, \\r and \\n break lines, a form feed and U+2028 do not (LSP's rule)."""
+    from cfglint import server
+    from cfglint.finding import Span
+
+    lines = ["a\N{LATIN SMALL LETTER E WITH ACUTE}\N{EURO SIGN}\N{SLIGHTLY SMILING FACE}b\ud800c\r\n",
+             "\x0cx\u2028y\N{SLIGHTLY SMILING FACE}\r", "tail\N{EURO SIGN}"]
+    text = "".join(lines)
+    positions = server.TextPositions(text, encoding)
+    assert positions.lines == lines
+    for line, content in enumerate(line.rstrip("\r\n") for line in lines):
+        for column in range(len(content) + 1):
+            assert positions.position(line, column) == types.Position(
+                line=line, character=_units(content[:column], encoding)), (line, column)
+        # past the end of a line: its end; negative: its start
+        assert positions.position(line, len(content) + 5).character == _units(content, encoding)
+        assert positions.position(line, -3).character == 0
+    end = types.Position(line=2, character=_units("tail\N{EURO SIGN}", encoding))
+    assert positions.end() == end
+    assert positions.position(7, 0) == end  # past the last line: the end of the text
+    assert positions.span_range(Span(1, 4, 2, 3)) == types.Range(
+        start=types.Position(line=0, character=_units(lines[0][:3], encoding)),
+        end=types.Position(line=1, character=_units(lines[1][:2], encoding)))
+    assert server.TextPositions("a\n", encoding).end() == types.Position(line=1, character=0)
+
+
+def test_the_server_counts_in_the_encoding_the_client_prefers(project: Path) -> None:
+    """A client offering UTF-8 first gets it, and diagnostic columns count bytes."""
+
+    class Utf8Editor(Editor):
+        def capabilities(self) -> types.ClientCapabilities:
+            capabilities = super().capabilities()
+            capabilities.general = types.GeneralClientCapabilities(
+                position_encodings=[types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16])
+            return capabilities
+
+    async def scenario() -> None:
+        editor = Utf8Editor(project, pull=True)
+        init = await editor.start()
+        assert init.capabilities.position_encoding == types.PositionEncodingKind.Utf8
+        uri = editor.open("layers.py", BAD)
+        diagnostics = await editor.pull_diagnostics(uri)
+        assert codes(diagnostics) == ["CFG101"]
+        line = BAD.splitlines()[BAD_LINE]
+        start = len(line[:line.index("units")].encode("utf-8"))
+        assert diagnostics[0].range == types.Range(start=types.Position(line=BAD_LINE, character=start),
+                                                   end=types.Position(line=BAD_LINE, character=start + 5))
+        assert await editor.stop() == 0
+
+    run(scenario())

@@ -7,13 +7,17 @@ finding points at the class's own line. Results use the same `Finding` type and 
 
 from __future__ import annotations
 
+import ast
 import os
 import sys
+import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TextIO
 
+from cfglint.config import ConfigError
 from cfglint.engine import Checker
 from cfglint.facts import ModuleFacts
 from cfglint.finding import Finding, Target
@@ -109,13 +113,17 @@ def _classes_of(checker: Checker, facts: ModuleFacts) -> list[ClassTarget]:
 
 
 def run_verify(checker: Checker, args: list[str], *, device: str, timeout: float, jobs: int,
-               examples: dict[str, Any], progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+               examples: dict[str, Any], progress: Progress | None = None) -> VerifyReport:
+    """Verify the classes under `args`. Raises ExampleError before any worker starts when an example
+    names a class that does not exist (it would silently never be used)."""
     started = time.monotonic()
     report = VerifyReport()
-    roots = [Path.cwd(), checker.settings.root, checker.settings.root / "src"]
+    roots = search_roots(checker)
     paths, errors = resolve_arguments(args, roots)
     report.errors.extend(errors)
     targets, errors, unverified = find_classes(checker, paths) if paths else ([], [], [])
+    if not report.errors:  # a missing path first: it may be why an example's class is not found
+        check_example_keys(examples, targets, roots, checker.settings.config_path)
     report.errors.extend(errors)
     report.findings.extend(unverified)
     report.unparsed = len(unverified)
@@ -123,6 +131,22 @@ def run_verify(checker: Checker, args: list[str], *, device: str, timeout: float
     by_target: dict[Target, list[ClassTarget]] = {}
     for target in targets:
         by_target.setdefault(target.target, []).append(target)
+    if progress is not None:
+        progress.start(len(targets), report.files)
+    try:
+        _run_groups(report, by_target, device=device, timeout=timeout, jobs=jobs, examples=examples,
+                    progress=progress)
+    finally:
+        if progress is not None:
+            progress.stop()
+    report.findings.sort(key=Finding.sort_key)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _run_groups(report: VerifyReport, by_target: dict[Target, list[ClassTarget]], *, device: str, timeout: float,
+                jobs: int, examples: dict[str, Any], progress: Progress | None) -> None:
+    """One worker pool per Keras flavour, recording each class's result as it arrives."""
     done = 0
     for flavour, group in sorted(by_target.items(), key=lambda item: item[0].value):
         job_list = [Job(i, t.module, t.root, t.file, t.name, examples.get(f"{t.module}:{t.name}"))
@@ -133,7 +157,7 @@ def run_verify(checker: Checker, args: list[str], *, device: str, timeout: float
             done += 1
             _record(report, group[job.id], result)
             if progress is not None:
-                progress(done, len(targets))
+                progress.update(done)
 
         pool = WorkerPool(target=flavour.value, device=device, jobs=jobs, timeout=timeout)
         try:
@@ -145,9 +169,6 @@ def run_verify(checker: Checker, args: list[str], *, device: str, timeout: float
                 report.skipped.append((f"{t.module}:{t.name}", str(exc)))
             continue
         report.workers[flavour.value] = pool.info
-    report.findings.sort(key=Finding.sort_key)
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def _record(report: VerifyReport, target: ClassTarget, result: Result) -> None:
@@ -173,16 +194,192 @@ def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
-def stderr_progress() -> Callable[[int, int], None] | None:
-    """A progress line on standard error after a few seconds, only when it is a terminal."""
-    if not sys.stderr.isatty():
+# ------------------------------------------------------------------------------------------ examples
+class ExampleError(ConfigError):
+    """An example in `[tool.cfglint.verify.examples]` names no class: it would never be used."""
+
+
+def search_roots(checker: Checker) -> list[Path]:
+    """Where dotted module names (arguments, example keys) are looked for."""
+    return [Path.cwd(), checker.settings.root, checker.settings.root / "src"]
+
+
+def check_example_keys(examples: Mapping[str, Any], targets: list[ClassTarget], roots: list[Path],
+                       config: Path | None) -> None:
+    """Raise ExampleError for the first example whose `module:Class` names no class.
+
+    An example for a class this run does not check (another directory) is fine as long as its module
+    defines the class; a misspelt module or class would otherwise make the example silently unused."""
+    labels = {f"{t.module}:{t.name}" for t in targets}
+    roots = [*roots, *sorted({Path(t.root) for t in targets})]  # the import roots of the classes found
+    by_file = {os.path.realpath(t.file): t.module for t in targets}
+    for key in examples:
+        if key in labels:
+            continue
+        problem = _example_problem(key, roots, by_file, labels)
+        if problem is not None:
+            where = f"{config}: " if config is not None else ""
+            raise ExampleError(f'{where}[tool.cfglint.verify.examples."{key}"]: {problem}')
+
+
+def _example_problem(key: str, roots: list[Path], by_file: dict[str, str], labels: set[str]) -> str | None:
+    """Why `key` names no class, or None when it does (or when that cannot be known)."""
+    module, _, qualname = key.partition(":")
+    found = next((c for c in module_candidates(module, roots) if os.path.isfile(c)), None)
+    if found is None:
+        return f"no module `{module}` found{_suggest(qualname, labels)}"
+    checked_as = by_file.get(os.path.realpath(found))
+    if checked_as is not None and checked_as != module:
+        return f"that file is imported as `{checked_as}`: name the example `{checked_as}:{qualname}`"
+    defined = _defines_class(found, qualname)
+    if defined is False:
+        return f"`{module}` defines no class `{qualname}`{_suggest(qualname, labels)}"
+    return None
+
+
+def _defines_class(path: Path, qualname: str) -> bool | None:
+    """Whether the module file defines the (possibly nested) class: False only when nothing in it binds
+    the name (no class, assignment, import or `import *`, also under `if`/`try`); None when unsure."""
+    try:
+        body: list[ast.stmt] = ast.parse(path.read_bytes()).body
+    except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
         return None
-    start = time.monotonic()
+    for part in qualname.split("."):
+        found = _binding(body, part)
+        if not isinstance(found, ast.ClassDef):
+            return found
+        body = found.body
+    return True
 
-    def show(done: int, total: int) -> None:
-        if time.monotonic() - start > 3:
-            end = "\n" if done == total else ""
-            sys.stderr.write(f"\rcfglint verify: {done}/{total} classes checked{end}")
-            sys.stderr.flush()
 
-    return show
+_BLOCKS: tuple[type[ast.stmt], ...] = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
+                                      *([ast.TryStar] if hasattr(ast, "TryStar") else []))
+
+
+def _binding(body: list[ast.stmt], name: str) -> ast.ClassDef | bool | None:
+    """The class statement binding `name` in a module or class body; False if nothing binds it; None
+    if something other than a class statement may (an assignment, an import, a function)."""
+    unsure = False
+    for node in body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return node
+        if isinstance(node, _BLOCKS):
+            inner = [*getattr(node, "body", []), *getattr(node, "orelse", []), *getattr(node, "finalbody", []),
+                     *(s for handler in getattr(node, "handlers", []) for s in handler.body)]
+            found = _binding(inner, name)
+            if isinstance(found, ast.ClassDef):
+                return found
+            unsure = unsure or found is None
+        elif _may_bind(node, name):
+            unsure = True
+    return None if unsure else False
+
+
+def _may_bind(node: ast.stmt, name: str) -> bool:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return node.name == name
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return any(alias.name == "*" or (alias.asname or alias.name.split(".")[0]) == name for alias in node.names)
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t))
+    return False
+
+
+def _suggest(qualname: str, labels: set[str]) -> str:
+    """` (did you mean ...?)` from the classes this run found."""
+    import difflib
+
+    same_name = sorted(label for label in labels if label.rpartition(":")[2] == qualname)
+    close = same_name or difflib.get_close_matches(qualname, sorted(labels), n=1)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+# ------------------------------------------------------------------------------------------ progress
+PROGRESS_INTERVAL = 5.0  # seconds between progress lines in a log (CI): well inside 10 s
+TERMINAL_DELAY = 3.0  # a terminal shows progress only for runs that last
+
+
+class Progress:
+    """How far a run is, on standard error (standard output may hold JSON or SARIF).
+
+    In a log (standard error not a terminal, or `--progress`): a line when the run starts, then one
+    every `interval` seconds whether or not a class finished meanwhile, so a CI job that loads
+    TensorFlow for minutes is visibly alive. On a terminal: one line rewritten in place, after a few
+    seconds. Lines are written from a timer thread and from result callbacks, under one lock.
+    """
+
+    def __init__(self, stream: TextIO, *, terminal: bool, interval: float = PROGRESS_INTERVAL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.terminal = terminal
+        self.interval = 1.0 if terminal else interval
+        self.clock = clock
+        self.total = self.done = 0
+        self.started = clock()
+        self._drawn = False
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, total: int, files: int) -> None:
+        self.total, self.done, self.started = total, 0, self.clock()
+        if total == 0:
+            return
+        if not self.terminal:
+            self._write(f"cfglint: progress: checking {total} class{'es' if total != 1 else ''} "
+                        f"in {files} file{'s' if files != 1 else ''}\n")
+        self._thread = threading.Thread(target=self._tick, name="cfglint-progress", daemon=True)
+        self._thread.start()
+
+    def update(self, done: int) -> None:
+        with self._lock:
+            self.done = done
+        if self.terminal:
+            self._show()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._drawn:
+            self._show()
+            self._write("\n")
+
+    def line(self) -> str:
+        elapsed = self.clock() - self.started
+        return f"cfglint: progress: {self.done}/{self.total} classes checked, {elapsed:.0f} s elapsed"
+
+    def _tick(self) -> None:
+        while not self._stopped.wait(self.interval):
+            if self.terminal:
+                self._show()
+            else:
+                self._write(self.line() + "\n")
+
+    def _show(self) -> None:
+        """The in-place terminal line, once the run has lasted a few seconds."""
+        if self.clock() - self.started >= TERMINAL_DELAY:
+            self._drawn = True
+            self._write("\r" + self.line())
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+            except (OSError, ValueError):  # standard error closed: progress is not worth a crash
+                pass
+
+
+def make_progress(wanted: bool | None, stream: TextIO | None = None) -> Progress | None:
+    """`--progress` (True): lines; `--no-progress` (False): none; default: by whether it is a terminal."""
+    stream = stream or sys.stderr
+    if wanted is False:
+        return None
+    try:
+        terminal = wanted is None and stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    return Progress(stream, terminal=terminal)
