@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Explain a rule: what it catches, why it breaks, examples, fix.")
     rule.add_argument("code", nargs="?", help="rule code, e.g. CFG101")
     rule.add_argument("--all", action="store_true", help="explain every rule")
-    rule.add_argument("--output-format", choices=("text", "json", "markdown"), default="text",
-                      help="markdown: the rules page (docs/rules.md)")
+    rule.add_argument("--output-format", choices=("text", "concise", "json", "markdown"), default="text",
+                      help="concise: one line per rule; json: for tooling; markdown: the rules page (docs/rules.md)")
     return parser
 
 
@@ -482,6 +482,10 @@ def run_rule(args: argparse.Namespace) -> int:
         rules = [ALL_RULES[code]]
     if args.output_format == "json":
         sys.stdout.write(render_json(rules))
+    elif args.output_format == "concise":
+        from cfglint.ruledoc import render_concise
+
+        sys.stdout.write(render_concise(rules))
     elif args.output_format == "markdown":
         from cfglint.ruledoc import render_page
 

@@ -25,6 +25,7 @@ _SEVERITY_STYLE = {
     Severity.WARNING: "\x1b[1;33m",
     Severity.INFO: "\x1b[1;34m",
 }
+_TAB = "    "
 _SEVERITY_WORDS = {
     Severity.ERROR: ("error", "errors"),
     Severity.WARNING: ("warning", "warnings"),
@@ -75,7 +76,7 @@ def finding_line(finding: Finding, color: bool, fixable: bool = False) -> str:
 
 
 def full_lines(findings: Sequence[Finding], marked: Sequence[bool], color: bool,
-               sources: dict[str, str | None]) -> list[str]:
+               sources: dict[str, object]) -> list[str]:
     """Each finding as `CODE [*] message`, ` --> path:line:col`, its first source line with a caret
     under the span, and the fix's title when it carries one; a blank line after each."""
     lines = []
@@ -88,7 +89,7 @@ def full_lines(findings: Sequence[Finding], marked: Sequence[bool], color: bool,
             number = str(finding.span.line)
             gutter = " " * len(number)
             lines.append(f"{gutter} |")
-            lines.append(f"{number} | {printable(source_line)}")
+            lines.append(f"{number} | {printable(source_line.replace(chr(9), _TAB))}")
             lines.append(f"{gutter} | {_caret(source_line, finding)}")
             lines.append(f"{gutter} |")
         if finding.fix is not None:
@@ -98,33 +99,39 @@ def full_lines(findings: Sequence[Finding], marked: Sequence[bool], color: bool,
 
 
 def _caret(source_line: str, finding: Finding) -> str:
-    """Spaces up to the span's column (tabs kept, so the caret lines up), then `^` to its end (the end
-    of the line when the span goes on)."""
+    """Spaces up to the span's column, then `^` to its end (the end of the line when the span goes
+    on); a tab is shown as four spaces (as ruff shows it), so it counts four."""
     span = finding.span
     start = min(span.column - 1, len(source_line))
     end = span.end_column - 1 if span.end_line == span.line else len(source_line)
     end = max(start + 1, min(end, len(source_line)))
-    lead = "".join(ch if ch == "\t" else " " for ch in source_line[:start])
-    return lead + "^" * (end - start)
+    return " " * _width(source_line[:start]) + "^" * max(1, _width(source_line[start:end]))
 
 
-def _source_line(path: str, line: int, sources: dict[str, str | None]) -> str | None:
-    """Line `line` of the file (None when it cannot be read), each file read once."""
-    if path not in sources:
-        from cfglint.source import SourceError, decode_source
+def _width(text: str) -> int:
+    return len(text) + (len(_TAB) - 1) * text.count("\t")
 
-        try:
-            with open(path, "rb") as handle:
-                sources[path] = decode_source(handle.read(), path)
-        except (OSError, SourceError):
-            sources[path] = None
-    text = sources[path]
-    if text is None:
-        return None
-    import re
 
-    lines = re.split(r"\r\n|\r|\n", text)
+def _source_line(path: str, line: int, sources: dict[str, object]) -> str | None:
+    """Line `line` of the file (None when it cannot be read); each file is read and split once."""
+    lines = sources.get(path)
+    if not isinstance(lines, list):
+        import re
+
+        text = lines if isinstance(lines, str) else _read(path)
+        lines = re.split(r"\r\n|\r|\n", text) if text is not None else []
+        sources[path] = lines
     return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def _read(path: str) -> str | None:
+    from cfglint.source import SourceError, decode_source
+
+    try:
+        with open(path, "rb") as handle:
+            return decode_source(handle.read(), path)
+    except (OSError, SourceError):
+        return None
 
 
 def statistics_lines(findings: Sequence[Finding], color: bool) -> list[str]:
