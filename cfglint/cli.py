@@ -250,7 +250,7 @@ def run_check(args: argparse.Namespace) -> int:
         _say("error", f"{error}", file=sys.stderr)
     if report.findings or not report.errors:
         stdin_text = text if args.stdin_filename is not None else None
-        findings, fixable = _fix_details(fmt, report.findings, base, resolver, args, stdin_text)
+        findings, fixable = _fix_details(fmt, report.findings, checker, base, resolver, args, stdin_text)
         write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.files_checked,
                      version=__version__, statistics=args.statistics, fixable=fixable,
                      sources={args.stdin_filename: stdin_text} if stdin_text is not None else None)
@@ -274,8 +274,8 @@ def _count(number: int, word: str) -> str:
     return f"{number} {word}{'' if number == 1 else 's'}"
 
 
-def _fix_details(fmt: str, findings: list, base, resolver, args: argparse.Namespace,  # type: ignore[no-untyped-def]
-                 stdin_text: str | None):
+def _fix_details(fmt: str, findings: list, checker, base, resolver,  # type: ignore[no-untyped-def]
+                 args: argparse.Namespace, stdin_text: str | None):
     """The findings with their fixes (json, sarif, json-lines, full) and the ones `--fix` would fix
     (`[*]`), both from planning the fixes. Only files with a finding whose rule has a fix are planned:
     a run without one never loads the rewriting machinery."""
@@ -290,18 +290,14 @@ def _fix_details(fmt: str, findings: list, base, resolver, args: argparse.Namesp
     from cfglint.fixes import plan
     from cfglint.fixes.safety import Recheck
 
-    check = Recheck(lambda: Checker(base, resolver=resolver))
-    stdin = args.stdin_filename
-    fixable: frozenset = frozenset()
-    if marks:
-        if stdin is None:
-            fixable = plan.would_fix(findings, check, unsafe=args.unsafe_fixes)
-        elif stdin_text is not None:
-            fixable = plan.would_fix_source(stdin_text, stdin, findings, check, unsafe=args.unsafe_fixes)
-    if carries_fix:
-        sources = {stdin: stdin_text} if stdin is not None and stdin_text is not None else None
-        if stdin is None or sources:
-            findings = plan.with_fixes(findings, check, sources=sources)
+    stdin = None
+    if args.stdin_filename is not None:
+        if stdin_text is None:
+            return findings, frozenset()
+        stdin = (args.stdin_filename, stdin_text)
+    findings, fixable = plan.plan_report(findings, Recheck(lambda: Checker(base, resolver=resolver)),
+                                         unsafe=args.unsafe_fixes, marks=marks, carry=carries_fix, stdin=stdin,
+                                         cache=checker.cache, inputs=None if args.fix else checker.inputs)
     return findings, fixable
 
 

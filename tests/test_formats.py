@@ -430,3 +430,33 @@ def test_rule_json_for_tooling(capsys: pytest.CaptureFixture[str]) -> None:
     assert by_code["CFG103"]["fix"] is None and by_code["CFG103"]["fix_availability"] == "None"
     explained = rule_output(capsys, "CFG104")
     assert by_code["CFG104"]["explanation"] == explained
+
+
+# --- the plan is cached with the findings ------------------------------------------------------------------
+
+
+def test_a_warm_run_serves_the_plan_and_a_change_plans_again(project: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import cfglint.fixes.plan as plan
+
+    past = os.stat("layer.py").st_mtime_ns - 10_000_000_000  # older than the cache's racy window
+    for name in ("layer.py", "scale.py", "clean.py"):
+        os.utime(name, ns=(past, past))
+    cold = main(["check", "."]), capsys.readouterr()
+    json_cold = main(["check", ".", "--output-format", "json"]), capsys.readouterr()
+    planned: list[str] = []
+    real_would_fix, real_with_fixes = plan.would_fix, plan.with_fixes
+    monkeypatch.setattr(plan, "would_fix", lambda *a, **k: planned.append("marks") or real_would_fix(*a, **k))
+    monkeypatch.setattr(plan, "with_fixes", lambda *a, **k: planned.append("fixes") or real_with_fixes(*a, **k))
+    assert (main(["check", "."]), capsys.readouterr()) == cold
+    assert (main(["check", ".", "--output-format", "json"]), capsys.readouterr()) == json_cold
+    assert planned == []
+    (project / "layer.py").write_text(LAYER.replace("self.rate = rate", "self.rate = rate * 2"), encoding="utf-8")
+    os.utime("layer.py", ns=(past + 1, past + 1))
+    changed = main(["check", "."]), capsys.readouterr()
+    assert planned == ["marks"]
+    assert (main(["check", "."]), capsys.readouterr()) == changed
+    assert planned == ["marks"]
+    assert len(marked(changed[1].out)) == 1  # `rate` is transformed now: no fix adds it

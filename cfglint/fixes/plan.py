@@ -9,7 +9,7 @@ rewriting machinery (libcst).
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from cfglint import fixes
 from cfglint.finding import Edit, Finding, Fix, Span
@@ -113,3 +113,61 @@ def _replace_fix(finding: Finding, fix: Fix) -> Finding:
     from dataclasses import replace
 
     return replace(finding, fix=fix)
+
+
+def plan_report(findings: Sequence[Finding], check: Check, *, unsafe: bool, marks: bool, carry: bool,
+                stdin: tuple[str, str] | None = None, cache: Any = None,
+                inputs: tuple[str, tuple] | None = None) -> tuple[list[Finding], frozenset[Identity]]:
+    """The findings (each with its `Fix` when `carry`) and the ones to mark `[*]` (when `marks`).
+
+    `stdin` is the name and text of standard input when that is what was checked. With a result
+    `cache` and the `inputs` its snapshot vouches for (every file read or consulted, with its stat),
+    the plan of an unchanged tree is served from the cache, so a warm run reads no source again."""
+    key = _plan_key(findings, unsafe, marks, carry, inputs) if cache is not None and stdin is None else None
+    if key is not None:
+        served = _decode_plan(cache.plan(key), findings)
+        if served is not None:
+            return served
+    fixable: frozenset[Identity] = frozenset()
+    if marks:
+        fixable = (would_fix(findings, check, unsafe=unsafe) if stdin is None
+                   else would_fix_source(stdin[1], stdin[0], findings, check, unsafe=unsafe))
+    out = list(findings)
+    if carry:
+        out = with_fixes(findings, check, sources=None if stdin is None else {stdin[0]: stdin[1]})
+    if key is not None:
+        cache.save_plan(key, _encode_plan(out, fixable))
+    return out, fixable
+
+
+def _plan_key(findings: Sequence[Finding], unsafe: bool, marks: bool, carry: bool,
+              inputs: tuple[str, tuple] | None) -> str | None:
+    """None when the inputs are not vouched for (no snapshot, or a file changed too recently to trust
+    its stat)."""
+    if inputs is None or any(path == "<racy>" for path, _ in inputs[1]):
+        return None
+    from cfglint.cache import run_key
+
+    return run_key("fix-plan", inputs, unsafe, marks, carry, [identity(f) for f in findings])
+
+
+def _encode_plan(findings: Sequence[Finding], fixable: frozenset[Identity]) -> dict[str, Any]:
+    return {
+        "marked": sorted(list(item) for item in fixable),
+        "fixes": [[list(identity(f)), f.fix.message, f.fix.safe,
+                   [[e.span.line, e.span.column, e.span.end_line, e.span.end_column, e.text] for e in f.fix.edits]]
+                  for f in findings if f.fix is not None],
+    }
+
+
+def _decode_plan(data: Any, findings: Sequence[Finding]) -> tuple[list[Finding], frozenset[Identity]] | None:
+    """The cached plan applied to `findings`, or None when it is missing or damaged."""
+    try:
+        fixable = frozenset(tuple(item) for item in data["marked"])
+        fixes_by = {tuple(item[0]): Fix(str(item[1]), tuple(Edit(Span(*edit[:4]), str(edit[4])) for edit in item[3]),
+                                        safe=bool(item[2]))
+                    for item in data["fixes"]}
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
+    out = [f if identity(f) not in fixes_by else _replace_fix(f, fixes_by[identity(f)]) for f in findings]
+    return out, fixable  # type: ignore[return-value]
