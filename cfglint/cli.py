@@ -255,7 +255,7 @@ def run_check(args: argparse.Namespace) -> int:
                      version=__version__, statistics=args.statistics, fixable=fixable,
                      sources={args.stdin_filename: stdin_text} if stdin_text is not None else None)
     if fixed_note is not None:
-        print(fixed_note, file=sys.stdout if fmt == "text" else sys.stderr)
+        print(fixed_note, file=sys.stdout if fmt in ("text", "concise", "full") else sys.stderr)
     if report.errors:
         return EXIT_ERROR
     if report.findings and not args.exit_zero:
@@ -412,7 +412,7 @@ def run_verify(args: argparse.Namespace) -> int:
     for error in report.errors:
         _say("error", f"{error}", file=sys.stderr)
     write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.files, version=__version__)
-    print(report.summary(), file=sys.stdout if fmt == "text" else sys.stderr)
+    print(report.summary(), file=sys.stdout if fmt in ("text", "concise", "full") else sys.stderr)
     if report.errors:
         return EXIT_ERROR
     if findings and not args.exit_zero:
