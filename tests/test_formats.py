@@ -289,6 +289,10 @@ def test_full_shows_the_source_line_with_a_caret_under_the_span(project: Path,
         "  |",
         "help: Add the missing argument to the config",
     ]
+    [unsafe] = [block for block in blocks if block.startswith("CFG104")]
+    assert unsafe.splitlines()[-2:] == [
+        "help: Merge `super().get_config()` into the config",
+        "note: This is an unsafe fix and may change runtime behavior (applied only with `--unsafe-fixes`)"]
     assert out.endswith("Found 4 findings (2 errors, 2 warnings) in 1 file (1 checked).\n"
                         "[*] 2 fixable with `--fix`.\n")
 

@@ -94,6 +94,9 @@ def full_lines(findings: Sequence[Finding], marked: Sequence[bool], color: bool,
             lines.append(f"{gutter} |")
         if finding.fix is not None:
             lines.append(f"help: {finding.fix.message}")
+            if not finding.fix.safe:
+                lines.append("note: This is an unsafe fix and may change runtime behavior "
+                             "(applied only with `--unsafe-fixes`)")
         lines.append("")
     return lines
 
