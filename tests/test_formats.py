@@ -464,3 +464,18 @@ def test_a_warm_run_serves_the_plan_and_a_change_plans_again(project: Path, caps
     assert (main(["check", "."]), capsys.readouterr()) == changed
     assert planned == ["marks"]
     assert len(marked(changed[1].out)) == 1  # `rate` is transformed now: no fix adds it
+
+
+def test_diff_counts_the_reported_findings_when_a_fix_reveals_another(project: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Merging the base config (CFG104, unsafe) makes CFG301 fire, which the next pass fixes too: the
+    diff has both edits, but it fixes one reported finding, the one marked `[*]`."""
+    (project / "plain.py").write_text(
+        "import keras\n\n\nclass Plain(keras.layers.Layer):\n    def __init__(self, units):\n"
+        "        super().__init__()\n        self.units = units\n\n    def get_config(self):\n"
+        '        return {"units": self.units}\n', encoding="utf-8")
+    _, out, _ = run(capsys, "plain.py", "--unsafe-fixes")
+    _, diff, err = run(capsys, "plain.py", "--unsafe-fixes", "--diff")
+    assert [line.split()[1] for line in marked(out)] == ["CFG104"]
+    assert would_fix(err) == 1
+    assert "**kwargs" in diff and "super().get_config()" in diff
