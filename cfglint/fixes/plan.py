@@ -46,13 +46,16 @@ def with_fixes(findings: Sequence[Finding], check: Check, *, sources: Mapping[st
     unsafe when the rule's fix is unsafe or validation found that it would create a finding); the
     others unchanged. Files are read from disk unless `sources` holds their text."""
     texts = dict(sources or {})
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
     out = []
     for finding in findings:
         fix = None
         if finding.code in fixes.FIXES:
             text = _text(finding.path, texts)
             if text is not None:
-                fix = single_fix(text, finding, check, [f for f in findings if f.path == finding.path])
+                fix = single_fix(text, finding, check, by_path[finding.path])
         out.append(finding if fix is None else _replace_fix(finding, fix))
     return out
 
