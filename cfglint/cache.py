@@ -44,6 +44,7 @@ CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
 FORMAT = 3  # 3: JSON (2: facts record their Keras imports)
 ENTRIES_FILE = "entries.json"
 SNAPSHOTS_FILE = "snapshots.json"
+PLANS_FILE = "fixplans.json"
 
 StatKey = tuple[int, int, int, int, int]  # mtime, ctime (ns), size, inode, device
 UNTRUSTED: StatKey = (0, 0, 0, 0, 0)  # matches no real file: the entry is found by content only
@@ -226,6 +227,24 @@ class ResultCache:
 
     def _write(self, path: Path, items: dict[str, Any]) -> None:
         _write(path, {"format": FORMAT, "code": self.code_digest, "items": items})
+
+    # ------------------------------------------------------------------ fix plans
+    def plan(self, key: str) -> Any:
+        """What the fixes were planned to do for the run `key` (plain JSON data), or None."""
+        return self._read(PLANS_FILE).get(key) if self.directory is not None else None
+
+    def save_plan(self, key: str, value: Any) -> None:
+        """Keep the plan of the run `key` beside the last few others."""
+        if self.directory is None:
+            return
+        try:
+            _prepare(self.directory)
+            self._path("").mkdir(parents=True, exist_ok=True)
+            plans = {k: v for k, v in self._read(PLANS_FILE).items() if k != key}
+            plans[key] = value
+            self._write(self._path(PLANS_FILE), dict(list(plans.items())[-8:]))
+        except (OSError, ValueError, RecursionError):
+            pass
 
 
 def _shape(entry: FileEntry) -> tuple[Any, ...]:

@@ -11,10 +11,10 @@ from typing import Iterator, Sequence, TextIO
 
 from cfglint import __version__
 from cfglint.display import printable
+from cfglint.reporters import FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 TARGETS = ("keras3", "tf-keras", "auto")
-FORMATS = ("text", "json", "sarif", "github")
 
 
 class UsageError(Exception):
@@ -111,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Explain a rule: what it catches, why it breaks, examples, fix.")
     rule.add_argument("code", nargs="?", help="rule code, e.g. CFG101")
     rule.add_argument("--all", action="store_true", help="explain every rule")
-    rule.add_argument("--output-format", choices=("text", "json", "markdown"), default="text",
-                      help="markdown: the rules page (docs/rules.md)")
+    rule.add_argument("--output-format", choices=("text", "concise", "json", "markdown"), default="text",
+                      help="concise: one line per rule; json: for tooling; markdown: the rules page (docs/rules.md)")
     return parser
 
 
@@ -170,8 +170,8 @@ def run_check(args: argparse.Namespace) -> int:
     if fmt not in FORMATS:
         raise UsageError(f"unknown output format {fmt!r} (from CFGLINT_OUTPUT_FORMAT); "
                          f"valid: {', '.join(FORMATS)}")
-    if args.statistics and fmt not in ("text", "json"):
-        raise UsageError("--statistics works with --output-format text or json")
+    if args.statistics and fmt not in ("text", "concise", "full", "json"):
+        raise UsageError("--statistics works with --output-format text or json (and concise, full)")
     if args.stdin_filename is not None and args.paths:
         raise UsageError("give either --stdin-filename or paths, not both")
     try:
@@ -230,7 +230,7 @@ def run_check(args: argparse.Namespace) -> int:
                     changed = [result for result in run.files if result.changed]
                     for result in changed:
                         sys.stdout.write(unified_diff(result.path, result.original, result.fixed))
-                    count = sum(result.applied for result in changed)
+                    count = len(run.reported)  # the findings a report marks `[*]`
                     print(f"Would fix {_count(count, 'finding')}." if count else "No fixes available.",
                           file=sys.stderr)
                     for error in report.errors:
@@ -254,11 +254,13 @@ def run_check(args: argparse.Namespace) -> int:
     for error in report.errors:
         _say("error", f"{error}", file=sys.stderr)
     if report.findings or not report.errors:
-        write_report(fmt, report.findings, sys.stdout, rules=ALL_RULES, files_checked=report.files_checked,
-                     version=__version__, statistics=args.statistics,
-                     fixable=frozenset() if args.fix else _fixable_codes(args.unsafe_fixes))
+        stdin_text = text if args.stdin_filename is not None else None
+        findings, fixable = _fix_details(fmt, report.findings, checker, base, resolver, args, stdin_text)
+        write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.files_checked,
+                     version=__version__, statistics=args.statistics, fixable=fixable,
+                     sources={args.stdin_filename: stdin_text} if stdin_text is not None else None)
     if fixed_note is not None:
-        print(fixed_note, file=sys.stdout if fmt == "text" else sys.stderr)
+        print(fixed_note, file=sys.stdout if fmt in ("text", "concise", "full") else sys.stderr)
     if report.errors:
         return EXIT_ERROR
     if report.findings and not args.exit_zero:
@@ -277,11 +279,33 @@ def _count(number: int, word: str) -> str:
     return f"{number} {word}{'' if number == 1 else 's'}"
 
 
-def _fixable_codes(unsafe: bool) -> frozenset[str]:
-    """Codes marked `[*]` in text output: a fix exists that `--fix` (with `unsafe`) would apply."""
-    from cfglint.fixes import fixable_codes
+def _fix_details(fmt: str, findings: list, checker, base, resolver,  # type: ignore[no-untyped-def]
+                 args: argparse.Namespace, stdin_text: str | None):
+    """The findings with their fixes (json, sarif, json-lines, full) and the ones `--fix` would fix
+    (`[*]`), both from planning the fixes. Only files with a finding whose rule has a fix are planned:
+    a run without one never loads the rewriting machinery."""
+    from cfglint.fixes import FIXES, fixable_codes
 
-    return fixable_codes(unsafe)
+    carries_fix = fmt in ("json", "json-lines", "sarif", "full") and not args.statistics
+    marks = fmt in ("text", "concise", "full") and not args.fix and not args.statistics
+    wanted = set(FIXES) if carries_fix else fixable_codes(args.unsafe_fixes) if marks else set()
+    if not any(f.code in wanted for f in findings):
+        return findings, frozenset()
+    from cfglint.engine import Checker
+    from cfglint.fixes import plan
+    from cfglint.fixes.safety import Recheck
+
+    stdin = None
+    if args.stdin_filename is not None:
+        if stdin_text is None:
+            return findings, frozenset()
+        stdin = (args.stdin_filename, stdin_text)
+    findings, fixable = plan.plan_report(findings, Recheck(lambda: Checker(base, resolver=resolver)),
+                                         unsafe=args.unsafe_fixes, marks=marks, carry=carries_fix, stdin=stdin,
+                                         cache=checker.cache, inputs=None if args.fix else checker.inputs)
+    return findings, fixable
+
+
 
 
 def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None,  # type: ignore[no-untyped-def]
@@ -301,7 +325,7 @@ def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None
     if args.diff:
         diff = unified_diff(name, text, stable.source) if stable is not None and stable.source != text else ""
         sys.stdout.write(diff)
-        count = stable.applied if stable is not None and diff else 0
+        count = len(stable.reported) if stable is not None and diff else 0
         print(f"Would fix {_count(count, 'finding')}." if count else "No fixes available.", file=sys.stderr)
         return EXIT_FINDINGS if diff else EXIT_CLEAN
     output = data
@@ -393,7 +417,7 @@ def run_verify(args: argparse.Namespace) -> int:
         _say("error", f"{error}", file=sys.stderr)
     if findings or not report.errors:  # a missing path is no "All checks passed"
         write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.files, version=__version__)
-    print(report.summary(), file=sys.stdout if fmt == "text" else sys.stderr)
+    print(report.summary(), file=sys.stdout if fmt in ("text", "concise", "full") else sys.stderr)
     if report.errors:
         return EXIT_ERROR
     if any(f.severity is not Severity.INFO for f in findings) and not args.exit_zero:
@@ -459,6 +483,10 @@ def run_rule(args: argparse.Namespace) -> int:
         rules = [ALL_RULES[code]]
     if args.output_format == "json":
         sys.stdout.write(render_json(rules))
+    elif args.output_format == "concise":
+        from cfglint.ruledoc import render_concise
+
+        sys.stdout.write(render_concise(rules))
     elif args.output_format == "markdown":
         from cfglint.ruledoc import render_page
 

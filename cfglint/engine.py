@@ -116,6 +116,9 @@ class Checker:
         self._unstable = False  # a file changed or could not be read during the run
         self.metadata = ProjectMetadata()  # what each project declares about its Keras (`auto`)
         self.discovered: list[Path] = []  # the files of the last `check_paths`
+        # what the findings of the last `check_paths` were computed from, when its cache snapshot vouches
+        # for it (the run's key and every file read or consulted, with its stat); None otherwise
+        self.inputs: tuple[str, tuple] | None = None
         roots = [settings.root, settings.root / "src"]
         self.index = ProjectIndex(self._load_for_index, roots)
 
@@ -129,6 +132,7 @@ class Checker:
         snapshot = self.cache.snapshot(key)
         if snapshot is not None and _unchanged(snapshot, stats):
             report = Report(list(snapshot.findings), snapshot.files_checked)  # nothing changed: no source read
+            self.inputs = (key, snapshot.files)
         else:
             report, checked = self._parse(found, paths, stats)
             for facts in checked:
@@ -138,7 +142,9 @@ class Checker:
             if self.cache.enabled and not self._unstable:  # a file changed or vanished mid-run: no snapshot
                 absent = {path: None for path in self.index.absent_files}
                 files = tuple(stats) + tuple(sorted({**absent, **self._consulted}.items()))
-                self.cache.save(Snapshot(key, files, report.findings, report.files_checked))
+                saved = Snapshot(key, files, report.findings, report.files_checked)
+                self.cache.save(saved)
+                self.inputs = (key, saved.files)  # marked racy by the save when a file is too recent
         report.errors.extend(f"{path}: {message}" for path, message in found.errors)
         report.warnings.extend(found.warnings)
         return report

@@ -60,8 +60,35 @@ def _fix_json(code: str) -> dict[str, object] | None:
     return None if info is None else {"safe": info.safe, "title": info.title, "why": info.why}
 
 
+def render_concise(rules: list[Rule]) -> str:
+    """One line per rule, columns aligned: code, name, severity per Keras target, and whether
+    `--fix` has a fix (safe or unsafe); rules not selected by default say so."""
+    from cfglint.finding import Target
+
+    rows = [(rule.code, rule.name,
+             *(f"{target.value}: {rule.severity[target].value if target in rule.severity else '-'}"
+               for target in Target),
+             _fix_word(rule.code) + ("" if rule.default_enabled else "  (not selected by default)"))
+            for rule in rules]
+    widths = [max((len(row[column]) for row in rows), default=0) for column in range(len(Target) + 2)]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] + "\n"
+        for row in rows
+    )
+
+
+def _fix_word(code: str) -> str:
+    from cfglint.fixes import FIXES
+
+    info = FIXES.get(code)
+    return "fix: none" if info is None else "fix: safe" if info.safe else "fix: unsafe"
+
+
 def render_json(rules: list[Rule]) -> str:
+    """For tooling: every field of the rule, its severity per target, whether a fix exists and is
+    safe, and the documentation text `cfglint rule CODE` prints (`explanation`, as ruff names it)."""
     import json
+    from cfglint.fixes import FIXES
 
     return json.dumps([
         {
@@ -75,6 +102,9 @@ def render_json(rules: list[Rule]) -> str:
             "instead": rule.instead,
             "fix_safety": rule.fix_safety,
             "fix": _fix_json(rule.code),
+            # as ruff: a fix exists but is offered only where its target is certain
+            "fix_availability": "Sometimes" if rule.code in FIXES else "None",
+            "explanation": render_text(rule),
             "bad_examples": [e.code for e in rule.invalid],
             "good_examples": [e.code for e in rule.valid],
         }

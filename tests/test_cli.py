@@ -302,7 +302,8 @@ def test_text_format_lines_and_summary(capsys) -> None:
         "layer.py:5:31: CFG102 [*] `rate` is an `__init__` argument missing from `get_config`\n"
         "layer.py:12:24: CFG103 config key `extra` is not an argument of `__init__`\n"
         "\n"
-        "Found 3 findings (2 errors, 1 warning) in 1 file.\n"
+        "Found 3 findings (2 errors, 1 warning) in 1 file (1 checked).\n"
+        "[*] 2 fixable with `--fix`.\n"
     )
 
 
@@ -319,18 +320,20 @@ def test_text_is_sorted_by_path_line_column_whatever_the_argument_order(capsys) 
         [os.path.join("a", "m.py")] * 2 + [os.path.join("a", "z.py")] * 3 + ["b.py"] * 3
     )
     lines = out.splitlines()
-    assert lines[-2] == ""
-    assert lines[-1] == "Found 8 findings (6 errors, 2 warnings) in 4 files."
+    assert lines[-3] == ""
+    assert lines[-2] == "Found 8 findings (6 errors, 2 warnings) in 3 files (4 checked)."
+    assert lines[-1] == "[*] 5 fixable with `--fix`."
 
 
 def test_every_text_line_is_a_finding_or_the_summary(capsys) -> None:
     write("a.py", BUGGY)
     write("b.py", TARGETED)
     _, out, _ = run(capsys, "check", ".")
-    *body, blank, summary = out.splitlines()
+    *body, blank, summary, fixable = out.splitlines()
     assert all(FINDING_LINE.match(line) for line in body)
     assert blank == ""
     assert summary.startswith("Found 5 findings")
+    assert fixable == "[*] 3 fixable with `--fix`."
 
 
 def test_positions_are_one_based(capsys) -> None:
@@ -630,7 +633,7 @@ def test_pyproject_exclude(capsys) -> None:
     write("src/layer.py", BUGGY)
     _, out, _ = run(capsys, "check")
     assert {Path(path).as_posix() for path, *_ in findings(out)} == {"src/layer.py"}
-    assert out.rstrip().endswith("in 1 file.")
+    assert "in 1 file (1 checked).\n" in out
 
 
 def test_excluded_file_named_explicitly_is_checked_unless_force_exclude(capsys) -> None:
@@ -721,7 +724,7 @@ def test_stdin_filename(capsys, monkeypatch) -> None:
     code, out, _ = run(capsys, "check", "--stdin-filename", "pkg/layer.py")
     assert code == 1
     assert findings(out) == [("pkg/layer.py", line, col, c) for line, col, c in BUGGY_FINDINGS]
-    assert out.rstrip().endswith("in 1 file.")
+    assert "in 1 file (1 checked).\n" in out
 
 
 def test_stdin_filename_need_not_exist(capsys, monkeypatch) -> None:
@@ -794,7 +797,7 @@ def test_statistics_text(capsys) -> None:
         "  1  CFG302  autoconfig-without-kwargs\n"
         "  1  CFG303  model-without-get-config\n"
         "\n"
-        "Found 8 findings (6 errors, 2 warnings) in 3 files.\n"
+        "Found 8 findings (6 errors, 2 warnings) in 3 files (3 checked).\n"
     )
 
 

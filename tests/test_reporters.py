@@ -95,8 +95,9 @@ ADD_KEY = Fix("Add `units` to `get_config`", (Edit(Span(9, 16, 9, 16), '"units":
 # --- dispatch -----------------------------------------------------------------------------------------
 
 
-def test_formats_are_the_four_documented_ones():
-    assert FORMATS == ("text", "json", "sarif", "github")
+def test_formats_are_the_documented_ones():
+    assert FORMATS == ("text", "concise", "full", "json", "json-lines", "junit", "gitlab", "pylint", "sarif",
+                       "github")
 
 
 def test_unknown_format_is_an_error():
@@ -138,7 +139,7 @@ def test_text_lines_are_sorted_by_path_line_column_code():
         "a.py:10:1: CFG101 `units` is missing from `get_config`",
         "b.py:3:5: CFG202 `dense` is a raw layer",
         "",
-        "Found 4 findings (2 errors, 2 warnings) in 2 files.",
+        "Found 4 findings (2 errors, 2 warnings) in 2 files (2 checked).",
     ]
 
 
@@ -148,11 +149,11 @@ def test_text_no_findings():
 
 
 @pytest.mark.parametrize(("severities", "files", "expected"), [
-    ([Severity.ERROR], 1, "Found 1 finding (1 error) in 1 file."),
-    ([Severity.WARNING, Severity.WARNING], 5, "Found 2 findings (2 warnings) in 5 files."),
-    ([Severity.INFO], 2, "Found 1 finding (1 info) in 2 files."),
+    ([Severity.ERROR], 1, "Found 1 finding (1 error) in 1 file (1 checked)."),
+    ([Severity.WARNING, Severity.WARNING], 5, "Found 2 findings (2 warnings) in 1 file (5 checked)."),
+    ([Severity.INFO], 2, "Found 1 finding (1 info) in 1 file (2 checked)."),
     ([Severity.INFO, Severity.ERROR, Severity.INFO, Severity.WARNING], 1,
-     "Found 4 findings (1 error, 1 warning, 2 info) in 1 file."),
+     "Found 4 findings (1 error, 1 warning, 2 info) in 1 file (1 checked)."),
 ])
 def test_text_summary_wording(severities, files, expected):
     findings = [make(line=i + 1, severity=severity) for i, severity in enumerate(severities)]
@@ -168,7 +169,7 @@ def test_text_statistics_table_most_frequent_first():
         "   2  CFG202  raw-sublayer-in-config",
         "   2  CFG999  verbose-doc",
         "",
-        "Found 14 findings (10 errors, 2 warnings, 2 info) in 1 file.",
+        "Found 14 findings (10 errors, 2 warnings, 2 info) in 1 file (1 checked).",
     ]
 
 
@@ -220,11 +221,11 @@ def test_json_structure():
     }
     assert data[1]["fix"] == {
         "message": "Add `units` to `get_config`",
-        "safe": True,
+        "applicability": "safe",
         "edits": [{
+            "content": '"units": self.units, ',
             "location": {"line": 9, "column": 16},
             "end_location": {"line": 9, "column": 16},
-            "content": '"units": self.units, ',
         }],
     }
 

@@ -34,15 +34,25 @@ class Stable:
     remaining: list[Finding]
     held_back: list[tuple[Finding, str]] = field(default_factory=list)  # safe fixes validation left out
     blocked: str | None = None  # why the source could not be rewritten at all
+    reported: list[Finding] = field(default_factory=list)  # the given findings that the fixing resolved
 
 
 def fix_until_stable(source: str, path: str, findings: Sequence[Finding], check: Check, *,
                      unsafe: bool = False, passes: int = MAX_PASSES) -> Stable:
     """Fix, check the result again, fix what the first fixes revealed, up to `passes` times, so that a
     second `--fix` finds nothing left to do. `check` also validates the safe fixes of each pass
-    (`cfglint.fixes.fix_source`): the ones held back are collected, not applied."""
+    (`cfglint.fixes.fix_source`): the ones held back are collected, not applied.
+
+    `reported` lists the given findings that some pass fixed (a later pass fixes one the first left
+    out as the same rule, class and subject): the findings a report marks `[*]`."""
+    from cfglint.fixes.safety import finding_key
+
     current, applied, remaining = source, 0, list(findings)
     held_back: list[tuple[Finding, str]] = []
+    unresolved: dict[tuple, list[Finding]] = {}
+    for finding in findings:
+        unresolved.setdefault(finding_key(finding), []).append(finding)
+    reported: list[Finding] = []
     codes = fixes.fixable_codes(unsafe)
     for _ in range(passes):
         if not any(f.code in codes for f in remaining):
@@ -54,8 +64,12 @@ def fix_until_stable(source: str, path: str, findings: Sequence[Finding], check:
         if not outcome.applied or outcome.source == current:
             break
         current, applied = outcome.source, applied + len(outcome.applied)
+        for fixed in outcome.applied:
+            same = unresolved.get(finding_key(fixed))
+            if same:
+                reported.append(same.pop(same.index(fixed) if fixed in same else 0))
         remaining = outcome.rechecked if outcome.rechecked is not None else check(current, path)
-    return Stable(current, applied, remaining, held_back)
+    return Stable(current, applied, remaining, held_back, reported=reported)
 
 
 @dataclass
@@ -66,6 +80,7 @@ class FileResult:
     fixed: str = ""
     problem: str | None = None  # why the file was not (or would not be) written
     held_back: list[tuple[Finding, str]] = field(default_factory=list)  # safe fixes validation left out
+    reported: list[Finding] = field(default_factory=list)  # the file's findings the fixing resolves
 
     @property
     def changed(self) -> bool:
@@ -86,6 +101,11 @@ class FixRun:
     @property
     def applied(self) -> int:
         return sum(f.applied for f in self.files if f.problem is None)
+
+    @property
+    def reported(self) -> list[Finding]:
+        """The reported findings that the changed files resolve: what `[*]` marks, what `--diff` counts."""
+        return [finding for f in self.files if f.changed for finding in f.reported]
 
     @property
     def problems(self) -> list[FileResult]:
@@ -114,7 +134,7 @@ def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False
         # the findings again, from the text just read: positions from an earlier read could be stale
         stable = fix_until_stable(read.text, path, check(read.text, path), check, unsafe=unsafe)
         result.original, result.fixed, result.applied = read.text, stable.source, stable.applied
-        result.held_back = stable.held_back
+        result.held_back, result.reported = stable.held_back, stable.reported
         if stable.blocked is not None:
             result.problem = f"{stable.blocked}; not fixed"
             continue

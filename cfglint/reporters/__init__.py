@@ -1,5 +1,7 @@
 """Output formats. Each is one small module, imported only when chosen, so the default text path stays
 cheap to start (it never imports `json`).
+
+`FORMATS` is the one list of format names: `cfglint check` and `cfglint verify` accept exactly these.
 """
 
 from __future__ import annotations
@@ -10,33 +12,54 @@ if TYPE_CHECKING:
     from cfglint.finding import Finding
     from cfglint.rules.base import Rule
 
-FORMATS = ("text", "json", "sarif", "github")
+# text and concise are the same (one line per finding), as ruff's concise; full adds the source line
+FORMATS = ("text", "concise", "full", "json", "json-lines", "junit", "gitlab", "pylint", "sarif", "github")
 
-_STATISTICS_FORMATS = ("text", "json")
+_STATISTICS_FORMATS = ("text", "concise", "full", "json")
+
+Identity = tuple[str, int, int, int, int, str, str]
+
+
+def identity(finding: Finding) -> Identity:
+    """A finding as two checks of the same text both report it: what `fixable` holds."""
+    span = finding.span
+    return (finding.path, span.line, span.column, span.end_line, span.end_column, finding.code, finding.message)
 
 
 def write_report(fmt: str, findings: Sequence[Finding], stream: TextIO, *, rules: Mapping[str, Rule],
                  files_checked: int, version: str, statistics: bool = False,
-                 fixable: Collection[str] = ()) -> None:
+                 fixable: Collection[Identity] = (), sources: Mapping[str, str] | None = None) -> None:
     """Write `findings` to `stream` in `fmt`, ordered by position as everywhere users see them.
 
-    `fixable` holds the codes whose findings `--fix` would fix; the text format marks them `[*]`.
+    `fixable` holds the findings (by `identity`) that `--fix` would fix; the text formats mark them
+    `[*]`. `sources` gives the text of files not to be read from disk (standard input), for `full`.
 
-    `statistics` replaces the findings by counts per rule; like ruff, only text and json have a form
-    for that, and asking for it with another format is a usage error rather than silently ignored.
+    `statistics` replaces the findings by counts per rule; like ruff, only the text formats and json
+    have a form for that, and asking for it with another format is a usage error rather than silently
+    ignored.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     if statistics and fmt not in _STATISTICS_FORMATS:
-        raise ValueError(f"statistics are available in the {' and '.join(_STATISTICS_FORMATS)} formats, "
+        raise ValueError(f"statistics are available in the {', '.join(_STATISTICS_FORMATS)} formats, "
                          f"not {fmt!r}")
     ordered = sorted(findings, key=lambda finding: finding.sort_key())
-    if fmt == "text":
+    if fmt in ("text", "concise", "full"):
         from cfglint.reporters import text
-        text.write(ordered, stream, files_checked=files_checked, statistics=statistics, fixable=fixable)
-    elif fmt == "json":
+        text.write(ordered, stream, files_checked=files_checked, statistics=statistics, fixable=fixable,
+                   full=fmt == "full", sources=sources)
+    elif fmt in ("json", "json-lines"):
         from cfglint.reporters import json_format
-        json_format.write(ordered, stream, statistics=statistics)
+        json_format.write(ordered, stream, statistics=statistics, lines=fmt == "json-lines")
+    elif fmt == "junit":
+        from cfglint.reporters import junit
+        junit.write(ordered, stream)
+    elif fmt == "gitlab":
+        from cfglint.reporters import gitlab
+        gitlab.write(ordered, stream)
+    elif fmt == "pylint":
+        from cfglint.reporters import pylint
+        pylint.write(ordered, stream)
     elif fmt == "sarif":
         from cfglint.reporters import sarif
         sarif.write(ordered, stream, rules=rules, version=version)

@@ -12,8 +12,13 @@ from cfglint.finding import Finding, Fix, Span
 from cfglint.reporters import count_by_rule
 
 
-def write(findings: Sequence[Finding], stream: TextIO, *, statistics: bool = False) -> None:
-    """A JSON array of findings, or with `statistics` of `{code, name, count}` per rule."""
+def write(findings: Sequence[Finding], stream: TextIO, *, statistics: bool = False, lines: bool = False) -> None:
+    """A JSON array of findings, or with `statistics` of `{code, name, count}` per rule; with `lines`
+    (`json-lines`) one compact object per line instead, nothing when there are no findings."""
+    if lines:
+        for finding in findings:
+            stream.write(json.dumps(finding_to_dict(finding), separators=(",", ":")) + "\n")
+        return
     if statistics:
         data: list[dict[str, Any]] = [
             {"code": first.code, "name": first.name, "count": count} for first, count in count_by_rule(findings)
@@ -46,8 +51,10 @@ def _span_to_dict(span: Span) -> dict[str, dict[str, int]]:
 
 
 def _fix_to_dict(fix: Fix) -> dict[str, Any]:
+    """Ruff's shape: what the fix does, whether `--fix` applies it alone ("safe") or only with
+    `--unsafe-fixes` ("unsafe"), and the replacements (1-based, end exclusive)."""
     return {
         "message": fix.message,
-        "safe": fix.safe,
-        "edits": [{**_span_to_dict(edit.span), "content": edit.text} for edit in fix.edits],
+        "applicability": "safe" if fix.safe else "unsafe",
+        "edits": [{"content": edit.text, **_span_to_dict(edit.span)} for edit in fix.edits],
     }

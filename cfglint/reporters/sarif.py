@@ -144,7 +144,7 @@ def _fix(fix: Fix, location: dict[str, str]) -> dict[str, Any]:
                 for edit in fix.edits
             ],
         }],
-        "properties": {"safe": fix.safe},
+        "properties": {"applicability": "safe" if fix.safe else "unsafe"},
     }
 
 

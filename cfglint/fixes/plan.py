@@ -1,0 +1,176 @@
+"""What a report says about fixes: which findings `--fix` would fix (`[*]`) and each finding's edit.
+
+Both come from running the fixes, never from the rule merely having one: a fix can be left out for a
+class (the argument is transformed, a base class cannot be read, validation found it would create a
+finding). Only files with a finding whose rule has a fix are planned, so a clean run never loads the
+rewriting machinery (libcst).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+from cfglint import fixes
+from cfglint.finding import Edit, Finding, Fix, Span
+from cfglint.fixes.files import Check, fix_files, fix_until_stable
+from cfglint.reporters import Identity, identity
+from cfglint.source import SourceError, decode_source
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def would_fix(findings: Sequence[Finding], check: Check, *, unsafe: bool) -> frozenset[Identity]:
+    """The findings (by `identity`) that `cfglint check --fix` (with `unsafe`) would fix: exactly the
+    ones `--diff` counts, computed the same way (fix until stable, validated, nothing written)."""
+    if not any(f.code in fixes.fixable_codes(unsafe) for f in findings):
+        return frozenset()
+    run = fix_files(findings, check, unsafe=unsafe, write=False)
+    return frozenset(identity(f) for f in run.reported)
+
+
+def would_fix_source(source: str, path: str, findings: Sequence[Finding], check: Check, *,
+                     unsafe: bool) -> frozenset[Identity]:
+    """`would_fix` for a text that is not read from disk (standard input)."""
+    if not any(f.code in fixes.fixable_codes(unsafe) for f in findings):
+        return frozenset()
+    stable = fix_until_stable(source, path, findings, check, unsafe=unsafe)
+    if stable.blocked is not None or stable.source == source:
+        return frozenset()
+    return frozenset(identity(f) for f in stable.reported)
+
+
+def with_fixes(findings: Sequence[Finding], check: Check, *, sources: Mapping[str, str] | None = None
+               ) -> list[Finding]:
+    """The findings, each fixable one carrying its own `Fix` (the edit that fixes only it, marked
+    unsafe when the rule's fix is unsafe or validation found that it would create a finding); the
+    others unchanged. Files are read from disk unless `sources` holds their text."""
+    texts = dict(sources or {})
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    out = []
+    for finding in findings:
+        fix = None
+        if finding.code in fixes.FIXES:
+            text = _text(finding.path, texts)
+            if text is not None:
+                fix = single_fix(text, finding, check, by_path[finding.path])
+        out.append(finding if fix is None else _replace_fix(finding, fix))
+    return out
+
+
+def single_fix(source: str, finding: Finding, check: Check, baseline: Iterable[Finding]) -> Fix | None:
+    """The fix of `finding` alone as one edit, or None when there is none here."""
+    planned = fixes.check_one(source, finding, check, list(baseline))
+    if planned is None:
+        return None
+    fixed, safe, _ = planned
+    edit = minimal_edit(source, fixed)
+    if edit is None:
+        return None
+    return Fix(fixes.FIXES[finding.code].title, (edit,), safe=safe)
+
+
+def minimal_edit(before: str, after: str) -> Edit | None:
+    """One replacement turning `before` into `after`: the differing middle, positions 1-based with
+    character columns (the end exclusive), as every span is."""
+    if before == after:
+        return None
+    start = 0
+    limit = min(len(before), len(after))
+    while start < limit and before[start] == after[start]:
+        start += 1
+    end_before, end_after = len(before), len(after)
+    while end_before > start and end_after > start and before[end_before - 1] == after[end_after - 1]:
+        end_before, end_after = end_before - 1, end_after - 1
+    # start at a line's beginning when the change does: edits read better as whole lines
+    while start > 0 and before[start - 1] not in "\r\n" and before[start - 1] in " \t" and after[start - 1] in " \t":
+        start -= 1
+    line, column = _position(before, start)
+    end_line, end_column = _position(before, end_before)
+    return Edit(Span(line, column, end_line, end_column), after[start:end_after])
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and character column of `offset`, lines ending as Python's tokenizer ends them."""
+    line, line_start = 1, 0
+    for match in _LINE_BREAK.finditer(text, 0, offset):
+        if match.end() > offset:
+            break
+        line, line_start = line + 1, match.end()
+    return line, offset - line_start + 1
+
+
+def _text(path: str, texts: dict[str, str]) -> str | None:
+    if path not in texts:
+        try:
+            with open(path, "rb") as handle:
+                texts[path] = decode_source(handle.read(), path)
+        except (OSError, SourceError):
+            return None
+    return texts[path]
+
+
+def _replace_fix(finding: Finding, fix: Fix) -> Finding:
+    from dataclasses import replace
+
+    return replace(finding, fix=fix)
+
+
+def plan_report(findings: Sequence[Finding], check: Check, *, unsafe: bool, marks: bool, carry: bool,
+                stdin: tuple[str, str] | None = None, cache: Any = None,
+                inputs: tuple[str, tuple] | None = None) -> tuple[list[Finding], frozenset[Identity]]:
+    """The findings (each with its `Fix` when `carry`) and the ones to mark `[*]` (when `marks`).
+
+    `stdin` is the name and text of standard input when that is what was checked. With a result
+    `cache` and the `inputs` its snapshot vouches for (every file read or consulted, with its stat),
+    the plan of an unchanged tree is served from the cache, so a warm run reads no source again."""
+    key = _plan_key(findings, unsafe, marks, carry, inputs) if cache is not None and stdin is None else None
+    if key is not None:
+        served = _decode_plan(cache.plan(key), findings)
+        if served is not None:
+            return served
+    fixable: frozenset[Identity] = frozenset()
+    if marks:
+        fixable = (would_fix(findings, check, unsafe=unsafe) if stdin is None
+                   else would_fix_source(stdin[1], stdin[0], findings, check, unsafe=unsafe))
+    out = list(findings)
+    if carry:
+        out = with_fixes(findings, check, sources=None if stdin is None else {stdin[0]: stdin[1]})
+    if key is not None:
+        cache.save_plan(key, _encode_plan(out, fixable))
+    return out, fixable
+
+
+def _plan_key(findings: Sequence[Finding], unsafe: bool, marks: bool, carry: bool,
+              inputs: tuple[str, tuple] | None) -> str | None:
+    """None when the inputs are not vouched for (no snapshot, or a file changed too recently to trust
+    its stat)."""
+    if inputs is None or any(path == "<racy>" for path, _ in inputs[1]):
+        return None
+    from cfglint.cache import run_key
+
+    return run_key("fix-plan", inputs, unsafe, marks, carry, [identity(f) for f in findings])
+
+
+def _encode_plan(findings: Sequence[Finding], fixable: frozenset[Identity]) -> dict[str, Any]:
+    return {
+        "marked": sorted(list(item) for item in fixable),
+        "fixes": [[list(identity(f)), f.fix.message, f.fix.safe,
+                   [[e.span.line, e.span.column, e.span.end_line, e.span.end_column, e.text] for e in f.fix.edits]]
+                  for f in findings if f.fix is not None],
+    }
+
+
+def _decode_plan(data: Any, findings: Sequence[Finding]) -> tuple[list[Finding], frozenset[Identity]] | None:
+    """The cached plan applied to `findings`, or None when it is missing or damaged."""
+    try:
+        fixable = frozenset(tuple(item) for item in data["marked"])
+        fixes_by = {tuple(item[0]): Fix(str(item[1]), tuple(Edit(Span(*edit[:4]), str(edit[4])) for edit in item[3]),
+                                        safe=bool(item[2]))
+                    for item in data["fixes"]}
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
+    out = [f if identity(f) not in fixes_by else _replace_fix(f, fixes_by[identity(f)]) for f in findings]
+    return out, fixable  # type: ignore[return-value]
