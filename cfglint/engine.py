@@ -116,12 +116,14 @@ class Checker:
         self._unstable = False  # a file changed or could not be read during the run
         self.metadata = ProjectMetadata()  # what each project declares about its Keras (`auto`)
         self.discovered: list[Path] = []  # the files of the last `check_paths`
+        self.respect_gitignore = True  # skip what Git ignores when walking folders (`--no-respect-gitignore`)
         roots = [settings.root, settings.root / "src"]
         self.index = ProjectIndex(self._load_for_index, roots)
 
     # ------------------------------------------------------------------ entry points
     def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
-        found = discover(paths, self.settings, force_exclude=force_exclude)
+        found = discover(paths, self.settings, force_exclude=force_exclude,
+                         respect_gitignore=self.respect_gitignore)
         self.discovered = found.files
         stats = _stats(found.files)
         key = run_key(__version__, sorted(paths), force_exclude, self._settings_fingerprint(found.files),
@@ -145,7 +147,8 @@ class Checker:
 
     def parse_paths(self, paths: list[str], *, force_exclude: bool = False) -> tuple[Report, list[ModuleFacts]]:
         """Discover and parse the files that may hold Keras classes (also used by `verify`)."""
-        found = discover(paths, self.settings, force_exclude=force_exclude)
+        found = discover(paths, self.settings, force_exclude=force_exclude,
+                         respect_gitignore=self.respect_gitignore)
         report, checked = self._parse(found, paths, _stats(found.files))
         self.close()
         report.errors.extend(f"{path}: {message}" for path, message in found.errors)
