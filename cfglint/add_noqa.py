@@ -96,7 +96,7 @@ def _add_codes(line: str, codes: set[str]) -> str:
     if match is None:
         return f"{body.rstrip()}  # noqa: {', '.join(sorted(codes))}{ending}"
     if match.group("colon") is None:
-        return line  # a bare `# noqa` suppresses every code already
+        return line  # a directive without codes suppresses every code already
     present = [code.upper() for code in _SEPARATOR.split(match.group("codes") or "") if code]
     merged = present + sorted(code for code in codes if code not in present)
     if merged == present:

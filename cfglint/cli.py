@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--diff", action="store_true",
                        help="print a unified diff of what --fix would change and write nothing "
                             "(exit 1 when there is a diff)")
-    check.add_argument("--exit-non-zero-on-fix", action="store_true",
+    exit_choice = check.add_mutually_exclusive_group()
+    exit_choice.add_argument("--exit-non-zero-on-fix", action="store_true",
                        help="exit 1 when a fix was applied, even if no finding remains")
     check.add_argument("--add-noqa", action="store_true",
                        help="add `# noqa: CODE` to the line of every current finding (merged with the "
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--stdin-filename", metavar="NAME",
                        help="read source from standard input as NAME (also the name for the path `-`)")
     check.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to read [tool.cfglint] from")
-    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    exit_choice.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     check.add_argument("--cache-dir", type=Path, metavar="DIR",
                        help="where to keep the cache (default: .cfglint_cache at the project root)")
@@ -427,7 +428,8 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
     if args.show_fixes and args.fix:
         _show_fixes(before, report.findings, voice.out if text_out else sys.stderr, voice)
     if args.fix_only:
-        voice.note(f"Fixed {_count(applied, 'finding')}." if applied else "No fixes applied.", to_out=text_out)
+        if applied:  # as ruff: nothing at all when there was nothing to fix
+            voice.note(f"Fixed {_count(applied, 'finding')}.", to_out=text_out)
     elif report.findings or not report.errors:
         _write_report(args, fmt, report.findings, voice, files_checked=report.files_checked,
                       fixable=frozenset() if args.fix else _fixable_codes(args.unsafe_fixes))
@@ -631,7 +633,8 @@ def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None
     if args.show_fixes:
         _show_fixes(report.findings, remaining, sys.stderr, voice)
     if args.fix_only:
-        voice.note(f"Fixed {_count(applied, 'finding')}." if applied else "No fixes applied.")
+        if applied:
+            voice.note(f"Fixed {_count(applied, 'finding')}.")
     elif not voice.silent:
         _write_report(args, fmt, remaining, voice, files_checked=1, fixable=frozenset(), stream=sys.stderr)
         voice.note(f"Fixed {_count(applied, 'finding')} ({len(remaining)} remaining).")
