@@ -418,3 +418,27 @@ def test_readme_lists_the_options_of_the_other_commands() -> None:
         part = block[start:end]
         for option in _options(commands[name]):
             assert option in part, f"{name} {option} missing from the README"
+
+
+# ------------------------------------------------------------------ start-up cost
+def test_new_options_import_nothing_heavy(tmp_path: Path) -> None:
+    """--add-noqa, the .gitignore walk, --show-files, -q and --color stay on the light static path."""
+    Path(".git").mkdir()
+    write(".gitignore", "ignored.py\n")
+    write("layer.py", BUGGY)
+    write("ignored.py", BUGGY)
+    script = (
+        "import sys\n"
+        "from cfglint.cli import main\n"
+        "for argv in (['check', '-q', '--color', 'always', '.'], ['check', '--show-files'],\n"
+        "             ['check', '--add-noqa', '.'], ['check', '-', '--stdin-filename', 'x.py']):\n"
+        "    main(argv)\n"
+        "heavy = ('tensorflow', 'keras', 'numpy', 'tf_keras', 'jax', 'torch', 'libcst')\n"
+        "print('LOADED', sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, input="x = 1\n",
+                            capture_output=True, text=True, timeout=120)
+    assert "LOADED []" in result.stdout, result.stdout + result.stderr
+    assert "# noqa: CFG101, CFG102" in Path("layer.py").read_text()
+    assert "noqa" not in Path("ignored.py").read_text()
