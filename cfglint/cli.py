@@ -109,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", type=int, default=None, metavar="N",
                        help="processes that parse files (default: the number of cores)")
     check.add_argument("--watch", action="store_true",
-                       help="check again whenever a Python file or pyproject.toml under the paths changes "
-                            "(until interrupted)")
+                       help="check again whenever a Python file, pyproject.toml or .gitignore under the paths "
+                            "changes, until interrupted (with the `watch` extra, without polling)")
     check.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                        help="colour in the text output (default: auto: at a terminal, unless NO_COLOR is set "
                             "or TERM=dumb; FORCE_COLOR forces it)")
@@ -526,32 +526,70 @@ def _show_fixes(before: list, after: list, stream: TextIO, voice: _Voice) -> Non
 
 
 def _watch(args: argparse.Namespace) -> int:
-    """`--watch`: check, then check again whenever a watched file changes, until interrupted. The
-    files are polled (a stat each, twice a second), which needs no extra package."""
-    import time
-
+    """`--watch`: check, then check again whenever a watched file changes, until interrupted."""
     paths = args.paths or ["."]
     print("Starting cfglint in watch mode...", file=sys.stderr, flush=True)
     with _sigterm_as_interrupt():
         while True:
+            before = _watch_snapshot(args, paths)  # an edit made while checking counts as a change
             try:
                 _check_once(args)
             except UsageError as exc:
                 _say("error", f"{exc}", file=sys.stderr)
             sys.stdout.flush()
             print("Watching for file changes.", file=sys.stderr, flush=True)
-            seen = _watch_snapshot(args, paths)
-            while _watch_snapshot(args, paths) == seen:
-                time.sleep(WATCH_INTERVAL)
+            _wait_for_change(args, paths, before)
             print("File change detected...", file=sys.stderr, flush=True)
 
 
 WATCH_INTERVAL = 0.5
+WATCHED_NAMES = ("pyproject.toml", ".gitignore")
+
+
+def _wait_for_change(args: argparse.Namespace, paths: list[str], before: frozenset[tuple[str, int, int]]) -> None:
+    """Return once a Python file, a pyproject.toml or a .gitignore under `paths` changed since the
+    snapshot `before`: through the operating system's notifications when `watchfiles` is installed (the
+    `watch` extra), else by polling."""
+    try:
+        import watchfiles
+    except ImportError:
+        _wait_by_polling(args, paths, seen=before)
+        return
+    folders = sorted({given if os.path.isdir(given) else os.path.dirname(given) or "." for given in paths})
+    watched = {os.path.abspath(given) for given in paths if not os.path.isdir(given)}
+    default = watchfiles.DefaultFilter()  # skips .git, .venv, __pycache__ and editors' temporary files
+
+    def relevant(change: watchfiles.Change, path: str) -> bool:
+        name = os.path.basename(path)
+        if not default(change, path):
+            return False
+        if watched and os.path.abspath(path) not in watched and name not in WATCHED_NAMES:
+            return False
+        return name.endswith((".py", ".pyi")) or name in WATCHED_NAMES
+
+    first = True
+    for changes in watchfiles.watch(*folders, watch_filter=relevant, raise_interrupt=False, debounce=200,
+                                    yield_on_timeout=True, rust_timeout=500):
+        # the first wake-up comes once the watcher runs: a change made before it started is found by
+        # comparing with the snapshot, every later one is notified
+        if changes or (first and _watch_snapshot(args, paths) != before):
+            return
+        first = False
+    raise KeyboardInterrupt  # the watcher ended: interrupted
+
+
+def _wait_by_polling(args: argparse.Namespace, paths: list[str], interval: float = WATCH_INTERVAL,
+                     seen: frozenset[tuple[str, int, int]] | None = None) -> None:
+    import time
+
+    seen = _watch_snapshot(args, paths) if seen is None else seen
+    while _watch_snapshot(args, paths) == seen:
+        time.sleep(interval)
 
 
 def _watch_snapshot(args: argparse.Namespace, paths: list[str]) -> frozenset[tuple[str, int, int]]:
-    """What a change is noticed by: the Python files a check would read, and the pyproject.toml files
-    along the way, each with its modification time and size."""
+    """What a change is noticed by: the Python files a check would read, and the pyproject.toml and
+    .gitignore files of the folders named, each with its modification time and size."""
     from cfglint.config import ConfigError
     from cfglint.discovery import discover
     from cfglint.rules import ALL_RULES
@@ -564,7 +602,7 @@ def _watch_snapshot(args: argparse.Namespace, paths: list[str]) -> frozenset[tup
         if settings is not None else []
     for given in paths:
         folder = given if os.path.isdir(given) else os.path.dirname(given) or "."
-        names.append(os.path.join(folder, "pyproject.toml"))
+        names.extend(os.path.join(folder, name) for name in WATCHED_NAMES)
     if settings is not None:
         names.append(os.path.join(settings.root, "pyproject.toml"))
     state = set()

@@ -7,9 +7,11 @@ README's "Command line" section kept in step with `cfglint check --help`.
 from __future__ import annotations
 
 import os
+import queue
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -356,37 +358,83 @@ def test_per_file_ignores_needs_glob_and_codes(capsys) -> None:
 
 
 # ------------------------------------------------------------------ watch
-def test_watch_checks_again_after_a_change(tmp_path: Path) -> None:
+@pytest.mark.parametrize("watcher", ["watchfiles", "polling"])
+def test_watch_checks_again_after_a_change(tmp_path: Path, watcher: str) -> None:
+    """A short-lived `--watch` run sees an edit and prints a second report; with the `watch` extra
+    (watchfiles) and without it (stat polling)."""
+    if watcher == "watchfiles":
+        pytest.importorskip("watchfiles")  # the `watch` extra (part of the `test` extra)
     layer = write("layer.py", BUGGY)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "cfglint", "check", "--watch", "--no-cache", "layer.py"],
+    hide = "sys.modules['watchfiles'] = None; " if watcher == "polling" else ""
+    script = f"import sys; {hide}from cfglint.cli import main; sys.exit(main(sys.argv[1:]))"
+    process = subprocess.Popen([sys.executable, "-c", script, "check", "--watch", "--no-cache", "layer.py"],
                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = _lines_of(process)
     try:
-        lines: list[str] = []
-        assert _read_until(process, lines, "Watching for file changes.")
-        assert any("CFG102" in line for line in lines)
-        time.sleep(0.05)
+        first = _read_until(lines, "Watching for file changes.")
+        assert "CFG102" in first
         layer.write_text(BUGGY.replace("rate=0.5, ", ""))  # CFG102 goes away
-        lines.clear()
-        assert _read_until(process, lines, "Watching for file changes.")
-        report = "".join(lines)
-        assert "File change detected" in report and "CFG101" in report and "CFG102" not in report
+        second = _read_until(lines, "Watching for file changes.")
+        assert "File change detected" in second and "CFG101" in second and "CFG102" not in second
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def _read_until(process: subprocess.Popen[str], lines: list[str], marker: str, timeout: float = 30) -> bool:
+def _lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:
+    """The process's output lines, read by a thread so that waiting for one can time out."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _read_until(lines: queue.Queue[str], marker: str, timeout: float = 60) -> str:
+    """The output up to the line holding `marker`; fails after `timeout` seconds without it."""
+    seen: list[str] = []
     deadline = time.monotonic() + timeout
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            return False
-        lines.append(line)
-        if marker in line:
-            return True
-    return False
+    while not seen or marker not in seen[-1]:
+        try:
+            seen.append(lines.get(timeout=max(0.0, deadline - time.monotonic())))
+        except queue.Empty:
+            pytest.fail(f"no {marker!r} within {timeout} s; output so far: {''.join(seen)!r}")
+    return "".join(seen)
+
+
+def test_watch_polls_without_watchfiles(capsys) -> None:
+    """The fallback when the `watch` extra is not installed: a stat poll notices an edit, a new file and
+    a pyproject.toml change, and nothing else."""
+    from cfglint.cli import _wait_by_polling, _watch_snapshot
+
+    layer = write("pkg/layer.py", BUGGY)
+    write("pkg/notes.txt", "")
+    args = build_parser().parse_args(["check", "--watch", "pkg"])
+
+    def waiter() -> threading.Thread:
+        seen = _watch_snapshot(args, ["pkg"])
+        thread = threading.Thread(target=_wait_by_polling, args=(args, ["pkg"], 0.05, seen), daemon=True)
+        thread.start()
+        return thread
+
+    for change in (lambda: layer.write_text(BUGGY + "\n"), lambda: write("pkg/new.py", "x = 1\n"),
+                   lambda: write("pkg/pyproject.toml", "[tool.cfglint]\n")):
+        thread = waiter()
+        change()
+        thread.join(30)
+        assert not thread.is_alive()
+    thread = waiter()
+    Path("pkg/notes.txt").write_text("x")
+    thread.join(1.0)
+    assert thread.is_alive()  # a change to another kind of file does not count
+    layer.write_text(BUGGY)
+    thread.join(30)
+    assert not thread.is_alive()
 
 
 # ------------------------------------------------------------------ README
