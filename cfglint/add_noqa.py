@@ -69,30 +69,34 @@ def with_noqa(source: str, codes_by_line: dict[int, set[str]]) -> tuple[str, int
         if number > len(lines) or number not in commentable:
             skipped.append(number)
             continue
-        new = _add_codes(lines[number - 1], codes_by_line[number])
+        new = _add_codes(lines[number - 1], codes_by_line[number], commentable[number])
         if new != lines[number - 1]:
             lines[number - 1] = new
             added += 1
     return "".join(lines), added, skipped
 
 
-def _commentable_lines(source: str) -> set[int]:
-    """Lines whose end a comment may follow: those ending in a NEWLINE or NL token, or holding a comment."""
-    found: set[int] = set()
+def _commentable_lines(source: str) -> dict[int, int | None]:
+    """Lines whose end a comment may follow (those ending in a NEWLINE or NL token, or holding a
+    comment), each with the column where its comment starts (None without one)."""
+    found: dict[int, int | None] = {}
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT):
-                found.add(token.start[0])
+            if token.type == tokenize.COMMENT:
+                found[token.start[0]] = token.start[1]
+            elif token.type in (tokenize.NEWLINE, tokenize.NL):
+                found.setdefault(token.start[0], None)
     except (tokenize.TokenError, SyntaxError):
         pass
     return found
 
 
-def _add_codes(line: str, codes: set[str]) -> str:
-    """One line with `codes` in its `# noqa` directive (added at its end when it has none)."""
+def _add_codes(line: str, codes: set[str], comment: int | None) -> str:
+    """One line with `codes` in its `# noqa` directive (added at its end when it has none). Only the
+    comment is searched for a directive: `"# noqa"` in a string is text, not a directive."""
     body = line.rstrip("\r\n")
     ending = line[len(body):]
-    match = re.search(_NOQA, body, re.IGNORECASE)
+    match = re.compile(_NOQA, re.IGNORECASE).search(body, comment) if comment is not None else None
     if match is None:
         return f"{body.rstrip()}  # noqa: {', '.join(sorted(codes))}{ending}"
     if match.group("colon") is None:

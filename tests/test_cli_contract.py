@@ -258,6 +258,13 @@ def test_add_noqa_never_writes_inside_a_string() -> None:
     compile(text, "x.py", "exec")
 
 
+def test_add_noqa_leaves_noqa_text_in_strings_alone() -> None:
+    from cfglint.add_noqa import with_noqa
+
+    text, _, _ = with_noqa('x = "# noqa: E501"\ny = 1  # keep # noqa: E1\n', {1: {"CFG101"}, 2: {"CFG101"}})
+    assert text == 'x = "# noqa: E501"  # noqa: CFG101\ny = 1  # keep # noqa: E1, CFG101\n'
+
+
 def test_add_noqa_keeps_crlf_line_endings() -> None:
     from cfglint.add_noqa import with_noqa
 
