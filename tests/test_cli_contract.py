@@ -455,12 +455,18 @@ def _readme_block() -> str:
     return section[section.index("```text"):section.index("```\n", section.index("```text") + 7)]
 
 
-def test_readme_lists_every_check_option_and_nothing_else() -> None:
+def test_readme_lists_every_check_option_and_nothing_else(capsys, monkeypatch) -> None:
+    """The options `cfglint check --help` prints are exactly the ones the README's check block names."""
+    monkeypatch.setenv("COLUMNS", "500")  # no option name wrapped at its hyphens
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    help_text = capsys.readouterr().out
+    option = re.compile(r"(?<![\w-])(--?[a-z](?:[a-z-]*[a-z])?)")
+    in_help = set(option.findall(help_text)) - {"-h", "--help"}
     block = _readme_block()
-    check_part = block[block.index("cfglint check"):block.index("cfglint verify")]
-    documented = set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", check_part))
-    commands = build_parser().commands  # type: ignore[attr-defined]
-    assert documented == _options(commands["check"])
+    documented = set(option.findall(block[block.index("cfglint check"):block.index("cfglint verify")]))
+    assert documented == in_help
+    assert in_help == _options(build_parser().commands["check"])  # type: ignore[attr-defined]
 
 
 def test_readme_lists_the_options_of_the_other_commands() -> None:
