@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import sys
 from pathlib import Path
@@ -25,9 +26,21 @@ def _codes(text: str) -> list[str]:
     return [c.strip().upper() for c in text.split(",") if c.strip()]
 
 
+def _globs(text: str) -> list[str]:
+    return [glob.strip() for glob in text.split(",") if glob.strip()]
+
+
+def _per_file_ignore(text: str) -> tuple[str, tuple[str, ...]]:
+    """`GLOB:CODES` (ruff's spelling), e.g. `tests/*:CFG404` or `gen/*.py:CFG1,CFG201`."""
+    glob, colon, codes = text.rpartition(":")
+    if not colon or not glob.strip() or not _codes(codes):
+        raise argparse.ArgumentTypeError(f"expected GLOB:CODES (e.g. 'tests/*:CFG404'), not {text!r}")
+    return glob.strip(), tuple(_codes(codes))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="cfglint",
+        prog="cfglint", allow_abbrev=False,
         description="Find Keras custom-layer config bugs (get_config/from_config) before they ship.",
     )
     parser.add_argument("--version", action="version", version=f"cfglint {__version__}")
@@ -35,50 +48,94 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check", help="statically check Keras Layer/Model subclasses (never imports or runs them)",
+        allow_abbrev=False,
         description="Statically check the Keras Layer and Model subclasses in PATHS. Reads source only: "
                     "nothing is imported or executed, and TensorFlow is not needed.")
-    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    check.add_argument("paths", nargs="*", metavar="PATH",
+                       help="files or directories (default: .); `-` reads the source from standard input")
     check.add_argument("--select", type=_codes, help="rule codes or prefixes to enable (e.g. CFG1,CFG201)")
     check.add_argument("--extend-select", type=_codes, help="codes or prefixes to enable in addition")
     check.add_argument("--ignore", type=_codes, help="rule codes or prefixes to disable")
+    check.add_argument("--per-file-ignores", type=_per_file_ignore, action="append", metavar="GLOB:CODES",
+                       help="ignore codes in the files a glob matches, e.g. 'tests/*:CFG404' (repeatable; "
+                            "replaces the configured per-file-ignores)")
+    check.add_argument("--exclude", type=_globs, metavar="GLOBS",
+                       help="comma-separated globs of files and folders not to check (replaces `exclude`)")
+    check.add_argument("--extend-exclude", type=_globs, metavar="GLOBS",
+                       help="comma-separated globs to exclude in addition to `exclude`")
+    gitignore = check.add_mutually_exclusive_group()
+    gitignore.add_argument("--respect-gitignore", dest="respect_gitignore", action="store_true", default=True,
+                           help="skip the files .gitignore and .git/info/exclude ignore (default)")
+    gitignore.add_argument("--no-respect-gitignore", dest="respect_gitignore", action="store_false",
+                           help="check the files Git ignores too")
+    check.add_argument("--force-exclude", action="store_true",
+                       help="apply `exclude` to files named on the command line too (pre-commit)")
     check.add_argument("--target", choices=TARGETS,
                        help="Keras flavour to check for (default: auto: per file, from its imports of tf_keras "
                             "or keras, then the project's dependencies (TensorFlow < 2.16, keras<3, tf-keras, "
                             "TF_USE_LEGACY_KERAS: tf-keras; keras>=3, TensorFlow >= 2.16: Keras 3), else Keras 3)")
     check.add_argument("--output-format", choices=FORMATS, default=None, help="default: text")
+    check.add_argument("-o", "--output-file", type=Path, metavar="FILE",
+                       help="write the report to FILE instead of standard output")
     check.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
-    check.add_argument("--fix", action="store_true",
+    check.add_argument("--fix", dest="fix", action="store_true", default=None,
                        help="apply the safe fixes to the files (atomically, only when the result parses and, "
                             "checked again, shows no new finding), then report what remains")
+    check.add_argument("--no-fix", dest="fix", action="store_false",
+                       help="do not fix (the last of --fix and --no-fix wins)")
     check.add_argument("--unsafe-fixes", action="store_true",
                        help="with --fix or --diff: include the fixes that may change what working code does")
+    check.add_argument("--fix-only", action="store_true",
+                       help="apply the fixes and report only what was fixed, not the remaining findings "
+                            "(exit 0 unless --exit-non-zero-on-fix)")
+    check.add_argument("--show-fixes", action="store_true",
+                       help="with --fix: list the fixed findings per file and rule")
     check.add_argument("--diff", action="store_true",
                        help="print a unified diff of what --fix would change and write nothing "
                             "(exit 1 when there is a diff)")
-    check.add_argument("--stdin-filename", metavar="NAME", help="read source from standard input as NAME")
+    exit_choice = check.add_mutually_exclusive_group()
+    exit_choice.add_argument("--exit-non-zero-on-fix", action="store_true",
+                       help="exit 1 when a fix was applied, even if no finding remains")
+    check.add_argument("--add-noqa", action="store_true",
+                       help="add `# noqa: CODE` to the line of every current finding (merged with the "
+                            "line's noqa directive), then exit 0")
+    check.add_argument("--stdin-filename", metavar="NAME",
+                       help="read source from standard input as NAME (also the name for the path `-`)")
     check.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to read [tool.cfglint] from")
-    check.add_argument("--force-exclude", action="store_true",
-                       help="apply `exclude` to files named on the command line too (pre-commit)")
-    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    exit_choice.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
     check.add_argument("--cache-dir", type=Path, metavar="DIR",
                        help="where to keep the cache (default: .cfglint_cache at the project root)")
     check.add_argument("--jobs", type=int, default=None, metavar="N",
                        help="processes that parse files (default: the number of cores)")
-    check.add_argument("-v", "--verbose", action="store_true",
-                       help="also say on standard error which Keras each project's tf.keras code is checked for, "
-                            "and why")
+    check.add_argument("--watch", action="store_true",
+                       help="check again whenever a Python file, pyproject.toml or .gitignore under the paths "
+                            "changes, until interrupted (with the `watch` extra, without polling)")
+    check.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                       help="colour in the text output (default: auto: at a terminal, unless NO_COLOR is set "
+                            "or TERM=dumb; FORCE_COLOR forces it)")
+    logging = check.add_mutually_exclusive_group()
+    logging.add_argument("-v", "--verbose", action="store_true",
+                         help="also say on standard error which Keras each project's tf.keras code is checked "
+                              "for, and why")
+    logging.add_argument("-q", "--quiet", action="store_true",
+                         help="print the findings and nothing else (no summary, notes or warnings)")
+    logging.add_argument("-s", "--silent", action="store_true",
+                         help="print nothing but errors; the exit code still says whether there are findings")
     check.add_argument("--show-settings", action="store_true",
                        help="print the settings each file is checked with (configuration, rule selection, "
                             "target and the evidence that decided it), then exit")
+    check.add_argument("--show-files", action="store_true",
+                       help="print the files that would be checked, one per line, then exit")
 
-    clean = commands.add_parser("clean", help="remove the result cache",
+    clean = commands.add_parser("clean", help="remove the result cache", allow_abbrev=False,
                                 description="Remove the result cache of the project in PATH (default: .).")
     clean.add_argument("path", nargs="?", default=".", help="a file or directory of the project")
     clean.add_argument("--cache-dir", type=Path, metavar="DIR", help="the cache directory to remove")
 
     verify = commands.add_parser(
         "verify", help="import each Keras class and round-trip it through Keras (RUNS your code)",
+        allow_abbrev=False,
         description="Dynamic check: imports the modules that define Keras Layer/Model subclasses and, for "
                     "each class, runs get_config -> JSON -> from_config, copies the weights, compares outputs "
                     "and saves/loads a .keras model. This EXECUTES the code being checked (in separate worker "
@@ -102,13 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="progress lines on standard error (default: every few seconds when it is not a "
                              "terminal, as in CI; in place on a terminal)")
 
-    server = commands.add_parser("server", help="language server (LSP) on stdio, for editors",
+    server = commands.add_parser("server", help="language server (LSP) on stdio, for editors", allow_abbrev=False,
                                  description="Run the cfglint language server on standard input/output. "
                                              "Needs pygls: pip install 'cfglint[lsp]'.")
     server.set_defaults(command="server")
 
-    rule = commands.add_parser("rule", help="explain a rule: what, why, example, fix",
+    rule = commands.add_parser("rule", help="explain a rule: what, why, example, fix", allow_abbrev=False,
                                description="Explain a rule: what it catches, why it breaks, examples, fix.")
+    parser.commands = commands.choices  # type: ignore[attr-defined]
     rule.add_argument("code", nargs="?", help="rule code, e.g. CFG101")
     rule.add_argument("--all", action="store_true", help="explain every rule")
     rule.add_argument("--output-format", choices=("text", "concise", "json", "markdown"), default="text",
@@ -123,7 +181,10 @@ def _say(kind: str, text: str, *, file: TextIO | None = None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the usage of the command the option was given to, as ruff prints it
+        commands = getattr(parser, "commands", {})
+        (commands.get(args.command) or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         if args.command == "check":
             return run_check(args)
@@ -154,45 +215,157 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    _normalise_check(args)
+    if args.watch:
+        return _watch(args)
+    return _check_once(args)
+
+
+def _normalise_check(args: argparse.Namespace) -> None:
+    """Settle the options that imply or exclude others, as ruff does, before anything is read."""
+    if "-" in args.paths:
+        if len(args.paths) > 1:
+            raise UsageError("`-` (standard input) cannot be combined with other paths")
+        args.paths = []
+        args.stdin_filename = args.stdin_filename or "-"
+    elif args.stdin_filename is not None and args.paths:
+        raise UsageError("give either --stdin-filename or paths, not both")
+    if args.fix_only and args.fix is not False:
+        args.fix = True
+    args.fix = bool(args.fix)
+    if args.fix_only and not args.fix:
+        args.fix_only = False
+    if args.add_noqa and (args.fix or args.diff or args.stdin_filename is not None):
+        raise UsageError("--add-noqa works on files, without --fix, --diff or standard input")
+    if args.watch and args.stdin_filename is not None:
+        raise UsageError("--watch needs paths, not standard input")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+
+
+class _Voice:
+    """Where each kind of output goes: the report to standard output or `--output-file` (nowhere with
+    `--silent`), notes and warnings to standard error unless `--quiet` or `--silent`."""
+
+    def __init__(self, args: argparse.Namespace, out: TextIO) -> None:
+        self.silent = args.silent
+        self.chatty = not (args.quiet or args.silent)
+        self.out = io.StringIO() if args.silent else out
+
+    def note(self, text: str, *, kind: str | None = None, to_out: bool = False) -> None:
+        if not self.chatty:
+            return
+        if kind is not None:
+            _say(kind, text, file=sys.stderr)
+        else:
+            print(text, file=self.out if to_out else sys.stderr)
+
+
+@contextlib.contextmanager
+def _report_stream(args: argparse.Namespace) -> Iterator[TextIO]:
+    """Standard output, or the `--output-file` (its folders created, as ruff does)."""
+    if args.output_file is None:
+        # file names that are not valid UTF-8 arrive as surrogate escapes: print them, never crash
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(errors="backslashreplace")
+        yield sys.stdout
+        return
+    try:
+        args.output_file.parent.mkdir(parents=True, exist_ok=True)
+        stream = open(args.output_file, "w", encoding="utf-8", errors="backslashreplace")
+    except OSError as exc:
+        raise UsageError(f"{args.output_file}: cannot write the output file ({exc.strerror or exc})") from None
+    with stream:
+        yield stream
+
+
+@contextlib.contextmanager
+def _color(choice: str) -> Iterator[None]:
+    """`--color`: `always` and `never` win over NO_COLOR/FORCE_COLOR; `auto` leaves them in charge and
+    turns colour off for TERM=dumb. The reporters read the environment, so it is set for the run only."""
+    wanted: dict[str, str | None] = {}
+    if choice == "always":
+        wanted = {"FORCE_COLOR": "1", "NO_COLOR": None}
+    elif choice == "never" or (os.environ.get("TERM") == "dumb" and not os.environ.get("FORCE_COLOR")):
+        wanted = {"FORCE_COLOR": None, "NO_COLOR": "1"}
+    saved = {name: os.environ.get(name) for name in wanted}
+    try:
+        for name, value in wanted.items():
+            _set_env(name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            _set_env(name, value)
+
+
+def _set_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def _cli_overrides(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from cfglint.settings_resolver import CliOverrides
+
+    per_file = None
+    if args.per_file_ignores is not None:
+        per_file = tuple(args.per_file_ignores)
+    return CliOverrides(args.select, args.ignore, args.extend_select, args.target,
+                        exclude=tuple(args.exclude) if args.exclude is not None else None,
+                        extend_exclude=tuple(args.extend_exclude or ()), per_file_ignores=per_file)
+
+
+def _check_once(args: argparse.Namespace) -> int:
+    with _report_stream(args) as stream, _color(args.color):
+        return _check(args, _Voice(args, stream))
+
+
+def _check(args: argparse.Namespace, voice: _Voice) -> int:
     from cfglint.cache import CACHE_DIR_NAME, ResultCache
-    from cfglint.config import ConfigError
+    from cfglint.config import ConfigError, validate_codes
     from cfglint.discovery import is_excluded
     from cfglint.engine import Checker, Report
-    from cfglint.reporters import write_report
     from cfglint.rules import ALL_RULES, DEFAULT_CODES
-    from cfglint.settings_resolver import CliOverrides, SettingsResolver
+    from cfglint.settings_resolver import SettingsResolver
     from cfglint.source import SourceError, decode_source
 
-    # file names that are not valid UTF-8 arrive as surrogate escapes: print them, never crash
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="backslashreplace")
     fmt = args.output_format or os.environ.get("CFGLINT_OUTPUT_FORMAT") or "text"
     if fmt not in FORMATS:
         raise UsageError(f"unknown output format {fmt!r} (from CFGLINT_OUTPUT_FORMAT); "
                          f"valid: {', '.join(FORMATS)}")
     if args.statistics and fmt not in ("text", "concise", "full", "json"):
         raise UsageError("--statistics works with --output-format text or json (and concise, full)")
-    if args.stdin_filename is not None and args.paths:
-        raise UsageError("give either --stdin-filename or paths, not both")
+    paths = args.paths or ["."]
     try:
-        base = _settings_for(args, ALL_RULES)
-        cli = CliOverrides(args.select, args.ignore, args.extend_select, args.target)
+        for _, codes in args.per_file_ignores or ():
+            validate_codes(codes, ALL_RULES, where="--per-file-ignores")
+        cli = _cli_overrides(args)
+        base = cli.apply(_settings_for(args, ALL_RULES))
         resolver = SettingsResolver(base, all_codes=ALL_RULES, default_codes=DEFAULT_CODES, cli=cli,
                                     fixed=args.config is not None)
-        if args.jobs is not None and args.jobs < 1:
-            raise UsageError("--jobs must be at least 1")
         no_cache = os.environ.get("CFGLINT_NO_CACHE", "").lower() not in ("", "0", "false", "no")
         cache = ResultCache(None if args.no_cache or no_cache
                             else args.cache_dir or base.root / CACHE_DIR_NAME)
         jobs = args.jobs or os.cpu_count() or 1
-        checker = Checker(base, resolver=resolver, cache=cache, jobs=jobs)
+
+        def new_checker(**extra: object) -> Checker:
+            checker = Checker(base, resolver=resolver, **extra)  # type: ignore[arg-type]
+            checker.respect_gitignore = args.respect_gitignore
+            return checker
+
+        checker = new_checker(cache=cache, jobs=jobs)
         if args.show_settings:
             from cfglint.show_settings import show_settings
 
-            return show_settings(checker, args.paths or ["."], stdin_filename=args.stdin_filename,
-                                 force_exclude=args.force_exclude)
+            return show_settings(checker, paths, stdin_filename=args.stdin_filename,
+                                 force_exclude=args.force_exclude, out=voice.out)
+        if args.show_files:
+            return _show_files(args, base, voice)
         fixing = args.fix or args.diff
         fixed_note = None
+        applied = 0
+        before: list = []
 
         check_text = None
         if fixing:
@@ -200,7 +373,7 @@ def run_check(args: argparse.Namespace) -> int:
 
             # a fixed text is checked afresh (the project index must not hold its earlier facts); the
             # same object validates the safe fixes and lends them the project's facts
-            check_text = Recheck(lambda: Checker(base, resolver=resolver))
+            check_text = Recheck(lambda: new_checker())
 
         if args.stdin_filename is not None:
             report = Report(files_checked=1)
@@ -214,32 +387,35 @@ def run_check(args: argparse.Namespace) -> int:
                 except SourceError as exc:
                     report.findings = list(checker._parse_error(args.stdin_filename, exc.reason, exc.line, exc.column))
             if fixing:
-                return _fix_stdin(args, fmt, data, text, report, check_text)
+                return _fix_stdin(args, fmt, data, text, report, check_text, voice)
         else:
-            report = checker.check_paths(args.paths or ["."], force_exclude=args.force_exclude)
+            report = checker.check_paths(paths, force_exclude=args.force_exclude)
+            if args.add_noqa:
+                return _add_noqa(report, paths, voice)
             if fixing:
                 from cfglint.fixes.files import fix_files, unified_diff
 
                 run = fix_files(report.findings, check_text, unsafe=args.unsafe_fixes, write=not args.diff,
-                                roots=args.paths or ["."])
+                                roots=paths)
                 for result in run.problems:
-                    _say("warning", f"{result.path}: {result.problem}", file=sys.stderr)
+                    voice.note(f"{result.path}: {result.problem}", kind="warning")
                 for result in run.files:
-                    _print_held_back(result.held_back)
+                    _print_held_back(result.held_back, voice)
                 if args.diff:
                     changed = [result for result in run.files if result.changed]
                     for result in changed:
-                        sys.stdout.write(unified_diff(result.path, result.original, result.fixed))
+                        voice.out.write(unified_diff(result.path, result.original, result.fixed))
                     count = len(run.reported)  # the findings a report marks `[*]`
-                    print(f"Would fix {_count(count, 'finding')}." if count else "No fixes available.",
-                          file=sys.stderr)
+                    voice.note(f"Would fix {_count(count, 'finding')}." if count else "No fixes available.")
                     for error in report.errors:
                         _say("error", f"{error}", file=sys.stderr)
                     return EXIT_ERROR if report.errors else EXIT_FINDINGS if changed else EXIT_CLEAN
+                applied = run.applied
+                before = report.findings
                 if run.applied:  # report what remains, as a fresh run sees the rewritten files
                     warnings, errors = report.warnings, report.errors
-                    report = Checker(base, resolver=resolver, cache=cache, jobs=jobs).check_paths(
-                        args.paths or ["."], force_exclude=args.force_exclude)
+                    report = new_checker(cache=cache, jobs=jobs).check_paths(
+                        paths, force_exclude=args.force_exclude)
                     report.warnings, report.errors = warnings, errors
                 fixed_note = f"Fixed {_count(run.applied, 'finding')} ({len(report.findings)} remaining)."
     except ConfigError as exc:
@@ -250,26 +426,207 @@ def run_check(args: argparse.Namespace) -> int:
         for line in project_targets(checker, checker.discovered):
             print(f"cfglint: {line}", file=sys.stderr)
     for warning in report.warnings:
-        _say("warning", f"{warning}", file=sys.stderr)
+        voice.note(f"{warning}", kind="warning")
     for error in report.errors:
         _say("error", f"{error}", file=sys.stderr)
-    if report.findings or not report.errors:
+    text_out = fmt in ("text", "concise", "full")
+    if args.show_fixes and args.fix:
+        _show_fixes(before, report.findings, voice.out if text_out else sys.stderr, voice)
+    if args.fix_only:
+        if applied:  # as ruff: nothing at all when there was nothing to fix
+            voice.note(f"Fixed {_count(applied, 'finding')}.", to_out=text_out)
+    elif report.findings or not report.errors:
         stdin_text = text if args.stdin_filename is not None else None
         findings, fixable = _fix_details(fmt, report.findings, checker, base, resolver, args, stdin_text)
-        write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.files_checked,
-                     version=__version__, statistics=args.statistics, fixable=fixable,
-                     sources={args.stdin_filename: stdin_text} if stdin_text is not None else None)
-    if fixed_note is not None:
-        print(fixed_note, file=sys.stdout if fmt in ("text", "concise", "full") else sys.stderr)
+        _write_report(args, fmt, findings, voice, files_checked=report.files_checked, fixable=fixable,
+                      sources={args.stdin_filename: stdin_text} if stdin_text is not None else None)
+        if fixed_note is not None:
+            voice.note(fixed_note, to_out=text_out)
     if report.errors:
         return EXIT_ERROR
-    if report.findings and not args.exit_zero:
+    if applied and args.exit_non_zero_on_fix:
+        return EXIT_FINDINGS
+    if report.findings and not args.exit_zero and not args.fix_only:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
 
-def _print_held_back(held_back: list) -> None:
+def _write_report(args: argparse.Namespace, fmt: str, findings: list, voice: _Voice, *,  # type: ignore[type-arg]
+                  files_checked: int, fixable: frozenset, stream: TextIO | None = None,
+                  sources: dict[str, str] | None = None) -> None:
+    """The report in `fmt`; with `--quiet`, the findings alone (the text format's summary left out)."""
+    from cfglint.reporters import write_report
+    from cfglint.rules import ALL_RULES
+
+    target = stream or voice.out
+    quiet_text = args.quiet and fmt in ("text", "concise", "full")
+    buffer = io.StringIO() if quiet_text else target
+    write_report(fmt, findings, buffer, rules=ALL_RULES, files_checked=files_checked, version=__version__,
+                 statistics=args.statistics, fixable=fixable, sources=sources)
+    if quiet_text:
+        target.write(_without_summary(buffer.getvalue()))
+
+
+def _without_summary(text: str) -> str:
+    """The text report without its closing summary (the last paragraph), as `ruff -q` prints it."""
+    body, _, _ = text.rstrip("\n").rpartition("\n\n")
+    return body + "\n" if body else ""
+
+
+def _show_files(args: argparse.Namespace, base, voice: _Voice) -> int:  # type: ignore[no-untyped-def]
+    """`--show-files`: the files a check would read, absolute and sorted, one per line (as ruff)."""
+    from cfglint.discovery import discover
+
+    found = discover(args.paths or ["."], base, force_exclude=args.force_exclude,
+                     respect_gitignore=args.respect_gitignore)
+    for path in sorted(os.path.abspath(name) for name in found.files):
+        voice.out.write(printable(path) + "\n")
+    for warning in found.warnings:
+        voice.note(warning, kind="warning")
+    for path, message in found.errors:
+        _say("error", f"{path}: {message}", file=sys.stderr)
+    return EXIT_ERROR if found.errors else EXIT_CLEAN
+
+
+def _add_noqa(report, paths: list[str], voice: _Voice) -> int:  # type: ignore[no-untyped-def]
+    """`--add-noqa`: write the directives, say how many (ruff's words), exit 0 unless an error."""
+    from cfglint.add_noqa import add_noqa
+
+    run = add_noqa(report.findings, roots=paths)
+    for warning in report.warnings:
+        voice.note(f"{warning}", kind="warning")
+    for problem in run.problems:
+        voice.note(problem, kind="warning")
+    for error in report.errors:
+        _say("error", f"{error}", file=sys.stderr)
+    if run.added:
+        voice.note(f"Added {_count(run.added, 'noqa directive')}.")
+    return EXIT_ERROR if report.errors else EXIT_CLEAN
+
+
+def _show_fixes(before: list, after: list, stream: TextIO, voice: _Voice) -> None:  # type: ignore[type-arg]
+    """`--show-fixes`: the findings the fixes removed, per file and rule, in ruff's layout."""
+    from cfglint.rules import ALL_RULES
+
+    if voice.silent:
+        return
+    counts: dict[str, dict[str, int]] = {}
+    for finding in before:
+        counts.setdefault(finding.path, {}).setdefault(finding.code, 0)
+        counts[finding.path][finding.code] += 1
+    for finding in after:
+        if finding.code in counts.get(finding.path, {}):
+            counts[finding.path][finding.code] -= 1
+    lines = []
+    total = 0
+    for path in sorted(counts):
+        fixed = {code: number for code, number in sorted(counts[path].items()) if number > 0}
+        if not fixed:
+            continue
+        lines.append(f"- {printable(path)}:")
+        for code, number in fixed.items():
+            total += number
+            lines.append(f"    {number} × {code} ({ALL_RULES[code].name if code in ALL_RULES else code})")
+    if total:
+        stream.write(f"Fixed {_count(total, 'finding')}:\n" + "\n".join(lines) + "\n\n")
+    else:
+        stream.write("No findings fixed.\n\n")
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """`--watch`: check, then check again whenever a watched file changes, until interrupted."""
+    paths = args.paths or ["."]
+    print("Starting cfglint in watch mode...", file=sys.stderr, flush=True)
+    with _sigterm_as_interrupt():
+        while True:
+            before = _watch_snapshot(args, paths)  # an edit made while checking counts as a change
+            try:
+                _check_once(args)
+            except UsageError as exc:
+                _say("error", f"{exc}", file=sys.stderr)
+            sys.stdout.flush()
+            print("Watching for file changes.", file=sys.stderr, flush=True)
+            _wait_for_change(args, paths, before)
+            print("File change detected...", file=sys.stderr, flush=True)
+
+
+WATCH_INTERVAL = 0.5
+WATCHED_NAMES = ("pyproject.toml", ".gitignore")
+
+
+def _wait_for_change(args: argparse.Namespace, paths: list[str], before: frozenset[tuple[str, int, int]]) -> None:
+    """Return once a Python file, a pyproject.toml or a .gitignore under `paths` changed since the
+    snapshot `before`: through the operating system's notifications when `watchfiles` is installed (the
+    `watch` extra), else by polling."""
+    try:
+        import watchfiles
+    except ImportError:
+        _wait_by_polling(args, paths, seen=before)
+        return
+    folders = sorted({given if os.path.isdir(given) else os.path.dirname(given) or "." for given in paths})
+    watched = {os.path.abspath(given) for given in paths if not os.path.isdir(given)}
+    default = watchfiles.DefaultFilter()  # skips .git, .venv, __pycache__ and editors' temporary files
+
+    def relevant(change: watchfiles.Change, path: str) -> bool:
+        name = os.path.basename(path)
+        if not default(change, path):
+            return False
+        if watched and os.path.abspath(path) not in watched and name not in WATCHED_NAMES:
+            return False
+        return name.endswith((".py", ".pyi")) or name in WATCHED_NAMES
+
+    first = True
+    for changes in watchfiles.watch(*folders, watch_filter=relevant, raise_interrupt=False, debounce=200,
+                                    yield_on_timeout=True, rust_timeout=500):
+        # the first wake-up comes once the watcher runs: a change made before it started is found by
+        # comparing with the snapshot, every later one is notified
+        if changes or (first and _watch_snapshot(args, paths) != before):
+            return
+        first = False
+    raise KeyboardInterrupt  # the watcher ended: interrupted
+
+
+def _wait_by_polling(args: argparse.Namespace, paths: list[str], interval: float = WATCH_INTERVAL,
+                     seen: frozenset[tuple[str, int, int]] | None = None) -> None:
+    import time
+
+    seen = _watch_snapshot(args, paths) if seen is None else seen
+    while _watch_snapshot(args, paths) == seen:
+        time.sleep(interval)
+
+
+def _watch_snapshot(args: argparse.Namespace, paths: list[str]) -> frozenset[tuple[str, int, int]]:
+    """What a change is noticed by: the Python files a check would read, and the pyproject.toml and
+    .gitignore files of the folders named, each with its modification time and size."""
+    from cfglint.config import ConfigError
+    from cfglint.discovery import discover
+    from cfglint.rules import ALL_RULES
+
+    try:
+        settings = _cli_overrides(args).apply(_settings_for(args, ALL_RULES))
+    except ConfigError:
+        settings = None
+    names = [str(path) for path in discover(paths, settings, respect_gitignore=args.respect_gitignore).files] \
+        if settings is not None else []
+    for given in paths:
+        folder = given if os.path.isdir(given) else os.path.dirname(given) or "."
+        names.extend(os.path.join(folder, name) for name in WATCHED_NAMES)
+    if settings is not None:
+        names.append(os.path.join(settings.root, "pyproject.toml"))
+    state = set()
+    for name in names:
+        try:
+            status = os.stat(name)
+        except OSError:
+            continue
+        state.add((name, status.st_mtime_ns, status.st_size))
+    return frozenset(state)
+
+
+def _print_held_back(held_back: list, voice: _Voice | None = None) -> None:  # type: ignore[type-arg]
     """One line per safe fix that validation left out: it would have created a finding."""
+    if voice is not None and not voice.chatty:
+        return
     for finding, reason in held_back:
         _say("note", f"{finding.path}:{finding.line}:{finding.column}: {finding.code} not fixed: {reason}",
               file=sys.stderr)
@@ -309,24 +666,22 @@ def _fix_details(fmt: str, findings: list, checker, base, resolver,  # type: ign
 
 
 def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None,  # type: ignore[no-untyped-def]
-               report, check_text) -> int:
+               report, check_text, voice: _Voice) -> int:
     """`--fix`/`--diff` with `--stdin-filename`: the fixed source goes to standard output (always the
     whole text, unchanged when there is nothing to fix, as editors replace the buffer with it), what
     remains to standard error; `--diff` prints only the diff."""
     from cfglint.fixes.files import encode_like, fix_until_stable, unified_diff
-    from cfglint.reporters import write_report
-    from cfglint.rules import ALL_RULES
 
     name = args.stdin_filename
     stable = None
     if text is not None:
         stable = fix_until_stable(text, name, report.findings, check_text, unsafe=args.unsafe_fixes)
-        _print_held_back(stable.held_back)
+        _print_held_back(stable.held_back, voice)
     if args.diff:
         diff = unified_diff(name, text, stable.source) if stable is not None and stable.source != text else ""
-        sys.stdout.write(diff)
+        voice.out.write(diff)
         count = len(stable.reported) if stable is not None and diff else 0
-        print(f"Would fix {_count(count, 'finding')}." if count else "No fixes available.", file=sys.stderr)
+        voice.note(f"Would fix {_count(count, 'finding')}." if count else "No fixes available.")
         return EXIT_FINDINGS if diff else EXIT_CLEAN
     output = data
     if stable is not None and stable.source != text:
@@ -342,11 +697,18 @@ def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None
         buffer.flush()
     else:
         sys.stdout.write(output.decode("utf-8", "surrogateescape"))
-    write_report(fmt, remaining, sys.stderr, rules=ALL_RULES, files_checked=1, version=__version__,
-                 statistics=args.statistics, fixable=frozenset())
     applied = stable.applied if stable is not None else 0
-    print(f"Fixed {_count(applied, 'finding')} ({len(remaining)} remaining).", file=sys.stderr)
-    if remaining and not args.exit_zero:
+    if args.show_fixes:
+        _show_fixes(report.findings, remaining, sys.stderr, voice)
+    if args.fix_only:
+        if applied:
+            voice.note(f"Fixed {_count(applied, 'finding')}.")
+    elif not voice.silent:
+        _write_report(args, fmt, remaining, voice, files_checked=1, fixable=frozenset(), stream=sys.stderr)
+        voice.note(f"Fixed {_count(applied, 'finding')} ({len(remaining)} remaining).")
+    if applied and args.exit_non_zero_on_fix:
+        return EXIT_FINDINGS
+    if remaining and not args.exit_zero and not args.fix_only:
         return EXIT_FINDINGS
     return EXIT_CLEAN
 

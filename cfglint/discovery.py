@@ -14,12 +14,15 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 from cfglint.config import PathMatcher, Settings, relative_to_root
+from cfglint.gitignore import IgnoreFile, ignore_files_above, is_ignored, read_ignore_file
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 
 _Identity = tuple[int, int]  # (st_dev, st_ino)
+_Ignores = Optional[tuple[IgnoreFile, ...]]  # the ignore files over a folder; None: not in a Git work tree
 
 
 @dataclass
@@ -37,9 +40,11 @@ def is_excluded(path: str, settings: Settings) -> bool:
     return matcher.match_path(relative_to_root(path, settings.root))
 
 
-def discover(paths: Sequence[str], settings: Settings, *, force_exclude: bool = False) -> Discovery:
-    """Files under `paths`. Named files are always kept unless `force_exclude` (pre-commit passes names)."""
-    walker = _Walker(settings, force_exclude)
+def discover(paths: Sequence[str], settings: Settings, *, force_exclude: bool = False,
+             respect_gitignore: bool = True) -> Discovery:
+    """Files under `paths`. Named files are always kept unless `force_exclude` (pre-commit passes names).
+    With `respect_gitignore`, what Git ignores is not walked into (named files are still checked)."""
+    walker = _Walker(settings, force_exclude, respect_gitignore)
     for given in paths:
         walker.add(given)
     return walker.result()
@@ -48,9 +53,10 @@ def discover(paths: Sequence[str], settings: Settings, *, force_exclude: bool = 
 class _Walker:
     """One discovery run: the exclusion matcher and the identities of everything seen so far."""
 
-    def __init__(self, settings: Settings, force_exclude: bool) -> None:
+    def __init__(self, settings: Settings, force_exclude: bool, respect_gitignore: bool = True) -> None:
         self.root = settings.root
         self.force_exclude = force_exclude
+        self.respect_gitignore = respect_gitignore
         self.excluded = PathMatcher((*settings.exclude, *settings.extend_exclude))
         self.files: list[str] = []
         self.seen_files: set[_Identity] = set()
@@ -99,21 +105,22 @@ class _Walker:
         them again through a symlink is a loop. A `None` path on the stack marks leaving a directory.
         """
         self.tree = os.path.realpath(top)
-        stack: list[tuple[str | None, str, _Identity]] = [(top, top_rel, top_identity)]
+        ignores = ignore_files_above(top) if self.respect_gitignore else None
+        stack: list[tuple[str | None, str, _Identity, _Ignores]] = [(top, top_rel, top_identity, ignores)]
         active: set[_Identity] = set()
         while stack:
-            path, rel, identity = stack.pop()
+            path, rel, identity, ignores = stack.pop()
             if path is None:
                 active.discard(identity)
                 continue
             active.add(identity)
-            stack.append((None, rel, identity))
-            subdirectories = self._scan(path, rel, identity[0], active)
+            stack.append((None, rel, identity, None))
+            subdirectories = self._scan(path, rel, identity[0], active, ignores)
             stack.extend(reversed(subdirectories))
 
     def _scan(
-        self, path: str, rel: str, device: int, active: set[_Identity]
-    ) -> list[tuple[str, str, _Identity]]:
+        self, path: str, rel: str, device: int, active: set[_Identity], ignores: _Ignores = None
+    ) -> list[tuple[str, str, _Identity, _Ignores]]:
         """Keep the Python files of one directory; return its subdirectories still to walk."""
         try:
             with os.scandir(path) as iterator:
@@ -121,18 +128,21 @@ class _Walker:
         except OSError as exc:
             self.outcome.warnings.append(f"{path}: cannot read directory ({_os_reason(exc)}); skipped")
             return []
+        if ignores is not None and any(entry.name == ".gitignore" for entry in entries):
+            here = read_ignore_file(os.path.join(path, ".gitignore"), os.path.abspath(path))
+            ignores = ignores if here is None else (*ignores, here)
         subdirectories = []
         for entry in entries:
             name = entry.name
             child_rel = f"{rel}/{name}" if rel else name
             try:
                 if entry.is_dir():
-                    if not self.excluded.match(name, child_rel):
+                    if not self.excluded.match(name, child_rel) and not _git_ignores(ignores, entry, True):
                         child = self._subdirectory(entry, child_rel, active)
                         if child is not None:
-                            subdirectories.append(child)
+                            subdirectories.append((*child, ignores))
                 elif (name.endswith(PYTHON_SUFFIXES) and entry.is_file()
-                      and not self.excluded.match(name, child_rel)):
+                      and not self.excluded.match(name, child_rel) and not _git_ignores(ignores, entry, False)):
                     self._keep(entry.path, _file_identity(entry, device))
             except OSError as exc:  # e.g. a symlink pointing to itself
                 self.outcome.warnings.append(f"{entry.path}: {_os_reason(exc)}; skipped")
@@ -156,6 +166,10 @@ class _Walker:
             return None
         self.seen_dirs.add(identity)
         return entry.path, rel, identity
+
+
+def _git_ignores(ignores: _Ignores, entry: os.DirEntry[str], is_dir: bool) -> bool:
+    return bool(ignores) and is_ignored(ignores, os.path.abspath(entry.path), is_dir)  # type: ignore[arg-type]
 
 
 def _inside(path: str, tree: str) -> bool:

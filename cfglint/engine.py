@@ -119,12 +119,14 @@ class Checker:
         # what the findings of the last `check_paths` were computed from, when its cache snapshot vouches
         # for it (the run's key and every file read or consulted, with its stat); None otherwise
         self.inputs: tuple[str, tuple] | None = None
+        self.respect_gitignore = True  # skip what Git ignores when walking folders (`--no-respect-gitignore`)
         roots = [settings.root, settings.root / "src"]
         self.index = ProjectIndex(self._load_for_index, roots)
 
     # ------------------------------------------------------------------ entry points
     def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
-        found = discover(paths, self.settings, force_exclude=force_exclude)
+        found = discover(paths, self.settings, force_exclude=force_exclude,
+                         respect_gitignore=self.respect_gitignore)
         self.discovered = found.files
         stats = _stats(found.files)
         key = run_key(__version__, sorted(paths), force_exclude, self._settings_fingerprint(found.files),
@@ -151,7 +153,8 @@ class Checker:
 
     def parse_paths(self, paths: list[str], *, force_exclude: bool = False) -> tuple[Report, list[ModuleFacts]]:
         """Discover and parse the files that may hold Keras classes (also used by `verify`)."""
-        found = discover(paths, self.settings, force_exclude=force_exclude)
+        found = discover(paths, self.settings, force_exclude=force_exclude,
+                         respect_gitignore=self.respect_gitignore)
         report, checked = self._parse(found, paths, _stats(found.files))
         self.close()
         report.errors.extend(f"{path}: {message}" for path, message in found.errors)

@@ -8,7 +8,7 @@ are layered on top of every configuration. `--config FILE` applies one configura
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Collection, Sequence
 
@@ -23,6 +23,20 @@ class CliOverrides:
     ignore: Sequence[str] | None = None
     extend_select: Sequence[str] | None = None
     target: str | None = None
+    exclude: tuple[str, ...] | None = None  # replaces `exclude`
+    extend_exclude: tuple[str, ...] = ()  # added to `extend-exclude`
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] | None = None  # replaces `per-file-ignores`
+
+    def apply(self, settings: Settings) -> Settings:
+        """`settings` with the path options of the command line layered on top (as ruff does)."""
+        changes: dict[str, object] = {}
+        if self.exclude is not None:
+            changes["exclude"] = self.exclude
+        if self.extend_exclude:
+            changes["extend_exclude"] = (*settings.extend_exclude, *self.extend_exclude)
+        if self.per_file_ignores is not None:
+            changes["per_file_ignores"] = self.per_file_ignores
+        return replace(settings, **changes) if changes else settings  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,7 @@ class SettingsResolver:
     def _file_settings(self, settings: Settings) -> FileSettings:
         key = settings.config_path
         if key not in self._by_config:
+            settings = self.cli.apply(settings)
             selection = RuleSelection.from_settings(
                 settings, all_codes=self._all_codes, default_codes=self._default_codes,
                 cli_select=self.cli.select, cli_ignore=self.cli.ignore,
