@@ -27,7 +27,6 @@ import time
 import tokenize
 from pathlib import Path
 
-import pytest
 
 from cfglint.rules import ALL_RULES
 
