@@ -154,7 +154,7 @@ class _Walker:
         """The walk item for a subdirectory, or None if it was walked already or leads back up (a loop)."""
         if entry.is_symlink():
             real = os.path.realpath(entry.path)
-            if not (_inside(real, self.tree) or _inside(real, self.project)):
+            if not (is_inside(real, self.tree) or is_inside(real, self.project)):
                 return None  # a link out of the tree (to `/`, a parent, another checkout) is not followed
         info = entry.stat()
         identity = (info.st_dev, info.st_ino)
@@ -172,7 +172,8 @@ def _git_ignores(ignores: _Ignores, entry: os.DirEntry[str], is_dir: bool) -> bo
     return bool(ignores) and is_ignored(ignores, os.path.abspath(entry.path), is_dir)  # type: ignore[arg-type]
 
 
-def _inside(path: str, tree: str) -> bool:
+def is_inside(path: str, tree: str) -> bool:
+    """Whether the (real) `path` is `tree` or lies below it."""
     return path == tree or path.startswith(tree.rstrip(os.sep) + os.sep)
 
 

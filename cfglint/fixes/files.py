@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from cfglint import fixes
+from cfglint.discovery import is_inside
 from cfglint.finding import Finding
 from cfglint.source import SourceError, decode_source, read_error
 
@@ -216,7 +217,7 @@ def write_atomically(path: str, read: _Read, text: str, *, roots: Sequence[str] 
     except (UnicodeError, LookupError, ValueError):  # `idna`, `punycode`... fail with a bare UnicodeError
         return "the fixed text cannot be encoded like the file; not written"
     target = os.path.realpath(path)
-    if roots is not None and not any(_inside(target, _tree(root)) for root in roots):
+    if roots is not None and not any(is_inside(target, _tree(root)) for root in roots):
         return "is a symbolic link to a file outside the paths being checked; not fixed"
     mode = stat_module.S_IMODE(read.stat.st_mode)
     if not mode & 0o222 or not os.access(target, os.W_OK):
@@ -246,10 +247,6 @@ def write_atomically(path: str, read: _Read, text: str, *, roots: Sequence[str] 
 def _tree(root: str) -> str:
     """The real folder a named path stands for: itself for a folder, a file's folder."""
     return os.path.realpath(root if os.path.isdir(root) else os.path.dirname(root) or ".")
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _swap(target: str, directory: str, name: str, read: _Read, data: bytes, mode: int) -> str | None:
