@@ -71,9 +71,14 @@ class _Process:
         line, _, self.buffer = self.buffer.partition("\n")
         return line
 
-    def kill(self) -> None:
+    def kill(self, wait: float | None = None) -> None:
+        """Kill the worker's process group, reap the worker (waiting at most `wait` seconds), let go of
+        its pipes."""
         _kill_group(self.proc)
-        self.proc.wait()
+        try:
+            self.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            pass
         self.release()
 
     def release(self) -> None:
@@ -119,12 +124,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 def kill_all_workers() -> None:
     """End every worker still running (an interrupted run, a SIGTERM, the interpreter exiting)."""
     for worker in list(_LIVE):
-        _kill_group(worker.proc)
-        try:
-            worker.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-        worker.release()
+        worker.kill(wait=5)
 
 
 atexit.register(kill_all_workers)
@@ -288,12 +288,7 @@ def _close(worker: _Process) -> None:
     deadline = time.monotonic() + 10
     while not _exited(worker.proc) and time.monotonic() < deadline:
         time.sleep(0.02)
-    _kill_group(worker.proc)
-    try:
-        worker.proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
-    worker.release()
+    worker.kill(wait=5)
 
 
 class PersistentWorker:
