@@ -92,7 +92,7 @@ class ResultCache:
         self._raw_entries: dict[str, Any] | None = None  # key -> encoded entry, decoded on demand
         self._entries: dict[str, FileEntry] = {}  # decoded or new entries
         self._as_read: dict[str, tuple[Any, tuple[Any, ...]]] = {}  # key -> (encoded form, shape when decoded)
-        self._snapshots: dict[str, Snapshot] | None = None
+        self._snapshots_raw: dict[str, Any] | None = None  # key -> encoded snapshot: one is decoded, if any
         self._used: set[str] = set()
         self._dirty = False
         self._code: str | None = None
@@ -146,17 +146,10 @@ class ResultCache:
             self._as_read[key] = (raw, _shape(entry))
         return entry
 
-    @property
-    def snapshots(self) -> dict[str, Snapshot]:
-        if self._snapshots is None:
-            snapshots = {}
-            for key, raw in self._read(SNAPSHOTS_FILE).items():
-                try:
-                    snapshots[key] = _decode_snapshot(raw)
-                except (PlainDataError, RecursionError):
-                    continue
-            self._snapshots = snapshots
-        return self._snapshots
+    def _raw_snapshots(self) -> dict[str, Any]:
+        if self._snapshots_raw is None:
+            self._snapshots_raw = self._read(SNAPSHOTS_FILE)
+        return self._snapshots_raw
 
     # ------------------------------------------------------------------ per file
     def by_stat(self, key: str, stat: StatKey) -> FileEntry | None:
@@ -191,7 +184,14 @@ class ResultCache:
 
     # ------------------------------------------------------------------ per run
     def snapshot(self, key: str) -> Snapshot | None:
-        return self.snapshots.get(key) if self.directory is not None else None
+        """The snapshot of the run `key`: only that one is decoded (a warm run pays for nothing else)."""
+        raw = self._raw_snapshots().get(key) if self.directory is not None else None
+        if raw is None:
+            return None
+        try:
+            return _decode_snapshot(raw)
+        except (PlainDataError, RecursionError):
+            return None
 
     def save(self, snapshot: Snapshot | None) -> None:
         if self.directory is None:
@@ -199,7 +199,7 @@ class ResultCache:
         try:
             _prepare(self.directory)
             self._path("").mkdir(parents=True, exist_ok=True)
-            _distrust_recent(self._entries, self.snapshots if snapshot is None else {snapshot.key: snapshot})
+            _distrust_recent(self._entries, {} if snapshot is None else {snapshot.key: snapshot})
             # an entry decoded and left as it was keeps its encoded form: a run where one file changed
             # encodes one entry, not every entry of the tree
             items = dict(self._raw())
@@ -218,10 +218,7 @@ class ResultCache:
                     items = {k: items[k] for k in self._used if k in items}
                 self._write(self._path(ENTRIES_FILE), items)
             if snapshot is not None:
-                snapshots = {k: v for k, v in self.snapshots.items() if k != snapshot.key}
-                snapshots[snapshot.key] = snapshot
-                self._write(self._path(SNAPSHOTS_FILE),
-                            {k: encode(v) for k, v in list(snapshots.items())[-8:]})
+                self._write(self._path(SNAPSHOTS_FILE), _recent(self._raw_snapshots(), snapshot.key, encode(snapshot)))
         except (OSError, ValueError, RecursionError):
             pass  # a read-only checkout still gets its findings, just no cache
 
@@ -240,11 +237,17 @@ class ResultCache:
         try:
             _prepare(self.directory)
             self._path("").mkdir(parents=True, exist_ok=True)
-            plans = {k: v for k, v in self._read(PLANS_FILE).items() if k != key}
-            plans[key] = value
-            self._write(self._path(PLANS_FILE), dict(list(plans.items())[-8:]))
+            self._write(self._path(PLANS_FILE), _recent(self._read(PLANS_FILE), key, value))
         except (OSError, ValueError, RecursionError):
             pass
+
+
+def _recent(items: dict[str, Any], key: str, value: Any, keep: int = 8) -> dict[str, Any]:
+    """`items` with `key` set to `value` as the newest, and only the `keep` newest kept (runs over
+    different paths or settings each have their own)."""
+    newest = {k: v for k, v in items.items() if k != key}
+    newest[key] = value
+    return dict(list(newest.items())[-keep:])
 
 
 def _shape(entry: FileEntry) -> tuple[Any, ...]:
