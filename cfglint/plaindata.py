@@ -72,36 +72,32 @@ def _fail(what: str, data: Any) -> typing.NoReturn:
     raise PlainDataError(f"expected {what}, got {type(data).__name__}")
 
 
+_EXACT = {bool: "a boolean", int: "an integer", str: "a string"}  # (`True` is no integer here)
+
+
+def _exact(kind: type, what: str) -> Decoder:
+    """A decoder that takes values of exactly `kind` as they are."""
+    def check(data: Any) -> Any:
+        if type(data) is not kind:
+            _fail(what, data)
+        return data
+    return check
+
+
 def _build(annotation: Any) -> Decoder:  # noqa: C901 - one branch per supported type
     if annotation is type(None) or annotation is None:
         def none(data: Any) -> None:
             if data is not None:
                 _fail("null", data)
         return none
-    if annotation is bool:
-        def boolean(data: Any) -> bool:
-            if type(data) is not bool:
-                _fail("a boolean", data)
-            return data
-        return boolean
-    if annotation is int:
-        def integer(data: Any) -> int:
-            if type(data) is not int:
-                _fail("an integer", data)
-            return data
-        return integer
+    if annotation in _EXACT:
+        return _exact(annotation, _EXACT[annotation])
     if annotation is float:
         def real(data: Any) -> float:
             if type(data) not in (int, float):
                 _fail("a number", data)
             return float(data)
         return real
-    if annotation is str:
-        def string(data: Any) -> str:
-            if type(data) is not str:
-                _fail("a string", data)
-            return data
-        return string
     if annotation is bytes:
         def raw(data: Any) -> bytes:
             if type(data) is not str:
