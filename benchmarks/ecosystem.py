@@ -38,12 +38,13 @@ import subprocess
 import sys
 import tarfile
 import time
-import tomllib
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PINS = Path(__file__).resolve().parent / "ecosystem.toml"

@@ -41,9 +41,10 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 MISSING = object()
 
@@ -56,7 +57,7 @@ def _attribute(obj: Any, names: list[str]) -> Any:
             for part in name.split("."):
                 value = value[int(part)] if part.lstrip("-").isdigit() else getattr(value, part)
             return value
-        except Exception:  # noqa: BLE001 - properties of user code may raise
+        except Exception:
             continue
     return MISSING
 
@@ -67,14 +68,14 @@ def _same(a: Any, b: Any) -> bool:
 
         if hasattr(a, "shape") or hasattr(b, "shape"):
             return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     if hasattr(a, "get_config") and hasattr(b, "get_config"):
         if type(a) is not type(b):
             return False
         try:
             return _same(_plain(a.get_config()), _plain(b.get_config()))
-        except Exception:  # noqa: BLE001
+        except Exception:
             return False
     if callable(a) and callable(b):
         return getattr(a, "__name__", a) == getattr(b, "__name__", b)
@@ -84,7 +85,7 @@ def _same(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     try:
         return bool(a == b)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return repr(a) == repr(b)
 
 
@@ -103,23 +104,23 @@ def probe_one(keras: Any, spec: dict[str, Any]) -> str:
         kwargs[arg] = spec["value"]
     try:
         layer = cls(**kwargs)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return _one_line(f"cannot construct: {type(exc).__name__}: {exc}")
     if spec.get("build") is not None:
         layer.build(tuple(spec["build"]))
     try:
         config = layer.get_config()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return _one_line(f"breaks: get_config: {type(exc).__name__}: {exc}")
     custom = {name: cls}
     try:
         revived = _save_load(keras, layer, custom) if spec.get("save") else _deserialize(keras, layer, custom)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         how = "save_model/load_model" if spec.get("save") else "serialize/deserialize_keras_object"
         try:  # Keras wraps the constructor's error; `from_config` shows it
             cls.from_config(config)
             cause = ""
-        except Exception as inner:  # noqa: BLE001
+        except Exception as inner:
             cause = f"; from_config: {type(inner).__name__}: {inner}"
         return _one_line(f"breaks: {how}: {type(exc).__name__}: {str(exc)[-400:]}{cause}")
     problems = []
@@ -147,7 +148,7 @@ def probe_one(keras: Any, spec: dict[str, Any]) -> str:
         diff = sorted(k for k in keys if not _same(_plain(config.get(k)), _plain(again.get(k))))
         if diff:
             problems.append(f"config differs after the round trip in {diff}")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         problems.append(f"revived get_config: {type(exc).__name__}: {exc}")
     return _one_line("breaks: " + "; ".join(problems)) if problems else "round-trips"
 
@@ -178,7 +179,7 @@ def _plain(value: Any) -> Any:
         if hasattr(obj, "get_config"):
             try:
                 return {"class": type(obj).__name__, "config": obj.get_config()}
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         if hasattr(obj, "tolist"):
             return obj.tolist()
@@ -202,7 +203,7 @@ def worker(target: str, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for spec in specs:
         try:
             verdict = probe_one(keras, spec)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             verdict = f"probe error: {type(exc).__name__}: {exc}"[:400]
         results.append({"id": spec["id"], "verdict": verdict})
     return results

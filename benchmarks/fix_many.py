@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from test_fix_limits import many_findings  # noqa: E402
+from test_fix_limits import many_findings
 
 
 def main() -> None:

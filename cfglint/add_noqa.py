@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from cfglint.finding import Finding
 from cfglint.fixes.files import _read, write_atomically

@@ -7,8 +7,9 @@ import contextlib
 import io
 import os
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence, TextIO
+from typing import TextIO
 
 from cfglint import __version__
 from cfglint.display import printable
@@ -206,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+    except Exception as exc:
         print(f"cfglint: internal error: {type(exc).__name__}: {exc}\n"
               "Please report this with the file that triggered it.", file=sys.stderr)
         if os.environ.get("CFGLINT_DEBUG"):
@@ -757,7 +758,8 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.timeout <= 0 or (args.jobs is not None and args.jobs < 1):
         raise UsageError("--timeout and --jobs must be positive")
     from cfglint.verify.pool import WorkerStartError
-    from cfglint.verify.runner import default_jobs, make_progress, run_verify as verify
+    from cfglint.verify.runner import default_jobs, make_progress
+    from cfglint.verify.runner import run_verify as verify
 
     try:
         base = _settings_for(args, ALL_RULES, stdin=False)  # validates [tool.cfglint.verify] too

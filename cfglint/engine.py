@@ -10,9 +10,9 @@ import ast
 import gc
 import os
 import stat as stat_module
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
 
 from cfglint import __version__
 from cfglint.cache import UNTRUSTED, FileEntry, ResultCache, Snapshot, StatKey, digest, run_key, stat_key
@@ -22,8 +22,8 @@ from cfglint.discovery import Discovery, discover
 from cfglint.extract import extract
 from cfglint.facts import KerasImport, ModuleFacts
 from cfglint.finding import Finding, Severity, Span, Target
-from cfglint.keras_target import Decision, Evidence, ProjectMetadata, ProjectFacts, decide
 from cfglint.keras_names import BUILTIN_DISTRIBUTIONS
+from cfglint.keras_target import Decision, Evidence, ProjectFacts, ProjectMetadata, decide
 from cfglint.noqa import is_suppressed, parse_noqa
 from cfglint.prefilter import keras_reexporters, reexported_names, signature, worth_parsing
 from cfglint.project import ProjectIndex, module_name

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from cfglint.facts import (
     BuildFacts,
@@ -480,11 +480,7 @@ class ModuleExtractor:
             elif isinstance(node, ast.Name) and node.id == name and not isinstance(node.ctx, ast.Load):
                 if not any(node is t for n in nodes if isinstance(n, ast.Assign) for t in n.targets):
                     return None
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-                return None
-            elif isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
-                return None
-            elif isinstance(node, ast.ExceptHandler) and node.name == name:
+            elif (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name) or (isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names) or (isinstance(node, ast.ExceptHandler) and node.name == name):
                 return None
         return bound
 
@@ -1199,7 +1195,7 @@ class _DictState:
         self.complete = complete
         self.has_super = has_super
 
-    def merge(self, other: "_DictState | None") -> None:
+    def merge(self, other: _DictState | None) -> None:
         if other is None:
             self.complete = False
             return
@@ -1207,7 +1203,7 @@ class _DictState:
         self.complete = self.complete and other.complete
         self.has_super = self.has_super or other.has_super
 
-    def copy(self) -> "_DictState":
+    def copy(self) -> _DictState:
         return _DictState(self.keys, self.complete, self.has_super)
 
 
@@ -1236,11 +1232,9 @@ class GetConfigExtractor:
         self._statements(fn.body, facts)
         facts.falls_off_end = not facts.abstract and not _always_exits(fn.body)
         for node in _walk_no_nested(fn.body):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "vars" \
-                    and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == self.self_name:
-                facts.vars_self.append(self.pos.span(node))
-            elif isinstance(node, ast.Attribute) and node.attr == "__dict__" \
-                    and isinstance(node.value, ast.Name) and node.value.id == self.self_name:
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "vars" \
+                    and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == self.self_name) or (isinstance(node, ast.Attribute) and node.attr == "__dict__" \
+                    and isinstance(node.value, ast.Name) and node.value.id == self.self_name):
                 facts.vars_self.append(self.pos.span(node))
         known = [r for r in self.returned if r is not None]
         facts.complete = bool(known) and len(known) == len(self.returned) and all(r.complete for r in known)
@@ -1577,8 +1571,8 @@ class FromConfigExtractor:
                         else:
                             facts.opaque = True
                     elif isinstance(target, ast.Name) and _names_in(node.value) & config_names:
-                        if isinstance(node.value, ast.Call) and self.m.resolve(node.value.func) in (
-                                "copy.copy", "copy.deepcopy", "dict") or _method_call(node.value, "copy"):
+                        if (isinstance(node.value, ast.Call) and self.m.resolve(node.value.func) in (
+                                "copy.copy", "copy.deepcopy", "dict")) or _method_call(node.value, "copy"):
                             config_names.add(target.id)
                             continue
                     if isinstance(target, ast.Name):
@@ -1597,7 +1591,7 @@ class FromConfigExtractor:
             key = _config_key_read(node, config_names, self.key_locals)
             if key:
                 facts.deserialized.add(key)
-        if isinstance(func, ast.Name) and func.id == cls_name or (
+        if (isinstance(func, ast.Name) and func.id == cls_name) or (
                 isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "super"):
             if any(isinstance(a, ast.Name) and a.id in config_names for a in node.args):
                 facts.cls_calls_without_star.append(self.pos.span(node))
@@ -1665,7 +1659,7 @@ class LambdaSiteFinder:
         for kw in call.keywords:
             if kw.arg and isinstance(kw.value, ast.Lambda):
                 self.sites.append(LambdaSite(self.m.pos.span(kw.value), callee, kw.arg, cls, method, in_super))
-        if callee.split(".")[-1] == "Lambda" and _is_keras_module(callee) or callee == "Lambda":
+        if (callee.split(".")[-1] == "Lambda" and _is_keras_module(callee)) or callee == "Lambda":
             first = call.args[0] if call.args else next(
                 (k.value for k in call.keywords if k.arg == "function"), None)
             if isinstance(first, ast.Lambda):

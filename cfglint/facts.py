@@ -26,9 +26,9 @@ class Value:
     span: Span
     text: str = ""
     ctype: str = ""
-    items: tuple["Value", ...] = ()
-    keywords: tuple[tuple[str | None, "Value"], ...] = ()
-    receiver: "Value | None" = None
+    items: tuple[Value, ...] = ()
+    keywords: tuple[tuple[str | None, Value], ...] = ()
+    receiver: Value | None = None
     names: frozenset[str] = frozenset()
 
 
@@ -72,7 +72,7 @@ class InitFacts:
     kwargs_set: set[str] = field(default_factory=set)  # keys put into the var-keyword dict (`kwargs["k"] = v`)
     default_only: set[str] = field(default_factory=set)  # params whose non-default values `raise`
     param_folds: dict[str, set[str]] = field(default_factory=dict)  # param → params reassigned from it
-    self_dicts: dict[str, "tuple[ConfigKey, ...] | None"] = field(default_factory=dict)  # self.x = {...}
+    self_dicts: dict[str, tuple[ConfigKey, ...] | None] = field(default_factory=dict)  # self.x = {...}
     # params given to `set_weights`/`load_weights`/`initial_weights` (directly or through a local)
     weight_values: set[str] = field(default_factory=set)
     # param → "method:slot" of the `self.<method>(...)` calls that receive it (slot: position or keyword)

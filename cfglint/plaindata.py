@@ -63,7 +63,7 @@ def decoder(annotation: Any) -> Decoder:
     return cached
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
     return tuple(f for f in dataclasses.fields(cls) if f.init)
 
@@ -84,7 +84,7 @@ def _exact(kind: type, what: str) -> Decoder:
     return check
 
 
-def _build(annotation: Any) -> Decoder:  # noqa: C901 - one branch per supported type
+def _build(annotation: Any) -> Decoder:
     if annotation is type(None) or annotation is None:
         def none(data: Any) -> None:
             if data is not None:

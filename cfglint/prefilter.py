@@ -11,8 +11,8 @@ module-level alias. Bases imported from the standard library or third-party pack
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Collection, Iterable
 
 # Each pattern is tried only where `str.find` located its keyword at the start of a line: one regex
 # pass per pattern over the whole text was most of the prefilter's cost on large files.

@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from cfglint.facts import ClassFacts, ModuleFacts
 from cfglint.keras_names import EXTENSION_ROOTS, KerasKind, classify_base, is_spelled_from_keras_root

@@ -88,6 +88,7 @@ def render_json(rules: list[Rule]) -> str:
     """For tooling: every field of the rule, its severity per target, whether a fix exists and is
     safe, and the documentation text `cfglint rule CODE` prints (`explanation`, as ruff names it)."""
     import json
+
     from cfglint.fixes import FIXES
 
     return json.dumps([

@@ -215,7 +215,7 @@ def _fixes_module() -> Any | None:
         from cfglint import fixes
     except ImportError:
         return None
-    except Exception:  # noqa: BLE001 - a broken fixes module must not take diagnostics down with it
+    except Exception:
         logger.exception("cfglint.fixes cannot be imported; quick fixes are disabled")
         return None
     return fixes
@@ -260,7 +260,7 @@ def _guarded(default: Callable[[], Any] = lambda: None) -> Callable[[Callable[..
                     return await handler(ls, *args)
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # noqa: BLE001
+                except Exception:
                     ls.log_exception(handler.__name__)
                     return default()
             return run_async
@@ -269,7 +269,7 @@ def _guarded(default: Callable[[], Any] = lambda: None) -> Callable[[Callable[..
         def run(ls: CfglintLanguageServer, *args: Any) -> Any:
             try:
                 return handler(ls, *args)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 ls.log_exception(handler.__name__)
                 return default()
         return run
@@ -402,7 +402,7 @@ class CfglintLanguageServer(LanguageServer):
                 result.findings = checker.check_source(text, path)
             finally:
                 checker.close()
-        except Exception:  # noqa: BLE001 - a bug in a rule must not end the session
+        except Exception:
             self.log_exception(f"checking {path}")
             result.failed = True
         return result
@@ -491,7 +491,7 @@ class CfglintLanguageServer(LanguageServer):
                 types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=items))
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.log_exception("publishing diagnostics")
         finally:
             if self._pending.get(uri) is asyncio.current_task():
@@ -568,7 +568,7 @@ class CfglintLanguageServer(LanguageServer):
             checked = None
             try:
                 checked = fixes.check_one(result.text, finding, self._recheck(result), result.findings)
-            except Exception:  # noqa: BLE001 - a failing fix is no fix, not a dead server
+            except Exception:
                 self.log_exception(f"fixing {finding.code}")
             fixed = checked[0] if checked is not None else None
             ok = isinstance(fixed, str) and fixed != result.text and _parses(fixed)
@@ -632,7 +632,7 @@ class CfglintLanguageServer(LanguageServer):
             try:
                 outcome = fixes.fix_source(result.text, result.findings, unsafe=False, check=self._recheck(result))
                 fixed = outcome.source
-            except Exception:  # noqa: BLE001
+            except Exception:
                 self.log_exception("fixing all")
                 fixed = result.text
             result.fixed_all = fixed if isinstance(fixed, str) and _parses(fixed) else result.text
@@ -800,7 +800,7 @@ def create_server() -> CfglintLanguageServer:
                     action.edit = await ls.in_worker(ls.fix_all_edit, result, positions, fixes)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001
+        except Exception:
             ls.log_exception("codeAction/resolve")
         return action
 

@@ -8,9 +8,9 @@ are layered on top of every configuration. `--config FILE` applies one configura
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Collection, Sequence
 
 from cfglint.config import RuleSelection, Settings, load_settings
 

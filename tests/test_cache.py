@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import builtins
 import io
-import os
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,8 +24,8 @@ import pytest
 import cfglint.cache
 import cfglint.engine
 from cfglint.cache import CACHE_DIR_NAME, ENTRIES_FILE, SNAPSHOTS_FILE, FileEntry
-from cfglint.plaindata import decoder
 from cfglint.cli import main
+from cfglint.plaindata import decoder
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"

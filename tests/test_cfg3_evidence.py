@@ -11,13 +11,13 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from helpers import run_check, write_project
 
 from cfglint.finding import Severity
 from cfglint.rules import ALL_RULES
-from helpers import run_check, write_project
 
 
-def _findings(tmp_path: Path, code: str, example) -> list:  # noqa: ANN001 - an Example
+def _findings(tmp_path: Path, code: str, example) -> list:
     write_project(tmp_path, {"example.py": example.code})
     report = run_check(tmp_path, [str(tmp_path / "example.py")], select=[code], target=example.target.value)
     return [f for f in report.findings if f.code == code]

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from helpers import run_check, write_project
 
 PYPROJECT = '[project]\nname = "demo"\n'

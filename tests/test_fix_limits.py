@@ -77,8 +77,8 @@ def test_deep_chain_is_refused_not_a_crash(tmp_path: Path, operator: str) -> Non
 
 def test_deep_chain_code_action_is_refused(tmp_path: Path) -> None:
     """The editor's quick fix goes through the same guard (the language server would die otherwise)."""
-    from cfglint.fixes import fix_one
     from cfglint.finding import Finding, Severity, Span
+    from cfglint.fixes import fix_one
 
     source = many_findings(1) + "x = " + " and ".join(["a"] * 8000) + "\n"
     finding = Finding("deep.py", Span(6, 24, 6, 25), "CFG101", "missing-required-param",

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import write_project
 
 from cfglint.cli import main
 from cfglint.config import RuleSelection, load_settings
@@ -48,7 +49,6 @@ from cfglint.fixes.files import fix_until_stable
 from cfglint.fixes.safety import AUTOMATIC_CONFIG_BUILTINS, Recheck, finding_key, new_findings
 from cfglint.rules import ALL_RULES, DEFAULT_CODES
 from cfglint.rules.base import Example
-from helpers import write_project
 
 ALL_EXAMPLES = [(code, kind, index, example)
                 for code, rule in ALL_RULES.items()
@@ -315,7 +315,7 @@ def plain(value: Any) -> Any:
     if hasattr(value, "get_config") and not isinstance(value, type):
         try:
             return type(value).__name__, plain(value.get_config())
-        except Exception:  # noqa: BLE001 - no usable config: compare by identity
+        except Exception:
             return value
     if callable(value) and hasattr(value, "__name__"):
         return "function", value.__name__
@@ -384,7 +384,7 @@ def _roundtrip(keras, module, workdir: Path, x, job: dict[str, Any]) -> dict[str
     kwargs = {**arguments(cls, tuple(job.get("base", BASE))), **job.get("arguments", {})}
     try:
         layer = cls(**kwargs)
-    except Exception as exc:  # noqa: BLE001 - some examples cannot even be built with arguments
+    except Exception as exc:
         return {"built": False, "error": f"{type(exc).__name__}: {exc}"}
     called = not cell
     if called:
@@ -396,7 +396,7 @@ def _roundtrip(keras, module, workdir: Path, x, job: dict[str, Any]) -> dict[str
         try:
             revived = _revive(keras, check, layer, classes, workdir, x, called)
             result[check] = differences(keras, layer, revived, kwargs, x, called)
-        except Exception as exc:  # noqa: BLE001 - the outcome being tested
+        except Exception as exc:
             result[check] = [f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"]
     return result
 
@@ -439,7 +439,7 @@ def run_jobs(keras, jobs: dict[str, dict[str, Any]], workdir: str) -> dict[str, 
     for job_id, job in jobs.items():
         try:
             results[job_id] = roundtrip(keras, job, Path(workdir))
-        except Exception:  # noqa: BLE001
+        except Exception:
             results[job_id] = {"built": False, "error": traceback.format_exc(limit=3)}
     return results
 

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from test_fixes import BUGGY, FIXED_BUGGY
 
 import cfglint.fixes.files as files
 from cfglint.cli import main
-from test_fixes import BUGGY, FIXED_BUGGY
 
 APPENDED = "# appended by an editor\n"
 

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import write_project
 
 from cfglint.cli import main
 from cfglint.config import RuleSelection, load_settings
@@ -31,7 +32,6 @@ from cfglint.finding import Finding, Severity, Span
 from cfglint.fixes import FIXES, describe, fix_for, fix_one, fix_source, fixable_codes
 from cfglint.rules import ALL_RULES, DEFAULT_CODES
 from cfglint.rules.base import Example
-from helpers import write_project
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"

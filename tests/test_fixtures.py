@@ -85,7 +85,7 @@ def fixtures_run() -> subprocess.CompletedProcess[str]:
 
 def test_expected_list_covers_the_demonstrated_rules() -> None:
     assert {code for _, _, code in EXPECTED} == DEMONSTRATED
-    assert EXPECTED == sorted(EXPECTED)
+    assert sorted(EXPECTED) == EXPECTED
 
 
 def test_fixtures_findings(fixtures_run: subprocess.CompletedProcess[str]) -> None:

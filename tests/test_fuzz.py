@@ -27,7 +27,6 @@ import time
 import tokenize
 from pathlib import Path
 
-
 from cfglint.rules import ALL_RULES
 
 REPO = Path(__file__).resolve().parent.parent

@@ -661,7 +661,7 @@ def plain(value):
     if hasattr(value, "get_config") and not isinstance(value, type):  # Keras objects compare by config
         try:
             return (type(value).__name__, plain(value.get_config()))
-        except Exception:  # noqa: BLE001 - no usable config: compare by identity
+        except Exception:
             return value
     return value
 
@@ -671,7 +671,7 @@ def same(a, b) -> bool:
         return True
     try:
         return bool(plain(a) == plain(b))
-    except Exception:  # noqa: BLE001 - values that cannot be compared are different
+    except Exception:
         return False
 
 
@@ -737,7 +737,7 @@ def run_case(keras, case: Case, kind: str, workdir: Path) -> dict:
         try:
             revived = CALLS[case.call].run(probe)
             diffs = [] if revived is None else differences(probe, probe.subject, revived)
-        except Exception as exc:  # noqa: BLE001 - the outcome being tested
+        except Exception as exc:
             return {"raised": f"{type(exc).__name__}: {' '.join(str(exc).split())}", "diffs": []}
         finally:
             sys.modules.pop(probe.module.__name__, None)
@@ -753,7 +753,7 @@ def run_in_worker(keras, job_ids: list[str], workdir: str) -> dict[str, dict]:
         case, kind = JOBS[job_id]
         try:
             results[job_id] = run_case(keras, case, kind, Path(workdir))
-        except Exception:  # noqa: BLE001 - a setup error, reported to the test
+        except Exception:
             results[job_id] = {"setup_error": traceback.format_exc(limit=4)}
     return results
 
@@ -960,7 +960,7 @@ def builtin_losses(keras, cases: list[tuple[str, str]]) -> list[str]:
     lost = []
     names = {"keras": keras, "L": keras.layers, "module": importlib.import_module}
     for expression, attr in cases:
-        layer = eval(expression, names)  # noqa: S307 - fixed test table
+        layer = eval(expression, names)
         try:
             revived = type(layer).from_config(layer.get_config())
         except TypeError:  # a required argument is missing from the config

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import positions
 
 from cfglint.rules import ALL_RULES
-from helpers import positions
 
 STATIC = {code: rule for code, rule in ALL_RULES.items() if not rule.dynamic}  # CFG9: tests/test_verify.py
 BAD = [(code, i, ex) for code, rule in STATIC.items() for i, ex in enumerate(rule.invalid)]

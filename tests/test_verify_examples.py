@@ -12,8 +12,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import typing
-from typing import Optional
 
 import pytest
 
@@ -47,7 +45,7 @@ class Required:
 # Annotations in every spelling on purpose: typing.Optional, PEP 604, quoted, typing.Tuple.
 class Annotated:
     def __init__(self, count: int, ratio: float, flag: bool, label: str, pair: tuple[int, int],
-                 sizes: list[int], maybe: Optional[int], union: "int | None", triple: "typing.Tuple[int, int, int]",
+                 sizes: list[int], maybe: int | None, union: int | None, triple: tuple[int, int, int],
                  **kwargs):
         pass
 
@@ -72,8 +70,8 @@ class ManyDefaults:
                  scale=1.0, shift=0.0, use_bias=True, center=False, activation="relu", out_activation="linear",
                  padding="valid", kernel_initializer="glorot_uniform", kernel_regularizer=None,
                  bias_constraint=None, mode="fancy", strides=(1, 1), window=[3, 5], hidden_dim=None,
-                 inner_layer=None, opaque=None, count: Optional[int] = None, factor: "float | None" = None,
-                 kind: Optional[str] = None, table=None,
+                 inner_layer=None, opaque=None, count: int | None = None, factor: float | None = None,
+                 kind: str | None = None, table=None,
                  # left alone
                  axis=-1, input_shape=(8,), dtype="float32", name="x", seed=0, data_format="channels_last",
                  trainable=True, dilation_rate=(1, 1), groups=1, layer_name="inner",
@@ -425,7 +423,7 @@ def _first_working_input(keras, cls, layer, example=None):
         inputs = make_input(keras, shape, dtype)
         try:
             layer(inputs)
-        except Exception:  # noqa: BLE001 - the next candidate
+        except Exception:
             layer = cls(**constructor_kwargs(cls, example, keras=keras).new_kwargs())
             continue
         return shape, dtype

@@ -15,7 +15,8 @@ fix that creates a finding is *held back* (not applied as safe; `held_back` says
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from cfglint.finding import Finding, Fix
@@ -136,10 +137,10 @@ class FixOutcome:
     (None otherwise), so a caller need not check the same text again.
     (A plain class, not a dataclass: this module is imported on every `cfglint check`.)"""
 
-    __slots__ = ("source", "applied", "skipped", "held_back", "rechecked", "blocked")
+    __slots__ = ("applied", "blocked", "held_back", "rechecked", "skipped", "source")
 
-    def __init__(self, source: str, applied: list["Finding"] | None = None,
-                 skipped: list[tuple["Finding", str]] | None = None) -> None:
+    def __init__(self, source: str, applied: list[Finding] | None = None,
+                 skipped: list[tuple[Finding, str]] | None = None) -> None:
         self.source = source
         self.applied: list[Finding] = applied if applied is not None else []
         self.skipped: list[tuple[Finding, str]] = skipped if skipped is not None else []
@@ -155,8 +156,8 @@ class FixOutcome:
         return f"FixOutcome(applied={len(self.applied)}, skipped={len(self.skipped)})"
 
 
-def fix_source(source: str, findings: Sequence["Finding"], *, unsafe: bool = False, check: "Check | None" = None,
-               baseline: Sequence["Finding"] | None = None) -> FixOutcome:
+def fix_source(source: str, findings: Sequence[Finding], *, unsafe: bool = False, check: Check | None = None,
+               baseline: Sequence[Finding] | None = None) -> FixOutcome:
     """Apply the fix of every fixable finding of one file's `source` (unsafe fixes too when `unsafe`).
 
     Each fix is located from the facts of `source` (the class by `finding.class_name` and the line, the
@@ -173,7 +174,7 @@ def fix_source(source: str, findings: Sequence["Finding"], *, unsafe: bool = Fal
     return apply_fixes(source, findings, unsafe=unsafe, check=check, baseline=baseline)
 
 
-def fix_one(source: str, finding: "Finding", check: "Check | None" = None) -> str | None:
+def fix_one(source: str, finding: Finding, check: Check | None = None) -> str | None:
     """The text after fixing only `finding` (safe or not: an editor shows the choice to its user, with
     `FIXES[code].safe`, or `check_one`), or None when it has no fix here. `check` only lends the fix
     the project's facts (its base classes in other files); nothing is validated here."""
@@ -181,7 +182,7 @@ def fix_one(source: str, finding: "Finding", check: "Check | None" = None) -> st
     return outcome.source if outcome.applied else None
 
 
-def check_one(source: str, finding: "Finding", check: "Check", baseline: Sequence["Finding"]
+def check_one(source: str, finding: Finding, check: Check, baseline: Sequence[Finding]
               ) -> tuple[str, bool, str | None] | None:
     """`fix_one` with its safety validated: (fixed text, safe, why it is not safe), or None when the
     finding has no fix here. A fix marked safe that creates a finding (compared with `baseline`, every
@@ -199,7 +200,7 @@ def check_one(source: str, finding: "Finding", check: "Check", baseline: Sequenc
     return fixed, False, reason
 
 
-def fix_for(source: str, finding: "Finding") -> "Fix | None":
+def fix_for(source: str, finding: Finding) -> Fix | None:
     """`fix_one` as a `Fix`: one `Edit` replacing the smallest range of whole lines that changed."""
     from cfglint.finding import Edit, Fix, Span
 

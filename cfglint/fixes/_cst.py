@@ -3,7 +3,8 @@ in the layout they already have, build small snippets in the module's own style.
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence, TypeVar
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 import libcst as cst
 from libcst import matchers as m

@@ -12,8 +12,8 @@ from __future__ import annotations
 import ast
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import libcst as cst
 
@@ -22,8 +22,15 @@ from cfglint.facts import ClassFacts, InitFacts, ModuleFacts
 from cfglint.finding import Finding
 from cfglint.fixes import FIXES, FixOutcome
 from cfglint.fixes._cst import Skip
-from cfglint.fixes.safety import Check, Project, Recheck, describe_new, inherited_config_problem, local_project, \
-    new_findings
+from cfglint.fixes.safety import (
+    Check,
+    Project,
+    Recheck,
+    describe_new,
+    inherited_config_problem,
+    local_project,
+    new_findings,
+)
 
 Plan = Callable[[cst.Module], cst.Module]
 MODULE = "_cfglint_fixed_module_"  # a module name for the facts: only local names matter here
@@ -50,7 +57,7 @@ class Analysis:
             self._project = found or local_project(self.facts)
         return self._project
 
-    def site(self, finding: Finding) -> "ClassSite":
+    def site(self, finding: Finding) -> ClassSite:
         name = finding.class_name
         if not name:
             raise Skip("the finding is not about a class")
@@ -242,7 +249,7 @@ def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = Fals
             outcome.skipped.append((finding, str(exc)))
         except RecursionError:
             outcome.skipped.append((finding, "the code is nested too deeply to rewrite"))
-        except Exception as exc:  # noqa: BLE001 - one fix that fails must not end the run
+        except Exception as exc:
             if os.environ.get("CFGLINT_DEBUG"):
                 raise
             outcome.skipped.append((finding, f"the fix could not be built ({type(exc).__name__}: {exc})"))
@@ -276,7 +283,7 @@ def _apply_one(module: cst.Module, current: str, finding: Finding, plan: Plan
         return str(exc)
     except RecursionError:
         return "the code is nested too deeply to rewrite"
-    except Exception as exc:  # noqa: BLE001 - one fix that fails must not end the run
+    except Exception as exc:
         if os.environ.get("CFGLINT_DEBUG"):
             raise
         return f"the fix could not be built ({type(exc).__name__}: {exc})"
@@ -310,7 +317,7 @@ def _apply_in_order(module: cst.Module, source: str, plans: list[tuple[Finding, 
         except RecursionError:
             skipped.append((finding, "the code is nested too deeply to rewrite"))
             continue
-        except Exception as exc:  # noqa: BLE001 - one fix that fails must not end the run
+        except Exception as exc:
             if os.environ.get("CFGLINT_DEBUG"):
                 raise
             skipped.append((finding, f"the fix could not be built ({type(exc).__name__}: {exc})"))

@@ -14,8 +14,8 @@ import hashlib
 import os
 import stat as stat_module
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 from cfglint import fixes
 from cfglint.discovery import is_inside

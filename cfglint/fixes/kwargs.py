@@ -70,12 +70,10 @@ def parent_init_calls(fn: cst.FunctionDef) -> list[cst.Call]:
                 and node.func.attr.value == "__init__"):
             continue
         receiver = node.func.value
-        if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) \
-                and receiver.func.value == "super":
-            calls.append(node)
-        elif isinstance(receiver, (cst.Name, cst.Attribute)) and node.args and node.args[0].keyword is None \
+        if (isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) \
+                and receiver.func.value == "super") or (isinstance(receiver, (cst.Name, cst.Attribute)) and node.args and node.args[0].keyword is None \
                 and not node.args[0].star and isinstance(node.args[0].value, cst.Name) \
-                and node.args[0].value.value == self_name:
+                and node.args[0].value.value == self_name):
             calls.append(node)
     return calls
 

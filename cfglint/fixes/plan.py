@@ -9,7 +9,8 @@ rewriting machinery (libcst).
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from cfglint import fixes
 from cfglint.finding import Edit, Finding, Fix, Span

@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from cfglint.finding import Finding, Target
 from cfglint.keras_names import EXTENSION_ROOTS, classify_base, is_spelled_from_keras_root
@@ -85,7 +86,7 @@ class Project:
     target (None when unknown: both Kerases are then considered)."""
 
     index: ProjectIndex
-    facts: "ModuleFacts"
+    facts: ModuleFacts
     target: Target | None
 
 
@@ -95,7 +96,7 @@ class Recheck:
     `make_checker` gives a fresh `Checker` (its project index must not hold an earlier text of the
     file). Calling the object checks; `project` gives the facts the fix planners consult."""
 
-    def __init__(self, make_checker: Callable[[], "Checker"]) -> None:
+    def __init__(self, make_checker: Callable[[], Checker]) -> None:
         self.make_checker = make_checker
 
     def __call__(self, source: str, path: str) -> list[Finding]:
@@ -118,7 +119,7 @@ class Recheck:
         return Project(checker.index, facts, checker.target_of(facts))
 
 
-def local_project(facts: "ModuleFacts") -> Project:
+def local_project(facts: ModuleFacts) -> Project:
     """The project as far as one source shows it: bases defined elsewhere stay unknown."""
     index = ProjectIndex(lambda path: None, [])
     index.add(facts)
@@ -126,7 +127,7 @@ def local_project(facts: "ModuleFacts") -> Project:
 
 
 # ------------------------------------------------------------------------- the inherited config
-def inherited_config_problem(cls: "ClassFacts", project: Project) -> str | None:
+def inherited_config_problem(cls: ClassFacts, project: Project) -> str | None:
     """Why a `get_config` written for `cls` (which has none of its own) could drop config keys, or
     None when the config it inherits is certainly an explicit `get_config`."""
     hierarchy = project.index.hierarchy(cls, _module_of(cls, project))
@@ -153,7 +154,7 @@ def inherited_config_problem(cls: "ClassFacts", project: Project) -> str | None:
     return None
 
 
-def _module_of(cls: "ClassFacts", project: Project) -> "ModuleFacts":
+def _module_of(cls: ClassFacts, project: Project) -> ModuleFacts:
     return project.index.class_modules.get(cls.qualname, project.facts)
 
 

@@ -6,7 +6,8 @@ cheap to start (it never imports `json`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Collection, Mapping, Sequence, TextIO
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from cfglint.finding import Finding

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Any, Sequence, TextIO
+from collections.abc import Sequence
+from typing import Any, TextIO
 
 from cfglint.finding import Finding, Severity
 

@@ -6,7 +6,8 @@ Named `json_format` so that it cannot shadow the standard library's `json` it us
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence, TextIO
+from collections.abc import Sequence
+from typing import Any, TextIO
 
 from cfglint.finding import Finding, Fix, Span
 from cfglint.reporters import count_by_rule

@@ -4,7 +4,8 @@ one failed test case per finding, in ruff's layout (a passing `No errors found` 
 from __future__ import annotations
 
 import os
-from typing import Sequence, TextIO
+from collections.abc import Sequence
+from typing import TextIO
 from xml.etree import ElementTree
 
 from cfglint.finding import Finding

@@ -9,7 +9,8 @@ pre-commit path pulls in no terminal library.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Collection, Mapping, Sequence, TextIO
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from cfglint.display import printable
 from cfglint.finding import Finding, Severity

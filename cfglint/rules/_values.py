@@ -95,11 +95,7 @@ def layer_params(ctx: ClassContext) -> set[str]:
         annotation = param.annotation or ""
         if annotation.replace(" ", "").startswith(("type[", "Type[", "typing.Type[")):
             continue  # a layer class, not a layer (CFG208)
-        if any(word in annotation for word in LAYER_ANNOTATIONS):
-            found.add(param.name)
-        elif param.default is not None and builds_layer(param.default):
-            found.add(param.name)
-        elif any(_layer_evidence(ctx, use) for use in init.param_uses.get(param.name, ())):
+        if any(word in annotation for word in LAYER_ANNOTATIONS) or (param.default is not None and builds_layer(param.default)) or any(_layer_evidence(ctx, use) for use in init.param_uses.get(param.name, ())):
             found.add(param.name)
     for attr, param in init.attrs_from_param.items():
         uses = ctx.cls.attr_uses.get(attr, set())

@@ -9,8 +9,9 @@ that reads pre-computed facts. Rules never walk syntax trees themselves.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Iterable
+from typing import TYPE_CHECKING, ClassVar
 
 from cfglint.finding import Severity, Span, Target
 
@@ -82,10 +83,10 @@ class Rule:
     def targets(self) -> frozenset[Target]:
         return frozenset(self.severity)
 
-    def check_class(self, ctx: "ClassContext") -> Iterable[Hit]:
+    def check_class(self, ctx: ClassContext) -> Iterable[Hit]:
         """Findings for one Keras class (most rules)."""
         return ()
 
-    def check_module(self, ctx: "ModuleContext") -> Iterable[Hit]:
+    def check_module(self, ctx: ModuleContext) -> Iterable[Hit]:
         """Findings for a whole module (rules about call sites, not classes)."""
         return ()

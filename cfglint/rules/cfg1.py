@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from cfglint.context import ClassContext
 from cfglint.facts import InitFacts, Param, SuperInitCall, Value
 from cfglint.finding import Severity, Span, Target
-from cfglint.project import Ancestor
 from cfglint.keras_names import BASE_CONFIG_KEYS
+from cfglint.project import Ancestor
 from cfglint.rules.base import Hit, Rule, bad, good
 
 

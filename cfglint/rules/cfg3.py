@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from typing import Iterable
+from collections.abc import Iterable
 
 from cfglint.context import ClassContext
 from cfglint.facts import Param, Value
@@ -20,7 +20,7 @@ def _lacks_base_keywords(ctx: ClassContext) -> bool:
     init = ctx.cls.init
     if init is None or init.varkw is not None:
         return False
-    return not BASE_CONFIG_KEYS <= {p.name for p in init.named_params}
+    return not {p.name for p in init.named_params} >= BASE_CONFIG_KEYS
 
 
 class SuperConfigWithoutKwargs(Rule):

@@ -133,7 +133,7 @@ class LayerCheck:
             raise Skip(f"needs an example for {missing}")
         try:
             layer = self.cls(*construction.args, **construction.kwargs)
-        except Exception as exc:  # noqa: BLE001 - user code
+        except Exception as exc:
             call = f"{self.cls.__name__}(**{construction.kwargs!r})"
             self.outcome.fail("CFG900", "construct", f"{call} raised {describe(exc)}")
             raise Skip("could not be constructed") from None
@@ -145,7 +145,7 @@ class LayerCheck:
                 return layer, construction, inputs
             except NotImplementedError:
                 return layer, construction, None  # abstract: no forward pass to compare
-            except Exception as exc:  # noqa: BLE001 - user code
+            except Exception as exc:
                 errors.append(f"{shape} {dtype}: {describe(exc, 160)}")
                 # a failed call may leave it half-built: start again from a fresh instance
                 layer = self.cls(*construction.args, **construction.new_kwargs())
@@ -164,7 +164,7 @@ class LayerCheck:
     def stage_get_config(self, layer: Any) -> dict[str, Any] | None:
         try:
             config = layer.get_config()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.outcome.fail("CFG901", "get_config", exc)
             return None
         if not isinstance(config, dict):
@@ -173,7 +173,7 @@ class LayerCheck:
         try:
             serialized = self.keras.saving.serialize_keras_object(layer)
             json.dumps(serialized)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.outcome.fail("CFG902", "serialize", exc)
         return config
 
@@ -182,19 +182,19 @@ class LayerCheck:
         custom = {self.cls.__name__: self.cls}
         try:
             text = json.dumps(self.keras.saving.serialize_keras_object(layer))
-        except Exception:  # noqa: BLE001 - reported by CFG902 already
+        except Exception:
             text = None
         if text is not None:
             try:
                 revived = self.keras.saving.deserialize_keras_object(json.loads(text), custom_objects=custom)
                 self.rebuild(layer, revived)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self.outcome.fail("CFG903", "deserialize_keras_object", exc)
         try:
             revived = self.cls.from_config(layer.get_config())
             self.rebuild(layer, revived)
             return revived
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.outcome.fail("CFG903", "from_config", exc)
             return None
 
@@ -207,7 +207,7 @@ class LayerCheck:
     def stage_config_drift(self, layer: Any, revived: Any) -> None:
         try:
             before, after = normalise(layer.get_config()), normalise(revived.get_config())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.outcome.fail("CFG904", "config after from_config", exc)
             return
         changed = sorted(k for k in set(before) | set(after) if k != "name" and before.get(k) != after.get(k))
@@ -250,7 +250,7 @@ class LayerCheck:
         def config_for(kwargs: dict[str, Any]) -> dict[str, Any] | None:
             try:
                 return self.cls(*construction.args, **kwargs).get_config()
-            except Exception:  # noqa: BLE001 - values the layer does not accept: nothing to learn
+            except Exception:
                 return None
 
         together = config_for(changed)
@@ -270,7 +270,7 @@ class LayerCheck:
         try:
             if not revived.built:
                 self.call(revived, inputs)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.outcome.fail("CFG905", "build revived", exc)
             return
         shapes = [tuple(w.shape) for w in layer.get_weights()]
@@ -287,7 +287,7 @@ class LayerCheck:
             revived.set_weights(layer.get_weights())
             expected = _numpy(self.call(layer, inputs))
             got = _numpy(self.call(revived, inputs))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.outcome.fail("CFG905", "forward", exc)
             return
         if not _allclose(expected, got):
@@ -295,7 +295,7 @@ class LayerCheck:
         try:
             losses = [float(np.sum(_numpy(x))) for x in layer.losses]
             revived_losses = [float(np.sum(_numpy(x))) for x in revived.losses]
-        except Exception:  # noqa: BLE001
+        except Exception:
             return
         if len(losses) != len(revived_losses) or not np.allclose(losses, revived_losses, rtol=RTOL, atol=ATOL):
             self.outcome.fail("CFG905", "losses", f"losses differ: {losses} vs {revived_losses}")
@@ -308,14 +308,14 @@ class LayerCheck:
             tensor = keras.Input(shape=inputs.shape[1:], dtype=str(inputs.dtype))
             model = keras.Model(tensor, layer(tensor))
             expected = _numpy(model(inputs, training=False))
-        except Exception:  # noqa: BLE001 - the layer cannot sit in a functional model: nothing to save
+        except Exception:
             return
         path = os.path.join(self.workdir, f"{self.cls.__name__}.keras")
         try:
             model.save(path)
             loaded = keras.models.load_model(path, custom_objects={self.cls.__name__: self.cls})
             got = _numpy(loaded(inputs, training=False))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.outcome.fail("CFG907", ".keras save/load", exc)
             return
         finally:
@@ -339,7 +339,7 @@ class LayerCheck:
                 self.call(other, inputs)
                 other.set_weights(model.get_weights())
                 got = _numpy(self.call(other, inputs))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self.outcome.fail(code, stage, exc)
                 continue
             if not _allclose(expected, got):
@@ -349,7 +349,7 @@ class LayerCheck:
             model.save(path)
             loaded = keras.models.load_model(path, custom_objects=custom)
             got = _numpy(self.call(loaded, inputs))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.outcome.fail("CFG907", ".keras save/load", exc)
             return
         finally:

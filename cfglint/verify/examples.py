@@ -351,7 +351,7 @@ def _reviver(keras: Any, name: str, value: Mapping[str, Any]) -> Callable[[], An
     def revive() -> Any:
         try:
             return keras.saving.deserialize_keras_object(copy.deepcopy(frozen))
-        except Exception as exc:  # noqa: BLE001 - Keras 3 wants `module` even for built-ins
+        except Exception as exc:
             layer_class = None if "module" in frozen else getattr(keras.layers, frozen["class_name"], None)
             if isinstance(layer_class, type):
                 return layer_class.from_config(copy.deepcopy(frozen.get("config") or {}))
@@ -482,7 +482,7 @@ def _matches(name: str, patterns: tuple[str, ...]) -> bool:
 def _equal(a: Any, b: Any) -> bool:
     try:
         return type(a) is type(b) and bool(a == b)
-    except Exception:  # noqa: BLE001 - arrays, tensors: treat as different
+    except Exception:
         return False
 
 
@@ -562,13 +562,13 @@ def _attribute_ints(layer: Any, names: tuple[str, ...]) -> list[int]:
         for name in names:
             try:
                 value = getattr(owner, name, None)
-            except Exception:  # noqa: BLE001 - a property of user code
+            except Exception:
                 continue
             if isinstance(value, bool):
                 continue
             try:
                 number = value.__index__()
-            except Exception:  # noqa: BLE001 - not an int (None, a float, a tensor, ...)
+            except Exception:
                 continue
             if 0 < number <= _MAX_DIM and number not in found:
                 found.append(number)

@@ -19,8 +19,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Callable
+from typing import IO
 
 from cfglint.verify.protocol import Job, Problem, Result, decode, encode, result_from
 
@@ -209,7 +210,7 @@ class WorkerPool:
                         if problem.code == "CFG908" and problem.stage == "import":
                             poisoned.setdefault(job.module, problem.message)
                     report(job, result)
-            except BaseException as exc:  # noqa: BLE001 - surfaced to the caller below
+            except BaseException as exc:
                 errors.append(exc)
                 while True:  # nothing more can run: drain so other threads stop too
                     try:

@@ -15,7 +15,8 @@ import importlib.util
 import inspect
 import os
 import sys
-from typing import Any, Iterator, TextIO
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from cfglint.verify.protocol import Job, Problem, Result, decode_job, encode
 
@@ -56,7 +57,7 @@ def gpu_count(backend: str) -> int:
             import torch
 
             return torch.cuda.device_count()
-    except Exception:  # noqa: BLE001 - no GPU stack at all
+    except Exception:
         return 0
     return 0
 
@@ -122,7 +123,7 @@ class Worker:
         progress.flush()
         try:
             module = self.import_module(job)
-        except BaseException as exc:  # noqa: BLE001 - includes SystemExit from user code
+        except BaseException as exc:
             return Result(job.id, "failed", problems=[Problem("CFG908", "import", f"importing {job.module} "
                                                                f"raised {checks.describe(exc)}")])
         cls = getattr(module, job.class_name, None)
@@ -138,7 +139,7 @@ class Worker:
         try:
             with on_device(self.keras, self.backend, self.device):
                 outcome = checks.run_check(self.keras, cls, example)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit or an unexpected error in user code
+        except BaseException as exc:
             return Result(job.id, "failed", problems=[Problem("CFG908", "check", checks.describe(exc))], line=line)
         if outcome.skipped:
             return Result(job.id, "skipped", reason=outcome.skipped, problems=outcome.problems, line=line)
@@ -190,7 +191,7 @@ def main() -> int:
         keras = load_keras(args.target)
         backend = backend_of(keras)
         device = choose_device(args.device, gpu_count(backend))
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         protocol.write(encode({"kind": "ready", "ok": False, "error": f"{type(exc).__name__}: {exc}"}))
         return 2
     protocol.write(encode({"kind": "ready", "ok": True, "backend": backend, "device": device,
