@@ -642,11 +642,11 @@ def _fix_details(fmt: str, findings: list, checker, base, resolver,  # type: ign
     """The findings with their fixes (json, sarif, json-lines, full) and the ones `--fix` would fix
     (`[*]`), both from planning the fixes. Only files with a finding whose rule has a fix are planned:
     a run without one never loads the rewriting machinery."""
-    from cfglint.fixes import FIXES, fixable_codes
+    from cfglint.rules import fixable_codes
 
     carries_fix = fmt in ("json", "json-lines", "sarif", "full") and not args.statistics
     marks = fmt in ("text", "concise", "full") and not args.fix and not args.statistics
-    wanted = set(FIXES) if carries_fix else fixable_codes(args.unsafe_fixes) if marks else set()
+    wanted = set(fixable_codes(unsafe=True)) if carries_fix else fixable_codes(args.unsafe_fixes) if marks else set()
     if not any(f.code in wanted for f in findings):
         return findings, frozenset()
     from cfglint.engine import Checker

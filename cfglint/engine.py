@@ -6,8 +6,6 @@ named on the command line or pulled in because a checked class derives from a cl
 
 from __future__ import annotations
 
-import ast
-import gc
 import os
 import stat as stat_module
 from collections.abc import Iterable
@@ -19,12 +17,12 @@ from cfglint.cache import UNTRUSTED, FileEntry, ResultCache, Snapshot, StatKey, 
 from cfglint.config import DEFAULT_MAX_FILE_SIZE, RuleSelection, Settings
 from cfglint.context import ClassContext, ModuleContext
 from cfglint.discovery import Discovery, discover
-from cfglint.extract import extract
 from cfglint.facts import KerasImport, ModuleFacts
 from cfglint.finding import Finding, Severity, Span, Target
 from cfglint.keras_names import BUILTIN_DISTRIBUTIONS
 from cfglint.keras_target import Decision, Evidence, ProjectFacts, ProjectMetadata, decide
-from cfglint.noqa import is_suppressed, parse_noqa
+from cfglint.noqa import is_suppressed
+from cfglint.parsing import ParseFailure, parse_module
 from cfglint.prefilter import keras_reexporters, reexported_names, signature, worth_parsing
 from cfglint.project import ProjectIndex, module_name
 from cfglint.rules import ALL_RULES, DEFAULT_CODES, PARSE_ERROR
@@ -41,51 +39,6 @@ class Report:
     files_checked: int = 0
     errors: list[str] = field(default_factory=list)  # fatal for the exit code (missing paths)
     warnings: list[str] = field(default_factory=list)
-
-
-class ParseFailure(Exception):
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
-        super().__init__(message)
-        self.message, self.line, self.column = message, line, column
-
-
-def parse_module(source: str, path: str, module: str) -> ModuleFacts:
-    """Parse and extract one module, turning every way that can fail into a `ParseFailure`.
-
-    The cyclic garbage collector is paused meanwhile: a syntax tree is millions of young objects in a
-    large file, none of them cyclic garbage, and collecting over them doubled the time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _parse_module(source, path, module)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _parse_module(source: str, path: str, module: str) -> ModuleFacts:
-    try:
-        tree = ast.parse(source, filename=path)
-    except SyntaxError as exc:
-        line = exc.lineno or 1
-        column = exc.offset or 1
-        raise ParseFailure(f"syntax error: {exc.msg}", line, max(column, 1)) from None
-    except (ValueError, MemoryError, RecursionError) as exc:
-        raise ParseFailure(f"cannot be parsed: {_reason(exc)}") from None
-    try:
-        facts = extract(tree, source, path, module)
-    except RecursionError:
-        raise ParseFailure("cannot be analysed: the code is nested too deeply") from None
-    facts.noqa = parse_noqa(source)
-    return facts
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, RecursionError):
-        return "the code is nested too deeply"
-    if isinstance(exc, MemoryError):  # what CPython's parser raises when its own stack overflows
-        return "the code is nested too deeply for Python's parser (its stack overflowed)"
-    return str(exc)
 
 
 class Checker:
@@ -416,7 +369,8 @@ class Checker:
         message = hit.message
         if severity is not Severity.INFO and facts.module.split(".")[0] in BUILTIN_DISTRIBUTIONS:
             severity, message = Severity.INFO, f"{message} (in Keras's own source: trusted as built-in)"
-        yield Finding(facts.path, hit.span, rule.code, rule.name, message, severity, class_name)
+        yield Finding(facts.path, hit.span, rule.code, rule.name, message, severity, class_name,
+                      subject=hit.subject)
 
     def _parse_error(self, path: str, message: str, line: int, column: int) -> Iterable[Finding]:
         if not self.resolver.for_path(path).selection.enabled_for(PARSE_ERROR.code, Path(path)):

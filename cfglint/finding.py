@@ -60,6 +60,7 @@ class Finding:
     severity: Severity
     class_name: str | None = None
     fix: Fix | None = None
+    subject: str | None = None  # what it is about (a parameter, a config key), for fixes and comparisons
 
     @property
     def line(self) -> int:

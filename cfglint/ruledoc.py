@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cfglint.rules.base import Example, Rule
+from cfglint.rules.base import NOT_FIXED, Example, Rule
 
 TARGET_NAMES = {"keras3": "Keras 3", "tf-keras": "tf-keras 2"}
 
@@ -42,7 +42,24 @@ def render_text(rule: Rule) -> str:
     parts += ["", "## Fix safety", fix_line(rule)]
     if rule.fix_safety != fix_line(rule):
         parts += ["", rule.fix_safety]
+    parts += _fix_example(rule)
     return "\n".join(parts) + "\n"
+
+
+def _fix_example(rule: Rule) -> list[str]:
+    """The first bad example the fix applies to, after the fix (with the example itself when it is
+    not the one shown above)."""
+    if rule.fix is None:
+        return []
+    example = next((e for e in rule.invalid if e.fixed_code not in (None, NOT_FIXED)), None)
+    if example is None or example.fixed_code is None:
+        return []
+    command = "cfglint check --fix" + ("" if rule.fix.safe else " --unsafe-fixes")
+    parts = [""]
+    if example is not rule.invalid[0]:
+        parts += ["For example:", "", _example(example), ""]
+    fixed = Example(example.fixed_code, (), example.target)
+    return [*parts, f"After `{command}`:", "", _example(fixed)]
 
 
 def fix_line(rule: Rule) -> str:
@@ -53,11 +70,9 @@ def fix_line(rule: Rule) -> str:
     return describe(rule.code)
 
 
-def _fix_json(code: str) -> dict[str, object] | None:
-    from cfglint.fixes import FIXES
-
-    info = FIXES.get(code)
-    return None if info is None else {"safe": info.safe, "title": info.title, "why": info.why}
+def _fix_json(rule: Rule) -> dict[str, object] | None:
+    spec = rule.fix
+    return None if spec is None else {"safe": spec.safe, "title": spec.title, "why": spec.why}
 
 
 def render_concise(rules: list[Rule]) -> str:
@@ -68,7 +83,7 @@ def render_concise(rules: list[Rule]) -> str:
     rows = [(rule.code, rule.name,
              *(f"{target.value}: {rule.severity[target].value if target in rule.severity else '-'}"
                for target in Target),
-             _fix_word(rule.code) + ("" if rule.default_enabled else "  (not selected by default)"))
+             _fix_word(rule) + ("" if rule.default_enabled else "  (not selected by default)"))
             for rule in rules]
     widths = [max((len(row[column]) for row in rows), default=0) for column in range(len(Target) + 2)]
     return "".join(
@@ -77,19 +92,15 @@ def render_concise(rules: list[Rule]) -> str:
     )
 
 
-def _fix_word(code: str) -> str:
-    from cfglint.fixes import FIXES
-
-    info = FIXES.get(code)
-    return "fix: none" if info is None else "fix: safe" if info.safe else "fix: unsafe"
+def _fix_word(rule: Rule) -> str:
+    spec = rule.fix
+    return "fix: none" if spec is None else "fix: safe" if spec.safe else "fix: unsafe"
 
 
 def render_json(rules: list[Rule]) -> str:
     """For tooling: every field of the rule, its severity per target, whether a fix exists and is
     safe, and the documentation text `cfglint rule CODE` prints (`explanation`, as ruff names it)."""
     import json
-
-    from cfglint.fixes import FIXES
 
     return json.dumps([
         {
@@ -102,9 +113,9 @@ def render_json(rules: list[Rule]) -> str:
             "why": rule.why,
             "instead": rule.instead,
             "fix_safety": rule.fix_safety,
-            "fix": _fix_json(rule.code),
+            "fix": _fix_json(rule),
             # as ruff: a fix exists but is offered only where its target is certain
-            "fix_availability": "Sometimes" if rule.code in FIXES else "None",
+            "fix_availability": "Sometimes" if rule.fix is not None else "None",
             "explanation": render_text(rule),
             "bad_examples": [e.code for e in rule.invalid],
             "good_examples": [e.code for e in rule.valid],

@@ -44,7 +44,8 @@ from cfglint.cli import main
 from cfglint.config import RuleSelection, load_settings
 from cfglint.engine import Checker
 from cfglint.finding import Target
-from cfglint.fixes import FIXES, check_one, fix_source
+from cfglint.fixes import check_one, fix_source
+from cfglint.rules import fixable_codes
 from cfglint.fixes.files import fix_until_stable
 from cfglint.fixes.safety import AUTOMATIC_CONFIG_BUILTINS, Recheck, finding_key, new_findings
 from cfglint.rules import ALL_RULES, DEFAULT_CODES
@@ -54,7 +55,7 @@ ALL_EXAMPLES = [(code, kind, index, example)
                 for code, rule in ALL_RULES.items()
                 for kind, examples in (("bad", rule.invalid), ("good", rule.valid))
                 for index, example in enumerate(examples)]
-FIXABLE_EXAMPLES = [item for item in ALL_EXAMPLES if item[0] in FIXES]
+FIXABLE_EXAMPLES = [item for item in ALL_EXAMPLES if item[0] in fixable_codes(unsafe=True)]
 
 # A safe fix here (CFG301: accept `**kwargs`) would only trade the reload's error for another: the
 # constructor fixes `name`, which the config also returns (CFG308). Validation holds it back.
@@ -472,6 +473,7 @@ FIXED_BY: dict[tuple[str, int], set[str]] = {
     ("CFG301", 0): {"safe", "unsafe"}, ("CFG301", 1): {"safe", "unsafe"}, ("CFG301", 2): {"safe", "unsafe"},
     ("CFG302", 0): {"safe", "unsafe"}, ("CFG302", 1): set(), ("CFG302", 2): {"safe", "unsafe"},
     ("CFG303", 0): set(), ("CFG303", 1): set(),  # no fix: the arguments only reach sub-layers
+    ("CFG303", 2): {"unsafe"},  # every argument stored as is: the written `get_config` returns them
     ("CFG306", 0): {"unsafe"}, ("CFG306", 1): set(),
     ("CFG401", 0): {"safe", "unsafe"}, ("CFG401", 1): set(), ("CFG401", 2): set(),
 }

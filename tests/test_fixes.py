@@ -29,9 +29,9 @@ from cfglint.cli import main
 from cfglint.config import RuleSelection, load_settings
 from cfglint.engine import Checker
 from cfglint.finding import Finding, Severity, Span
-from cfglint.fixes import FIXES, describe, fix_for, fix_one, fix_source, fixable_codes
-from cfglint.rules import ALL_RULES, DEFAULT_CODES
-from cfglint.rules.base import Example
+from cfglint.fixes import describe, fix_for, fix_one, fix_source, fixable_codes
+from cfglint.rules import ALL_RULES, DEFAULT_CODES, fix_spec
+from cfglint.rules.base import NOT_FIXED, Example
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -46,8 +46,9 @@ NOT_FIXABLE = {
     ("CFG401", 1): "only a missing `@classmethod`",  # `cls(config)` without `**`
     ("CFG401", 2): "only a missing `@classmethod`",  # no `return`
 }
-EXAMPLES = [(code, index, example) for code in FIXES for index, example in enumerate(ALL_RULES[code].invalid)]
+EXAMPLES = [(code, index, example) for code in sorted(fixable_codes(unsafe=True)) for index, example in enumerate(ALL_RULES[code].invalid)]
 FIXABLE_EXAMPLES = [item for item in EXAMPLES if item[:2] not in NOT_FIXABLE]
+assert set(NOT_FIXABLE) == {(code, index) for code, index, example in EXAMPLES if example.fixed == NOT_FIXED}
 
 # A Model whose constructor arguments are all stored as is: CFG303 has a fix for it.
 TOWER = """\
@@ -136,23 +137,29 @@ def load_module(path: Path, source: str, name: str):  # type: ignore[no-untyped-
 
 
 # ------------------------------------------------------------------------------------------- catalog
-def test_fixes_are_static_data_for_known_rules() -> None:
-    assert set(FIXES) <= set(ALL_RULES)
-    assert {"CFG101", "CFG102", "CFG104", "CFG201", "CFG301", "CFG302", "CFG303", "CFG401"} <= set(FIXES)
-    assert fixable_codes() == {code for code, info in FIXES.items() if info.safe}
-    assert fixable_codes(unsafe=True) == set(FIXES)
-    assert not FIXES["CFG104"].safe and not FIXES["CFG303"].safe and FIXES["CFG101"].safe
+def test_fixes_are_declared_by_their_rules() -> None:
+    fixable = {code for code, rule in ALL_RULES.items() if rule.fix is not None}
+    assert {"CFG101", "CFG102", "CFG104", "CFG201", "CFG301", "CFG302", "CFG303", "CFG306", "CFG401"} == fixable
+    assert fixable_codes() == {code for code in fixable if ALL_RULES[code].fix.safe}
+    assert fixable_codes(unsafe=True) == fixable
+    assert not fix_spec("CFG104").safe and not fix_spec("CFG303").safe and fix_spec("CFG101").safe
+
+
+@pytest.mark.parametrize("code", sorted(code for code, rule in ALL_RULES.items() if rule.fix is not None))
+def test_every_declared_planner_can_be_loaded(code: str) -> None:
+    """A planner is named as text (so libcst loads only when fixing): the name must resolve."""
+    assert callable(fix_spec(code).load_planner())
 
 
 @pytest.mark.parametrize("code", list(ALL_RULES))
 def test_rule_fix_safety_text_matches_the_fix(code: str) -> None:
     text = ALL_RULES[code].fix_safety
     assert "planned" not in text
-    info = FIXES.get(code)
-    if info is None:
+    spec = fix_spec(code)
+    if spec is None:
         assert text == "No automatic fix."
     else:
-        assert text.startswith("Safe fix" if info.safe else "Unsafe fix"), text
+        assert text.startswith("Safe fix" if spec.safe else "Unsafe fix"), text
 
 
 @pytest.mark.parametrize("code", ["CFG101", "CFG104", "CFG103"])
@@ -165,7 +172,7 @@ def test_rule_command_says_whether_a_fix_exists_and_is_safe(capsys, code: str) -
     assert expected[code] in section
     assert main(["rule", code, "--output-format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)[0]
-    assert (data["fix"] is None) == (code not in FIXES)
+    assert (data["fix"] is None) == (fix_spec(code) is None)
 
 
 # ------------------------------------------------------------------------------ every bad example

@@ -17,7 +17,7 @@ import pytest
 
 from cfglint.cli import build_parser, main
 from cfglint.finding import Finding, Severity, Span
-from cfglint.fixes import FIXES
+from cfglint.rules import fix_spec
 from cfglint.reporters import FORMATS, write_report
 from cfglint.rules import ALL_RULES
 
@@ -174,7 +174,7 @@ def test_marker_count_equals_diff_count_on_every_bad_example(code: str, index: i
         _, out, _ = run(capsys, *args, *extra)
         _, _, err = run(capsys, *args, "--diff", *extra)
         assert len(marked(out)) == would_fix(err), (extra, out, err)
-    if code in FIXES and FIXES[code].safe:
+    if (spec := fix_spec(code)) is not None and spec.safe:
         _, out, _ = run(capsys, *args)
         _, data, _ = run(capsys, *args, "--output-format", "json")
         fixes = {(f["location"]["line"], f["location"]["column"]): f["fix"] for f in json.loads(data)
@@ -231,7 +231,7 @@ def test_json_fix_in_ruffs_shape_for_every_fixable_finding(project: Path,
     for code, applicability in (("CFG101", "safe"), ("CFG102", "safe"), ("CFG104", "unsafe")):
         fix = by_code[("layer.py", code)]["fix"]
         assert set(fix) == {"message", "applicability", "edits"}
-        assert fix["message"] == FIXES[code].title and fix["applicability"] == applicability
+        assert fix["message"] == fix_spec(code).title and fix["applicability"] == applicability
         assert all(set(edit) == {"content", "location", "end_location"} for edit in fix["edits"])
         fixed = apply(LAYER, fix["edits"])
         compile(fixed, "layer.py", "exec")

@@ -98,6 +98,7 @@ CFG302 1   units=5 (``@dataclass``)       clone        TypeError: unexpected ...
 CFG302 2   units=3 (tf-keras)             from_config  name 'auto' -> 'auto_1'                              -
 CFG303 0   units=7                        clone        weight shapes (4, 7), (7,) -> (4, 3), (3,)           0
 CFG303 1   depth=2, width=5 (not built)   save_load    NotImplementedError: ... non-serializable ...        1
+CFG303 2   depth=3, width=5               clone        weight shapes: three (4, 5) blocks -> two (4, 8)     -
 CFG304 0   activation=activations.tanh    save_load    NotImplementedError: ... non-serializable ...        0
 CFG304 1   fn=Dense(3)                    clone        NotImplementedError: ... non-serializable ...        -
 CFG305 0   positional 3, 2                clone        NotImplementedError: ... variadic positional ...     0
@@ -330,6 +331,7 @@ CASES: list[Case] = [
     Case("CFG303", 1, "save_load", {"depth": 2, "width": 5}, make="unbuilt_instance",
          raises=("NotImplementedError", "Object Tower was created by passing non-serializable argument values"),
          good=1, good_kwargs={}),
+    Case("CFG303", 2, "clone", {"depth": 3, "width": 5}, differs=("weight shapes: original [(4, 5), (5,), (5, 5)",), good=None),
     Case("CFG304", 0, "save_load", lambda keras: {"activation": keras.activations.tanh},
          raises=("NotImplementedError", "Object Gate was created by passing non-serializable argument values"),
          good_kwargs={"units": 5, "scale": 2.0}),

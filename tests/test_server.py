@@ -62,7 +62,7 @@ def fixes_missing() -> str | None:
     try:
         from cfglint.config import Settings
         from cfglint.engine import Checker
-        from cfglint.fixes import FIXES, fix_one, fix_source  # noqa: F401
+        from cfglint.fixes import fix_one, fix_source  # noqa: F401
 
         findings = Checker(Settings(root=Path.cwd())).check_source(BAD, "layers.py")
         fix_one(BAD, findings[0])

@@ -9,11 +9,9 @@ from typing import TypeVar
 import libcst as cst
 from libcst import matchers as m
 
+from cfglint.fixes.site import Skip
+
 T = TypeVar("T", bound=cst.CSTNode)
-
-
-class Skip(Exception):
-    """The fix cannot be applied with confidence; `str()` says why (one line, lower case)."""
 
 
 # ------------------------------------------------------------------------------------------- locating

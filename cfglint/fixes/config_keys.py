@@ -33,10 +33,9 @@ from cfglint.fixes._cst import (
     string_value,
     top_level_small,
 )
-from cfglint.fixes.apply import ClassSite, Plan, assignments_to_attr, named_in_message, rebinds
+from cfglint.fixes.site import ClassSite, Plan, assignments_to_attr, rebinds
 from cfglint.keras_names import BASE_CONFIG_KEYS
-from cfglint.rules._values import LAYER_METHODS, builds_layer, is_array
-from cfglint.rules.cfg3 import NONBASIC_ANNOTATIONS, NONBASIC_USES
+from cfglint.keras_values import LAYER_METHODS, NONBASIC_ANNOTATIONS, NONBASIC_USES, object_default
 
 OBJECT_USES = {"called", ".build()", ".built", *LAYER_METHODS}
 
@@ -82,7 +81,7 @@ def _param_of(finding: Finding, site: ClassSite) -> str:
                 continue  # a base's argument passed on through `**kwargs` is reported there: use the name
             if (param.span.line, param.span.column) == (finding.span.line, finding.span.column):
                 return param.name
-    name = named_in_message(finding)
+    name = finding.subject
     if name is None or not name.isidentifier():
         raise Skip("cannot tell which parameter the finding is about")
     return name
@@ -131,12 +130,9 @@ def _evidently_object(site: ClassSite, chain: list[tuple[ClassFacts, ast.ClassDe
     annotation = param.annotation or ""
     if any(word in annotation for word in NONBASIC_ANNOTATIONS):
         return f"is annotated `{annotation}`"
-    default = param.default
-    if default is not None:
-        if default.kind == "lambda" or builds_layer(default) or is_array(default):
-            return "defaults to an object"
-        if default.kind == "dotted" and "." in default.text and default.text.split(".")[-1][:1].islower():
-            return "defaults to a function"
+    by_default = object_default(param)
+    if by_default is not None:
+        return by_default
     if init.param_uses.get(param.name, set()) & NONBASIC_USES:
         return "is called or decoded in `__init__`"
     for facts, _ in chain:

@@ -6,7 +6,7 @@ import libcst as cst
 
 from cfglint.finding import Finding
 from cfglint.fixes._cst import Skip, find_class, find_method, replace_in
-from cfglint.fixes.apply import ClassSite, Plan
+from cfglint.fixes.site import ClassSite, Plan
 
 DECORATORS = {"classmethod", "staticmethod"}
 
@@ -15,7 +15,7 @@ def plan(finding: Finding, site: ClassSite) -> Plan:
     fc = site.facts.from_config
     if fc is None or (fc.span.line, fc.span.column) != (finding.span.line, finding.span.column):
         raise Skip("only a missing `@classmethod` is fixed")
-    if fc.decorators & DECORATORS or "classmethod" not in finding.message:
+    if fc.decorators & DECORATORS or finding.subject != "classmethod":
         raise Skip("only a missing `@classmethod` is fixed")
     node = site.method("from_config")
     positional = (node.args.posonlyargs + node.args.args) if node is not None else []

@@ -16,7 +16,7 @@ from cfglint.fixes._cst import (
     names_used,
     replace_in,
 )
-from cfglint.fixes.apply import ClassSite, Plan
+from cfglint.fixes.site import ClassSite, Plan
 
 NAME = "kwargs"
 

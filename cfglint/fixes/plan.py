@@ -16,6 +16,7 @@ from cfglint import fixes
 from cfglint.finding import Edit, Finding, Fix, Span
 from cfglint.fixes.files import Check, fix_files, fix_until_stable
 from cfglint.reporters import Identity, identity
+from cfglint.rules import fix_spec
 from cfglint.source import SourceError, decode_source
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -53,7 +54,7 @@ def with_fixes(findings: Sequence[Finding], check: Check, *, sources: Mapping[st
     out = []
     for finding in findings:
         fix = None
-        if finding.code in fixes.FIXES:
+        if fix_spec(finding.code) is not None:
             text = _text(finding.path, texts)
             if text is not None:
                 fix = single_fix(text, finding, check, by_path[finding.path])
@@ -70,7 +71,9 @@ def single_fix(source: str, finding: Finding, check: Check, baseline: Iterable[F
     edit = minimal_edit(source, fixed)
     if edit is None:
         return None
-    return Fix(fixes.FIXES[finding.code].title, (edit,), safe=safe)
+    spec = fix_spec(finding.code)
+    assert spec is not None
+    return Fix(spec.title, (edit,), safe=safe)
 
 
 def minimal_edit(before: str, after: str) -> Edit | None:

@@ -50,9 +50,11 @@ _NUMBER = re.compile(r"\d+")
 # ------------------------------------------------------------------------------------- validation
 def finding_key(finding: Finding) -> Key:
     """What a finding is about, independent of where the fix moved it: rule, class and subject (the
-    first symbol its message names, else the message without numbers)."""
-    match = _BACKTICKED.search(finding.message)
-    subject = match.group(1) if match else _NUMBER.sub("#", finding.message)
+    one its rule names, else the first symbol its message names, else the message without numbers)."""
+    subject = finding.subject
+    if subject is None:
+        match = _BACKTICKED.search(finding.message)
+        subject = match.group(1) if match else _NUMBER.sub("#", finding.message)
     return finding.code, finding.class_name, subject
 
 

@@ -21,9 +21,9 @@ from cfglint.fixes._cst import (
     replace_in,
     string_value,
 )
-from cfglint.fixes.apply import Analysis, ClassSite, Plan, assignments_to_attr
+from cfglint.fixes.site import Analysis, ClassSite, Plan, assignments_to_attr
 from cfglint.keras_names import SERIALIZABLE_FAMILIES, keras_path
-from cfglint.rules._values import keras_family
+from cfglint.keras_values import keras_family
 
 
 def plan(finding: Finding, site: ClassSite) -> Plan:

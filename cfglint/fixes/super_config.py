@@ -17,7 +17,7 @@ from cfglint.fixes._cst import (
     super_get_config,
     top_level_small,
 )
-from cfglint.fixes.apply import ClassSite, Plan
+from cfglint.fixes.site import ClassSite, Plan
 
 
 def plan(finding: Finding, site: ClassSite) -> Plan:

@@ -8,10 +8,11 @@ that reads pre-computed facts. Rules never walk syntax trees themselves.
 
 from __future__ import annotations
 
+import importlib
 import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from cfglint.finding import Severity, Span, Target
 
@@ -24,25 +25,37 @@ class Example:
     """A source snippet and where this rule must report in it (1-based line, column).
 
     `files` holds extra modules of the same little project (name → source) for examples that need a
-    base class defined in another file.
+    base class defined in another file. `fixed` is, for a bad example of a fixable rule, the source
+    after `--fix` (`--unsafe-fixes` for an unsafe fix), or `NOT_FIXED` when the fix declines here.
     """
 
     source: str
     expect: tuple[tuple[int, int], ...] = ()
     target: Target = Target.KERAS3
     files: tuple[tuple[str, str], ...] = ()
+    fixed: str | None = None
 
     @property
     def code(self) -> str:
         return textwrap.dedent(self.source).lstrip("\n")
 
+    @property
+    def fixed_code(self) -> str | None:
+        """The expected source after the fix (dedented like `code`), `NOT_FIXED`, or None: not given."""
+        if self.fixed is None or self.fixed == NOT_FIXED:
+            return self.fixed
+        return textwrap.dedent(self.fixed).lstrip("\n")
+
+
+NOT_FIXED = "<the fix declines here>"  # `bad(..., fixed=NOT_FIXED)`: the example documents a declined fix
+
 
 def bad(source: str, *expect: tuple[int, int], target: Target = Target.KERAS3,
-        files: tuple[tuple[str, str], ...] = ()) -> Example:
-    """An example the rule must flag exactly at `expect`."""
+        files: tuple[tuple[str, str], ...] = (), fixed: str | None = None) -> Example:
+    """An example the rule must flag exactly at `expect` (and, for a fixable rule, fix into `fixed`)."""
     if not expect:
         raise ValueError("a bad example needs at least one expected position")
-    return Example(source, tuple(expect), target, files)
+    return Example(source, tuple(expect), target, files, fixed)
 
 
 def good(source: str, target: Target = Target.KERAS3,
@@ -52,15 +65,48 @@ def good(source: str, target: Target = Target.KERAS3,
 
 
 @dataclass(frozen=True)
+class FixSpec:
+    """A rule's automatic fix, declared on the rule (as ruff builds a fix where it reports).
+
+    `applicability` is "safe" (applied by `--fix`: code that works keeps working) or "unsafe" (only with
+    `--unsafe-fixes`); `title` is the one line editors and JSON show; `why` is the documentation's "Fix
+    safety" text. `planner` names the function that plans the rewrite, as `"module:function"`: it is
+    imported only when a fix is planned, so `cfglint check` never loads libcst. A planner takes
+    `(finding, site)` (a `cfglint.fixes.site.ClassSite`) and returns a `Plan` or raises `Skip`.
+    """
+
+    applicability: Literal["safe", "unsafe"]
+    title: str
+    why: str
+    planner: str
+
+    @property
+    def safe(self) -> bool:
+        return self.applicability == "safe"
+
+    def load_planner(self) -> Any:
+        """The planner function (importing its module)."""
+        module, _, function = self.planner.partition(":")
+        return getattr(importlib.import_module(module), function)
+
+    def safety_text(self) -> str:
+        """The "Fix safety" paragraph: `Safe fix: ...` or `Unsafe fix (`--unsafe-fixes`): ...`."""
+        lead = "Safe fix" if self.safe else "Unsafe fix (`--unsafe-fixes`)"
+        return f"{lead}: {self.why[:1].lower()}{self.why[1:]}"
+
+
+@dataclass(frozen=True)
 class Hit:
     """What a check returns: where, and the one-line message naming the symbol.
 
-    `severity` lowers the rule's default for one finding whose evidence is weaker (None: the default).
+    `severity` lowers the rule's default for one finding whose evidence is weaker (None: the default);
+    `subject` names what it is about (a parameter, a config key), so a fix never parses the message.
     """
 
     span: Span
     message: str
     severity: Severity | None = None
+    subject: str | None = None  # the parameter or config key the finding is about: fixes read it
 
 
 class Rule:
@@ -72,12 +118,17 @@ class Rule:
     what: ClassVar[str]  # What it does
     why: ClassVar[str]  # Why is this bad? (the Keras call that fails and its error)
     instead: ClassVar[str]  # Use instead / how to fix
-    fix_safety: ClassVar[str] = "No automatic fix."
+    fix: ClassVar[FixSpec | None] = None  # the automatic fix, if any
     severity: ClassVar[dict[Target, Severity]]
     default_enabled: ClassVar[bool] = True
     dynamic: ClassVar[bool] = False  # reported by `cfglint verify` (CFG9), never by `check`
     invalid: ClassVar[tuple[Example, ...]] = ()
     valid: ClassVar[tuple[Example, ...]] = ()
+
+    @property
+    def fix_safety(self) -> str:
+        """The documentation's "Fix safety" text, from the fix the rule declares."""
+        return "No automatic fix." if self.fix is None else self.fix.safety_text()
 
     @property
     def targets(self) -> frozenset[Target]:

@@ -11,7 +11,7 @@ from cfglint.facts import InitFacts, Param, SuperInitCall, Value
 from cfglint.finding import Severity, Span, Target
 from cfglint.keras_names import BASE_CONFIG_KEYS
 from cfglint.project import Ancestor
-from cfglint.rules.base import Hit, Rule, bad, good
+from cfglint.rules.base import NOT_FIXED, FixSpec, Hit, Rule, bad, good
 
 
 def both(severity: Severity) -> dict[Target, Severity]:
@@ -224,11 +224,12 @@ def _missing_hits(ctx: ClassContext, required: bool) -> Iterable[Hit]:
             span = ctx.cls.init.varkw.span if ctx.cls.init and ctx.cls.init.varkw else ctx.cls.get_config.span
             yield Hit(span, f"`{param.name}` (an argument of `{item.owner.cls.name}.__init__`, "
                             f"{_where(item.owner, param.span)}, passed on through `**kwargs`) is missing "
-                            f"from `get_config`{_inherited(ctx)}")
+                            f"from `get_config`{_inherited(ctx)}", subject=param.name)
             continue
         own = ctx.cls.init is not None
         span = param.span if own else ctx.cls.get_config.span  # type: ignore[union-attr]
-        yield Hit(span, f"`{param.name}` is an `__init__` argument missing from `get_config`{_inherited(ctx)}")
+        yield Hit(span, f"`{param.name}` is an `__init__` argument missing from `get_config`{_inherited(ctx)}",
+                  subject=param.name)
 
 
 def _where(ancestor: Ancestor, span: Span) -> str:
@@ -269,14 +270,19 @@ class MissingRequiredParam(Rule):
            "`clone_model`, `model_from_json` and `keras.models.load_model` raise `TypeError: ... missing 1 "
            "required positional argument: 'units'`.")
     instead = "Return every constructor argument under its parameter name: `config.update({\"units\": self.units})`."
-    fix_safety = ("Safe fix: adds the argument to the dict `get_config` returns, under its own name, from the "
-                  "attribute `__init__` stores it in unchanged (`\"units\": self.units`); a class that inherits "
-                  "its config gets a `get_config` merging `super().get_config()`. Without the key every reload "
-                  "raises, so no working code depends on its absence. No fix when that attribute cannot be named "
-                  "with confidence: the argument is transformed or reassigned, the attribute is set elsewhere too, "
-                  "or the value is evidently an object (a layer, a callable, an array) or used as a tuple; and no "
-                  "`get_config` is written over Keras's automatic config (a class whose chain defines none, such "
-                  "as one under tf-keras's `AbstractRNNCell`), which would drop the arguments it records.")
+    fix = FixSpec(
+        "safe",
+        title="Add the missing argument to the config",
+        why=("Adds the argument to the dict `get_config` returns, under its own name, from the attribute "
+             "`__init__` stores it in unchanged (`\"units\": self.units`); a class that inherits its config "
+             "gets a `get_config` merging `super().get_config()`. Without the key every reload raises, so no "
+             "working code depends on its absence. No fix when that attribute cannot be named with confidence: "
+             "the argument is transformed or reassigned, the attribute is set elsewhere too, or the value is "
+             "evidently an object (a layer, a callable, an array) or used as a tuple; and no `get_config` is "
+             "written over Keras's automatic config (a class whose chain defines none, such as one under "
+             "tf-keras's `AbstractRNNCell`), which would drop the arguments it records."),
+        planner="cfglint.fixes.config_keys:plan_missing_key",
+    )
     severity = both(Severity.ERROR)
     invalid = (
         bad("""
@@ -292,7 +298,21 @@ class MissingRequiredParam(Rule):
                     config = super().get_config()
                     config.update({"scale": self.scale})
                     return config
-            """, (4, 24)),
+            """, (4, 24),
+            fixed="""
+            import keras
+
+            class Scale(keras.layers.Layer):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update({"scale": self.scale, "units": self.units})
+                    return config
+            """),
         bad("""
             from tensorflow.keras import layers
 
@@ -300,7 +320,20 @@ class MissingRequiredParam(Rule):
                 def __init__(self, units, groups, **kwargs):
                     super().__init__(units, **kwargs)
                     self.groups = groups
-            """, (4, 31)),
+            """, (4, 31),
+            fixed="""
+            from tensorflow.keras import layers
+
+            class Projection(layers.Dense):
+                def __init__(self, units, groups, **kwargs):
+                    super().__init__(units, **kwargs)
+                    self.groups = groups
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update({"groups": self.groups})
+                    return config
+            """),
         bad("""
             from keras import layers as L
 
@@ -316,7 +349,28 @@ class MissingRequiredParam(Rule):
                 def __init__(self, units, gate, **kwargs):
                     super().__init__(units, **kwargs)
                     self.gate = gate
-            """, (12, 31)),
+            """, (12, 31),
+            fixed="""
+            from keras import layers as L
+
+            class Base(L.Layer):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+
+            class Gated(Base):
+                def __init__(self, units, gate, **kwargs):
+                    super().__init__(units, **kwargs)
+                    self.gate = gate
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update({"gate": self.gate})
+                    return config
+            """),
         bad("""
             import keras
 
@@ -331,7 +385,23 @@ class MissingRequiredParam(Rule):
                     config = super().get_config()
                     config.update(self._config_dict)
                     return config
-            """, (4, 24)),
+            """, (4, 24),
+            fixed="""
+            import keras
+
+            class Stored(keras.layers.Layer):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self._config_dict = {"scale": scale}
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update(self._config_dict)
+                    config["units"] = self.units
+                    return config
+            """),
         bad("""
             from mypkg.compat import keras
 
@@ -352,7 +422,19 @@ class MissingRequiredParam(Rule):
                 "    else:\n"
                 "        keras_internal = tf.keras\n"
                 "    return keras_internal\n\n\n"
-                "keras = _get_keras_instance()\n")))),
+                "keras = _get_keras_instance()\n"))),
+            fixed="""
+            from mypkg.compat import keras
+
+            class Scale(keras.layers.Layer):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    return {**super().get_config(), "scale": self.scale, "units": self.units}
+            """),
         bad("""
             from typing import Generic, TypeVar
 
@@ -372,7 +454,32 @@ class MissingRequiredParam(Rule):
                 def __init__(self, units, rate, **kwargs):
                     super().__init__(units, **kwargs)
                     self.rate = rate
-            """, (16, 31)),
+            """, (16, 31),
+            fixed="""
+            from typing import Generic, TypeVar
+
+            import keras
+
+            T = TypeVar("T")
+
+            class Corruptor(keras.layers.Layer, Generic[T]):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+
+            class Dropout(Corruptor[float]):
+                def __init__(self, units, rate, **kwargs):
+                    super().__init__(units, **kwargs)
+                    self.rate = rate
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update({"rate": self.rate})
+                    return config
+            """),
         bad("""
             import json
             import os
@@ -394,7 +501,8 @@ class MissingRequiredParam(Rule):
 
                 def get_config(self):
                     return super().get_config()
-            """, (7, 24)),
+            """, (7, 24),
+            fixed=NOT_FIXED),
     )
     valid = (
         good("""
@@ -519,10 +627,15 @@ class MissingDefaultedParam(Rule):
            "*default* instead of the value it was created with, so the reloaded model silently computes "
            "something else (and a later change of the default changes old saved models too).")
     instead = "Return the argument under its own name: `config[\"scale\"] = self.scale`."
-    fix_safety = ("Safe fix: adds the argument to the dict `get_config` returns, from the attribute `__init__` "
-                  "stores it in unchanged, on the same conditions as CFG101. The only behaviour that changes is "
-                  "what a reload builds: the layer as it was created instead of one with the default, which is "
-                  "what the config is for; creating, calling, training and saving the layer are unchanged.")
+    fix = FixSpec(
+        "safe",
+        title="Add the missing argument to the config",
+        why=("Adds the argument to the dict `get_config` returns, from the attribute `__init__` stores it in "
+             "unchanged, on the same conditions as CFG101. The only behaviour that changes is what a reload "
+             "builds: the layer as it was created instead of one with the default, which is what the config is "
+             "for; creating, calling, training and saving the layer are unchanged."),
+        planner="cfglint.fixes.config_keys:plan_missing_key",
+    )
     severity = both(Severity.WARNING)
     invalid = (
         bad("""
@@ -538,7 +651,21 @@ class MissingDefaultedParam(Rule):
                     config = super().get_config()
                     config.update({"units": self.units})
                     return config
-            """, (4, 31)),
+            """, (4, 31),
+            fixed="""
+            import keras
+
+            class Scale(keras.layers.Layer):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update({"units": self.units, "scale": self.scale})
+                    return config
+            """),
         bad("""
             import tf_keras as keras
 
@@ -546,7 +673,20 @@ class MissingDefaultedParam(Rule):
                 def __init__(self, units, alpha=0.5, **kwargs):
                     super().__init__(units=units, **kwargs)
                     self.alpha = alpha
-            """, (4, 31), target=Target.TF_KERAS),
+            """, (4, 31), target=Target.TF_KERAS,
+            fixed="""
+            import tf_keras as keras
+
+            class Residual(keras.layers.Dense):
+                def __init__(self, units, alpha=0.5, **kwargs):
+                    super().__init__(units=units, **kwargs)
+                    self.alpha = alpha
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update({"alpha": self.alpha})
+                    return config
+            """),
         bad("""
             import keras
 
@@ -562,7 +702,23 @@ class MissingDefaultedParam(Rule):
 
                 def get_config(self):
                     return {**super().get_config(), "units": self.units}
-            """, (9, 33)),
+            """, (9, 33),
+            fixed="""
+            import keras
+
+            class Noisy(keras.layers.Layer):
+                def __init__(self, rate=0.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.rate = rate
+
+            class Block(Noisy):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units, "rate": self.rate}
+            """),
         bad("""
             import keras
 
@@ -579,7 +735,29 @@ class MissingDefaultedParam(Rule):
                 def __init__(self, units, **kwargs):
                     super().__init__(units, **kwargs)
                     self.shift = 0.5
-            """, (4, 31), (13, 33)),
+            """, (4, 31), (13, 33),
+            fixed="""
+            import keras
+
+            class Scaled(keras.layers.Layer):
+                def __init__(self, units, scale=1.0, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+                    self.scale = scale
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units, "scale": self.scale}
+
+            class Shifted(Scaled):
+                def __init__(self, units, **kwargs):
+                    super().__init__(units, **kwargs)
+                    self.shift = 0.5
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update({"scale": self.scale})
+                    return config
+            """),
     )
     valid = (
         good("""
@@ -925,7 +1103,7 @@ class UnknownConfigKey(Rule):
             return
         for key, entry in ctx.own_keys.items():
             if key not in accepted:
-                yield Hit(entry.span, f"config key `{key}` is not an argument of `__init__`")
+                yield Hit(entry.span, f"config key `{key}` is not an argument of `__init__`", subject=key)
 
 
 class GetConfigWithoutSuper(Rule):
@@ -942,10 +1120,15 @@ class GetConfigWithoutSuper(Rule):
            "layer computes in float32. No error is raised. (tf-keras Models are exempt: their "
            "`super().get_config()` is `{}` anyway.)")
     instead = "`config = super().get_config()`, then `config.update({...})` and `return config`."
-    fix_safety = ("Unsafe fix (`--unsafe-fixes`): starts the returned dict from `super().get_config()`. The "
-                  "config then carries `name`, `trainable` and `dtype` (and a built-in parent's arguments), and "
-                  "every reload passes them to `__init__`: what working reloads build changes (a frozen layer "
-                  "reloads frozen), and `__init__` must accept `**kwargs` (CFG301 reports it when it does not).")
+    fix = FixSpec(
+        "unsafe",
+        title="Merge `super().get_config()` into the config",
+        why=("Starts the returned dict from `super().get_config()`. The config then carries `name`, `trainable` "
+             "and `dtype` (and a built-in parent's arguments), and every reload passes them to `__init__`: "
+             "what working reloads build changes (a frozen layer reloads frozen), and `__init__` must accept "
+             "`**kwargs` (CFG301 reports it when it does not)."),
+        planner="cfglint.fixes.super_config:plan",
+    )
     severity = both(Severity.WARNING)
     invalid = (
         bad("""
@@ -958,7 +1141,18 @@ class GetConfigWithoutSuper(Rule):
 
                 def get_config(self):
                     return {"units": self.units}
-            """, (8, 9)),
+            """, (8, 9),
+            fixed="""
+            import keras
+
+            class Plain(keras.layers.Layer):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    return {**super().get_config(), "units": self.units}
+            """),
         bad("""
             import tensorflow as tf
 
@@ -970,7 +1164,19 @@ class GetConfigWithoutSuper(Rule):
                 def get_config(self):
                     config = {"units": self.units, "name": self.name}
                     return config
-            """, (8, 9)),
+            """, (8, 9),
+            fixed="""
+            import tensorflow as tf
+
+            class Plain(tf.keras.layers.Layer):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    config = {**super().get_config(), "units": self.units, "name": self.name}
+                    return config
+            """),
     )
     valid = (
         good("""

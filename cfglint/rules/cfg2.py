@@ -9,17 +9,9 @@ from cfglint.extract import is_serialized_slot
 from cfglint.facts import Value
 from cfglint.finding import Severity, Target
 from cfglint.keras_names import classify_base
-from cfglint.rules._values import (
-    attr_values,
-    builds_layer,
-    is_array,
-    is_numpy_scalar,
-    is_serialize_call,
-    keras_family,
-    layer_params,
-    source_param,
-)
-from cfglint.rules.base import Hit, Rule, bad, good
+from cfglint.keras_values import builds_layer, is_array, is_numpy_scalar, is_serialize_call, keras_family
+from cfglint.rules._values import attr_values, layer_params, source_param
+from cfglint.rules.base import FixSpec, Hit, Rule, bad, good
 from cfglint.rules.cfg1 import both
 
 
@@ -37,10 +29,15 @@ class KerasObjectNotSerialized(Rule):
            "`<family>.get(...)` those reloads work: the finding is then info. When `__init__` keeps the "
            "argument as it comes, the reload hands it a dict and the layer breaks: a warning.")
     instead = "`config[\"activation\"] = keras.activations.serialize(self.activation)` (likewise for the others)."
-    fix_safety = ("Safe fix: wraps the value in the matching `<family>.serialize(...)`, spelled the way the "
-                  "file already spells the family module. Offered only when `__init__` builds the attribute "
-                  "with `<family>.get(argument)`, which accepts the serialized form, so a reload builds the same "
-                  "object; only the config's value changes, from a Python object to JSON.")
+    fix = FixSpec(
+        "safe",
+        title="Serialize the Keras object in the config",
+        why=("Wraps the value in the matching `<family>.serialize(...)`, spelled the way the file already "
+             "spells the family module. Offered only when `__init__` builds the attribute with "
+             "`<family>.get(argument)`, which accepts the serialized form, so a reload builds the same object; "
+             "only the config's value changes, from a Python object to JSON."),
+        planner="cfglint.fixes.serialize:plan",
+    )
     severity = both(Severity.WARNING)
     invalid = (
         bad("""
@@ -55,7 +52,20 @@ class KerasObjectNotSerialized(Rule):
                     config = super().get_config()
                     config.update({"activation": self.activation})
                     return config
-            """, (10, 24)),
+            """, (10, 24),
+            fixed="""
+            import keras
+
+            class Act(keras.layers.Layer):
+                def __init__(self, activation="relu", **kwargs):
+                    super().__init__(**kwargs)
+                    self.activation = keras.activations.get(activation)
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update({"activation": keras.activations.serialize(self.activation)})
+                    return config
+            """),
         bad("""
             from tensorflow.keras import initializers, layers
 
@@ -66,7 +76,18 @@ class KerasObjectNotSerialized(Rule):
 
                 def get_config(self):
                     return {**super().get_config(), "kernel_initializer": self.kernel_initializer}
-            """, (9, 41)),
+            """, (9, 41),
+            fixed="""
+            from tensorflow.keras import initializers, layers
+
+            class Kernel(layers.Layer):
+                def __init__(self, kernel_initializer="he_normal", **kwargs):
+                    super().__init__(**kwargs)
+                    self.kernel_initializer = initializers.get(kernel_initializer)
+
+                def get_config(self):
+                    return {**super().get_config(), "kernel_initializer": initializers.serialize(self.kernel_initializer)}
+            """),
     )
     valid = (
         good("""
@@ -110,10 +131,10 @@ class KerasObjectNotSerialized(Rule):
                 # plain `json.dumps(get_config())` and legacy `.h5` files break
                 yield Hit(entry.span, f"config key `{key}` holds a Keras object: plain `json.dumps` of the "
                                       f"config and legacy `.h5` fail; return `{family}.serialize(...)` of it",
-                          Severity.INFO)
+                          Severity.INFO, subject=key)
             else:
                 yield Hit(entry.span, f"config key `{key}` holds a Keras object that `__init__` does not "
-                                      f"decode again; return `{family}.serialize(...)` of it")
+                                      f"decode again; return `{family}.serialize(...)` of it", subject=key)
 
 
 def _decodes(use: str, family: str) -> bool:

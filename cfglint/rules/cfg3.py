@@ -10,8 +10,12 @@ from cfglint.context import ClassContext
 from cfglint.facts import Param, Value
 from cfglint.finding import Severity, Target
 from cfglint.keras_names import BASE_CONFIG_KEYS
-from cfglint.rules._values import builds_layer, is_array
-from cfglint.rules.base import Hit, Rule, bad, good
+from cfglint.keras_values import (
+    DECODING_USES,
+    NONBASIC_ANNOTATIONS,
+    object_default,
+)
+from cfglint.rules.base import NOT_FIXED, FixSpec, Hit, Rule, bad, good
 from cfglint.rules.cfg1 import both
 
 
@@ -35,10 +39,14 @@ class SuperConfigWithoutKwargs(Rule):
            "__init__() got an unexpected keyword argument 'name'` (Keras 3 Models: `Unable to revive "
            "model from config`). tf-keras Models are exempt: their `super().get_config()` is `{}`.")
     instead = "`def __init__(self, units, **kwargs): super().__init__(**kwargs)`."
-    fix_safety = ("Safe fix: adds `**kwargs` to `__init__` and forwards it to the existing "
-                  "`super().__init__(...)` call; every call that worked before passes nothing through it. No "
-                  "fix when `__init__` calls no `super().__init__(...)` or that call already spreads another "
-                  "mapping.")
+    fix = FixSpec(
+        "safe",
+        title="Accept `**kwargs` and forward it to `super().__init__`",
+        why=("Adds `**kwargs` to `__init__` and forwards it to the existing `super().__init__(...)` call; every "
+             "call that worked before passes nothing through it. No fix when `__init__` calls no "
+             "`super().__init__(...)` or that call already spreads another mapping."),
+        planner="cfglint.fixes.kwargs:plan_accept",
+    )
     severity = both(Severity.ERROR)
     invalid = (
         bad("""
@@ -53,14 +61,34 @@ class SuperConfigWithoutKwargs(Rule):
                     config = super().get_config()
                     config["units"] = self.units
                     return config
-            """, (4, 9)),
+            """, (4, 9),
+            fixed="""
+            import keras
+
+            class Fixed(keras.layers.Layer):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+
+                def get_config(self):
+                    config = super().get_config()
+                    config["units"] = self.units
+                    return config
+            """),
         bad("""
             from tensorflow.keras import layers
 
             class Fixed(layers.Dense):
                 def __init__(self, units, name=None):
                     super().__init__(units, name=name)
-            """, (4, 9)),
+            """, (4, 9),
+            fixed="""
+            from tensorflow.keras import layers
+
+            class Fixed(layers.Dense):
+                def __init__(self, units, name=None, **kwargs):
+                    super().__init__(units, name=name, **kwargs)
+            """),
         bad("""
             import keras
 
@@ -76,7 +104,23 @@ class SuperConfigWithoutKwargs(Rule):
             class Child(Base):
                 def __init__(self, units=2):
                     super().__init__(units)
-            """, (13, 9)),
+            """, (13, 9),
+            fixed="""
+            import keras
+
+            class Base(keras.layers.Layer):
+                def __init__(self, units=2, name=None, trainable=True, dtype=None):
+                    super().__init__(name=name, trainable=trainable, dtype=dtype)
+                    self.units = units
+
+                def get_config(self):
+                    return {"units": self.units, "name": self.name, "trainable": self.trainable,
+                            "dtype": self.dtype}
+
+            class Child(Base):
+                def __init__(self, units=2, **kwargs):
+                    super().__init__(units, **kwargs)
+            """),
     )
     valid = (
         good("""
@@ -186,10 +230,14 @@ class AutoconfigWithoutKwargs(Rule):
            "`TypeError: __init__() got an unexpected keyword argument 'trainable'`. tf-keras drops what "
            "`__init__` does not accept and only loses the layer's `name` (reported as info).")
     instead = "`def __init__(self, units, **kwargs): super().__init__(**kwargs)`."
-    fix_safety = ("Safe fix: adds `**kwargs` to `__init__` and forwards it to the existing "
-                  "`super().__init__(...)` call; every call that worked before passes nothing through it. No "
-                  "fix for a `@dataclass` layer (it has no `__init__` to edit) or when `__init__` calls no "
-                  "`super().__init__(...)`.")
+    fix = FixSpec(
+        "safe",
+        title="Accept `**kwargs` and forward it to `super().__init__`",
+        why=("Adds `**kwargs` to `__init__` and forwards it to the existing `super().__init__(...)` call; every "
+             "call that worked before passes nothing through it. No fix for a `@dataclass` layer (it has no "
+             "`__init__` to edit) or when `__init__` calls no `super().__init__(...)`."),
+        planner="cfglint.fixes.kwargs:plan_accept",
+    )
     severity = {Target.KERAS3: Severity.ERROR, Target.TF_KERAS: Severity.INFO}
     invalid = (
         bad("""
@@ -199,7 +247,15 @@ class AutoconfigWithoutKwargs(Rule):
                 def __init__(self, units):
                     super().__init__()
                     self.units = units
-            """, (4, 9)),
+            """, (4, 9),
+            fixed="""
+            import keras
+
+            class Auto(keras.layers.Layer):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+            """),
         bad("""
             from dataclasses import dataclass
             from tensorflow import keras
@@ -210,7 +266,8 @@ class AutoconfigWithoutKwargs(Rule):
 
                 def __post_init__(self):
                     super().__init__()
-            """, (5, 7)),
+            """, (5, 7),
+            fixed=NOT_FIXED),
         bad("""
             import tf_keras as keras
 
@@ -218,7 +275,15 @@ class AutoconfigWithoutKwargs(Rule):
                 def __init__(self, units):
                     super().__init__()
                     self.units = units
-            """, (4, 9), target=Target.TF_KERAS),
+            """, (4, 9), target=Target.TF_KERAS,
+            fixed="""
+            import tf_keras as keras
+
+            class Auto(keras.layers.Layer):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+            """),
     )
     valid = (
         good("""
@@ -271,10 +336,15 @@ class ModelWithoutGetConfig(Rule):
            "variables, but received 0 variables during loading`; required parameters raise "
            "`NotImplementedError` at save time.")
     instead = "Define `get_config` returning every constructor argument (and `from_config` for object arguments)."
-    fix_safety = ("Unsafe fix (`--unsafe-fixes`): writes `get_config` returning `super().get_config()` and every "
-                  "constructor argument, when `__init__` stores each one unchanged on `self` (otherwise no fix). "
-                  "Clones and reloads then build the model from the values passed instead of the defaults, a "
-                  "change in what running code builds; review it.")
+    fix = FixSpec(
+        "unsafe",
+        title="Write `get_config` from the constructor's arguments",
+        why=("Writes `get_config` returning `super().get_config()` and every constructor argument, when "
+             "`__init__` stores each one unchanged on `self` (otherwise no fix). Clones and reloads then build "
+             "the model from the values passed instead of the defaults, a change in what running code builds; "
+             "review it."),
+        planner="cfglint.fixes.config_keys:plan_model_config",
+    )
     severity = {Target.KERAS3: Severity.ERROR}
     invalid = (
         bad("""
@@ -287,7 +357,8 @@ class ModelWithoutGetConfig(Rule):
 
                 def call(self, x):
                     return self.dense(x)
-            """, (3, 7)),
+            """, (3, 7),
+            fixed=NOT_FIXED),
         bad("""
             from keras import Model, layers
 
@@ -295,7 +366,43 @@ class ModelWithoutGetConfig(Rule):
                 def __init__(self, depth, width=8, **kwargs):
                     super().__init__(**kwargs)
                     self.blocks = [layers.Dense(width) for _ in range(depth)]
-            """, (3, 7)),
+            """, (3, 7),
+            fixed=NOT_FIXED),
+        bad("""
+            import keras
+
+            class Tower(keras.Model):
+                def __init__(self, depth=2, width=8, **kwargs):
+                    super().__init__(**kwargs)
+                    self.depth = depth
+                    self.width = width
+                    self.blocks = [keras.layers.Dense(width) for _ in range(depth)]
+
+                def call(self, x):
+                    for block in self.blocks:
+                        x = block(x)
+                    return x
+            """, (3, 7),
+            fixed="""
+            import keras
+
+            class Tower(keras.Model):
+                def __init__(self, depth=2, width=8, **kwargs):
+                    super().__init__(**kwargs)
+                    self.depth = depth
+                    self.width = width
+                    self.blocks = [keras.layers.Dense(width) for _ in range(depth)]
+
+                def call(self, x):
+                    for block in self.blocks:
+                        x = block(x)
+                    return x
+
+                def get_config(self):
+                    config = super().get_config()
+                    config.update({"depth": self.depth, "width": self.width})
+                    return config
+            """),
     )
     valid = (
         good("""
@@ -330,16 +437,6 @@ class ModelWithoutGetConfig(Rule):
                                 "with the defaults")
 
 
-NONBASIC_ANNOTATIONS = ("Callable", "Layer", "Model", "ndarray", "Tensor", "Initializer", "Regularizer",
-                        "Constraint", "Variable", "Array", "function", "Sequential")
-NONBASIC_USES = {"called", ".build()", "activations.get", "initializers.get", "regularizers.get",
-                 "constraints.get", "saving.deserialize_keras_object", "layers.deserialize"}
-
-
-DECODING_USES = {"activations.get", "initializers.get", "regularizers.get", "constraints.get",
-                 "saving.deserialize_keras_object", "layers.deserialize"}
-BASIC_ANNOTATIONS = frozenset({"str", "int", "float", "bool", "None", "NoneType", "list", "tuple", "dict",
-                               "List", "Tuple", "Dict", "Sequence", "Mapping", "Literal", "Any", "object"})
 _NONBASIC_WORD = re.compile(r"\b(" + "|".join(NONBASIC_ANNOTATIONS) + r")\b")
 
 
@@ -387,14 +484,9 @@ def _nonbasic_evidence(ctx: ClassContext, param: Param) -> tuple[str, bool] | No
     built. Weak: it is handed to `activations.get`-style helpers (which take names too) or annotated
     with a union that also admits a basic value (`float | Tensor`).
     """
-    default = param.default
-    if default is not None:
-        if default.kind == "lambda":
-            return "defaults to a lambda", True
-        if default.kind == "dotted" and default.text.split(".")[-1][:1].islower() and "." in default.text:
-            return f"defaults to the function `{default.text}`", True
-        if builds_layer(default) or is_array(default):
-            return "defaults to an object", True
+    by_default = object_default(param)
+    if by_default is not None:
+        return by_default, True
     uses = ctx.init.param_uses.get(param.name, set()) if ctx.init else set()
     if "called" in uses:
         return "is called", True
@@ -624,9 +716,14 @@ class KwargsSwallowed(Rule):
            "a layer created with `dtype=\"float64\"` reloads as float32, and a misspelled config key is "
            "swallowed instead of failing (the reloaded layer then uses a default).")
     instead = "`super().__init__(**kwargs)`."
-    fix_safety = ("Unsafe fix (`--unsafe-fixes`): adds `**kwargs` to the `super().__init__(...)` call. Keywords "
-                  "that were silently ignored (`name`, `dtype`, a misspelled argument) then take effect or raise, "
-                  "which changes what working code does. No fix when the call already spreads another mapping.")
+    fix = FixSpec(
+        "unsafe",
+        title="Forward `**kwargs` to `super().__init__`",
+        why=("Adds `**kwargs` to the `super().__init__(...)` call. Keywords that were silently ignored (`name`, "
+             "`dtype`, a misspelled argument) then take effect or raise, which changes what working code does. "
+             "No fix when the call already spreads another mapping."),
+        planner="cfglint.fixes.kwargs:plan_forward",
+    )
     severity = both(Severity.WARNING)
     invalid = (
         bad("""
@@ -636,7 +733,15 @@ class KwargsSwallowed(Rule):
                 def __init__(self, units, **kwargs):
                     super().__init__()
                     self.units = units
-            """, (5, 9)),
+            """, (5, 9),
+            fixed="""
+            import keras
+
+            class Swallow(keras.layers.Layer):
+                def __init__(self, units, **kwargs):
+                    super().__init__(**kwargs)
+                    self.units = units
+            """),
         bad("""
             import tensorflow as tf
 
@@ -644,7 +749,15 @@ class KwargsSwallowed(Rule):
                 def __init__(self, units, **options):
                     tf.keras.layers.Layer.__init__(self, name="swallow")
                     self.units = units
-            """, (5, 9)),
+            """, (5, 9),
+            fixed="""
+            import tensorflow as tf
+
+            class Swallow(tf.keras.layers.Layer):
+                def __init__(self, units, **options):
+                    tf.keras.layers.Layer.__init__(self, name="swallow", **options)
+                    self.units = units
+            """),
     )
     valid = (
         good("""

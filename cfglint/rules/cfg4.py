@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from cfglint.context import ClassContext
 from cfglint.finding import Severity, Target
-from cfglint.rules.base import Hit, Rule, bad, good
+from cfglint.rules.base import NOT_FIXED, FixSpec, Hit, Rule, bad, good
 from cfglint.rules.cfg1 import both
 
 
@@ -20,9 +20,14 @@ class FromConfigSignature(Rule):
            "argument (a wrong layer, then a failure in `call`); returning nothing gives `None` to the "
            "loader.")
     instead = "`@classmethod` / `def from_config(cls, config):` / `return cls(**config)`."
-    fix_safety = ("Safe fix: adds `@classmethod`; without it Keras's `cls.from_config(config)` always raises, so "
-                  "no working code depends on its absence. A `cls(config)` without `**` or a missing `return` has "
-                  "no automatic fix.")
+    fix = FixSpec(
+        "safe",
+        title="Make `from_config` a classmethod",
+        why=("Adds `@classmethod`; without it Keras's `cls.from_config(config)` always raises, so no working "
+             "code depends on its absence. A `cls(config)` without `**` or a missing `return` has no automatic "
+             "fix."),
+        planner="cfglint.fixes.from_config:plan",
+    )
     severity = both(Severity.ERROR)
     invalid = (
         bad("""
@@ -34,7 +39,18 @@ class FromConfigSignature(Rule):
 
                 def from_config(cls, config):
                     return cls(**config)
-            """, (7, 9)),
+            """, (7, 9),
+            fixed="""
+            import keras
+
+            class Plain(keras.layers.Layer):
+                def get_config(self):
+                    return super().get_config()
+
+                @classmethod
+                def from_config(cls, config):
+                    return cls(**config)
+            """),
         bad("""
             from tensorflow.keras import layers
 
@@ -49,7 +65,8 @@ class FromConfigSignature(Rule):
                 @classmethod
                 def from_config(cls, config):
                     return cls(config)
-            """, (13, 16)),
+            """, (13, 16),
+            fixed=NOT_FIXED),
         bad("""
             import keras
 
@@ -57,7 +74,8 @@ class FromConfigSignature(Rule):
                 @classmethod
                 def from_config(cls, config):
                     cls(**config)
-            """, (5, 9)),
+            """, (5, 9),
+            fixed=NOT_FIXED),
     )
     valid = (
         good("""
@@ -84,7 +102,7 @@ class FromConfigSignature(Rule):
         if fc is None:
             return
         if not fc.decorators & {"classmethod", "staticmethod"}:
-            yield Hit(fc.span, "`from_config` is not a `@classmethod`")
+            yield Hit(fc.span, "`from_config` is not a `@classmethod`", subject="classmethod")
         for span in fc.cls_calls_without_star:
             yield Hit(span, "`from_config` passes the config dict as one positional argument; use `cls(**config)`")
         if not fc.returns_value:

@@ -1,0 +1,57 @@
+"""One module's source to its facts: `ast.parse` once, extract, and every way that can fail as a
+`ParseFailure` with the position to report (CFG001). Used by the checker and by the fixes, which read
+the same facts to find what they rewrite."""
+
+from __future__ import annotations
+
+import ast
+import gc
+
+from cfglint.extract import extract
+from cfglint.facts import ModuleFacts
+from cfglint.noqa import parse_noqa
+
+
+class ParseFailure(Exception):
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+def parse_module(source: str, path: str, module: str) -> ModuleFacts:
+    """Parse and extract one module, turning every way that can fail into a `ParseFailure`.
+
+    The cyclic garbage collector is paused meanwhile: a syntax tree is millions of young objects in a
+    large file, none of them cyclic garbage, and collecting over them doubled the time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_module(source, path, module)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_module(source: str, path: str, module: str) -> ModuleFacts:
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        column = exc.offset or 1
+        raise ParseFailure(f"syntax error: {exc.msg}", line, max(column, 1)) from None
+    except (ValueError, MemoryError, RecursionError) as exc:
+        raise ParseFailure(f"cannot be parsed: {_reason(exc)}") from None
+    try:
+        facts = extract(tree, source, path, module)
+    except RecursionError:
+        raise ParseFailure("cannot be analysed: the code is nested too deeply") from None
+    facts.noqa = parse_noqa(source)
+    return facts
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "the code is nested too deeply"
+    if isinstance(exc, MemoryError):  # what CPython's parser raises when its own stack overflows
+        return "the code is nested too deeply for Python's parser (its stack overflowed)"
+    return str(exc)
