@@ -19,6 +19,7 @@ class Positions:
         self.lines = source.splitlines()
 
     def column(self, line: int, byte_offset: int) -> int:
+        """The 1-based character column of a byte offset on a line."""
         if 1 <= line <= len(self.lines):
             text = self.lines[line - 1]
             if not text.isascii():
@@ -26,6 +27,7 @@ class Positions:
         return byte_offset + 1
 
     def span(self, node: ast.AST) -> Span:
+        """Where a node starts and ends, in characters."""
         line = node.lineno  # type: ignore[attr-defined]
         end_line = getattr(node, "end_lineno", None) or line
         end_col = getattr(node, "end_col_offset", None)
@@ -58,22 +60,26 @@ def _find_word(text: str, word: str, start: int) -> int:
 
 
 def is_super_call(node: ast.AST) -> bool:
+    """`super()`, the receiver of a parent-method call."""
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
 
 
 def method_call(node: ast.AST, method: str) -> ast.Call | None:
+    """The node if it calls `<anything>.<method>(...)`, else None."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method:
         return node
     return None
 
 
 def names_in(node: ast.AST | None) -> frozenset[str]:
+    """Every bare name an expression mentions: how rules tell which parameters a value comes from."""
     if node is None:
         return frozenset()
     return frozenset(n.id for n in walk(node) if isinstance(n, ast.Name))
 
 
 def self_attr(node: ast.AST, self_name: str) -> str | None:
+    """`x` for `self.x` (with the method's own name for `self`), else None."""
     if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
             and node.value.id == self_name):
         return node.attr
@@ -81,6 +87,7 @@ def self_attr(node: ast.AST, self_name: str) -> str | None:
 
 
 def const_str(node: ast.AST | None) -> str | None:
+    """The value of a string literal (a config key, a keyword name), else None."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     return None
@@ -150,11 +157,13 @@ def walk_no_nested(body: Iterable[ast.AST]) -> Iterator[ast.AST]:
 
 
 def self_name_of(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The name a method gives its first parameter (`self`, `cls`, or whatever the author chose)."""
     args = fn.args.posonlyargs + fn.args.args
     return args[0].arg if args else "self"
 
 
 def keyword_span(pos: Positions, kw: ast.keyword) -> Span:
+    """The span of `name=value`, or of the value where `ast` records no position for the keyword."""
     if hasattr(kw, "lineno"):
         return pos.span(kw)
     return pos.span(kw.value)

@@ -38,6 +38,7 @@ class ModuleScope:
         return ".".join(reversed(parts))
 
     def resolve_name(self, name: str) -> str:
+        """What a bare name stands for: an import, an alias, a class of this module, or itself."""
         if name in self.facts.imports:
             return self.facts.imports[name]
         if name in self.aliases:
