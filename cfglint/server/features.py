@@ -24,6 +24,7 @@ __all__ = ["DEBOUNCE_SECONDS", "create_server", "main"]
 
 
 def create_server() -> CfglintLanguageServer:
+    """A server with every feature registered, not yet serving (`main` serves it on stdio)."""
     server = CfglintLanguageServer()
 
     @server.feature(types.INITIALIZED)
