@@ -127,24 +127,15 @@ def _spec(code: str) -> FixSpec:
 def fix_for(source: str, finding: Finding) -> Fix | None:
     """`fix_one` as a `Fix`: one `Edit` replacing the smallest range of whole lines that changed."""
     from cfglint.finding import Edit, Fix, Span
+    from cfglint.line_edit import line_edit
 
     fixed = fix_one(source, finding)
-    if fixed is None:
+    edit = line_edit(source, fixed) if fixed is not None else None
+    if edit is None:
         return None
-    old, new = source.splitlines(keepends=True), fixed.splitlines(keepends=True)
-    start = 0
-    while start < min(len(old), len(new)) and old[start] == new[start]:
-        start += 1
-    end_old, end_new = len(old), len(new)
-    while end_old > start and end_new > start and old[end_old - 1] == new[end_new - 1]:
-        end_old -= 1
-        end_new -= 1
-    if end_old == len(old) and old and not old[-1].endswith(("\n", "\r")):
-        span = Span(start + 1, 1, len(old), len(old[-1]) + 1)  # up to the end of a last line without newline
-    else:
-        span = Span(start + 1, 1, end_old + 1, 1)  # whole lines [start, end_old), end exclusive
+    span = Span(edit.line + 1, edit.column + 1, edit.end_line + 1, edit.end_column + 1)
     spec = _spec(finding.code)
-    return Fix(spec.title, (Edit(span, "".join(new[start:end_new])),), safe=spec.safe)
+    return Fix(spec.title, (Edit(span, edit.text),), safe=spec.safe)
 
 
 __all__ = ["FixOutcome", "check_one", "describe", "fix_for", "fix_one", "fix_source",

@@ -1,0 +1,54 @@
+"""The smallest run of whole lines that differs between two texts, as one replacement.
+
+A fix rewrites a whole file, but an editor (and a JSON or SARIF consumer) wants an edit it can show and
+apply: the lines before the first difference and after the last one are left out. Lines end where
+Python's tokenizer and LSP end them (`\\r\\n`, `\\r` or `\\n`; not at a form feed or U+2028, which
+`str.splitlines` would split at), so the line numbers agree with the ones in findings.
+
+Standard library only: `cfglint check` imports this to describe fixes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their line breaks, split where LSP (and Python's tokenizer) split them."""
+    return _LINE.findall(text)
+
+
+class LineEdit(NamedTuple):
+    """Replace the text between two 0-based (line, column) positions (end exclusive; columns in code
+    points) by `text`.
+
+    The start is always the beginning of a line (possibly the line after the last one, for text added at
+    the end). So is the end, except that the end of a text whose last line has no line break is that
+    line's end, there being no next line to point at."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    text: str
+
+
+def line_edit(old: str, new: str) -> LineEdit | None:
+    """The replacement of the fewest whole lines turning `old` into `new`; None when they are equal."""
+    if old == new:
+        return None
+    before, after = split_lines(old), split_lines(new)
+    prefix = 0
+    while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while (suffix < min(len(before), len(after)) - prefix
+           and before[len(before) - 1 - suffix] == after[len(after) - 1 - suffix]):
+        suffix += 1
+    end_line, end_column = len(before) - suffix, 0
+    if suffix == 0 and before and not before[-1].endswith(("\n", "\r")):
+        end_line, end_column = len(before) - 1, len(before[-1])  # the end of a last line without a break
+    return LineEdit(prefix, 0, end_line, end_column, "".join(after[prefix:len(after) - suffix]))
