@@ -8,18 +8,16 @@ rewriting machinery (libcst).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from cfglint import fixes
 from cfglint.finding import Edit, Finding, Fix, Span
 from cfglint.fixes.files import Check, fix_files, fix_until_stable
+from cfglint.line_edit import character_edit
 from cfglint.reporters import Identity, identity
 from cfglint.rules import fix_spec
 from cfglint.source import SourceError, decode_source
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def would_fix(findings: Sequence[Finding], check: Check, *, unsafe: bool) -> frozenset[Identity]:
@@ -68,42 +66,12 @@ def single_fix(source: str, finding: Finding, check: Check, baseline: Iterable[F
     if planned is None:
         return None
     fixed, safe, _ = planned
-    edit = minimal_edit(source, fixed)
+    edit = character_edit(source, fixed)
     if edit is None:
         return None
     spec = fix_spec(finding.code)
     assert spec is not None
     return Fix(spec.title, (edit,), safe=safe)
-
-
-def minimal_edit(before: str, after: str) -> Edit | None:
-    """One replacement turning `before` into `after`: the differing middle, positions 1-based with
-    character columns (the end exclusive), as every span is."""
-    if before == after:
-        return None
-    start = 0
-    limit = min(len(before), len(after))
-    while start < limit and before[start] == after[start]:
-        start += 1
-    end_before, end_after = len(before), len(after)
-    while end_before > start and end_after > start and before[end_before - 1] == after[end_after - 1]:
-        end_before, end_after = end_before - 1, end_after - 1
-    # start at a line's beginning when the change does: edits read better as whole lines
-    while start > 0 and before[start - 1] not in "\r\n" and before[start - 1] in " \t" and after[start - 1] in " \t":
-        start -= 1
-    line, column = _position(before, start)
-    end_line, end_column = _position(before, end_before)
-    return Edit(Span(line, column, end_line, end_column), after[start:end_after])
-
-
-def _position(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and character column of `offset`, lines ending as Python's tokenizer ends them."""
-    line, line_start = 1, 0
-    for match in _LINE_BREAK.finditer(text, 0, offset):
-        if match.end() > offset:
-            break
-        line, line_start = line + 1, match.end()
-    return line, offset - line_start + 1
 
 
 def _text(path: str, texts: dict[str, str]) -> str | None:
