@@ -228,9 +228,9 @@ class Checker:
         explicit = {os.path.normpath(p) for p in paths if os.path.isfile(p)}
         entries: dict[Path, FileEntry] = {}
         missing = [(str(path), module_name(path)[0], self.max_file_size) for path, (key, stat)
-                   in zip(found.files, stats) if stat is None or self.cache.by_stat(key, stat) is None]
-        fresh = dict(zip((m[0] for m in missing), self._pool_map(read_entry, missing, minimum=64)))
-        for path, (_, stat) in zip(found.files, stats):
+                   in zip(found.files, stats, strict=True) if stat is None or self.cache.by_stat(key, stat) is None]
+        fresh = dict(zip((m[0] for m in missing), self._pool_map(read_entry, missing, minimum=64), strict=True))
+        for path, (_, stat) in zip(found.files, stats, strict=True):
             entry = self._entry(path, stat, report, fresh.get(str(path)))
             if entry is None:
                 continue
@@ -246,7 +246,8 @@ class Checker:
         reexporters = keras_reexporters(((e.module, e.signature) for e in entries.values() if e.signature), walked)
         first = True
         while pending:
-            batch = [p for p, entry in pending.items() if (first and (self.parse_all or os.path.normpath(p) in explicit))
+            batch = [p for p, entry in pending.items()
+                     if (first and (self.parse_all or os.path.normpath(p) in explicit))
                      or worth_parsing(entry.signature, known, project, walked, reexporters)]  # type: ignore[arg-type]
             first = False
             if not batch:
@@ -284,11 +285,11 @@ class Checker:
             order = sorted(range(len(work)), key=lambda i: -_size(work[i][0]))
             done = self._pool_map(parse_file, [work[i] for i in order], minimum=8, chunksize=1)
             results: list = [None] * len(work)
-            for position, result in zip(order, done):
+            for position, result in zip(order, done, strict=True):
                 results[position] = result
         else:
             results = [parse_file(item) for item in work]
-        for (path, entry), parsed in zip(todo, results):
+        for (path, entry), parsed in zip(todo, results, strict=True):
             self._apply_parsed(path, entry, parsed, report, current)
         return current
 
@@ -534,7 +535,7 @@ def parse_file(job: tuple[str, str, bytes | None, int]) -> Parsed:
     is compared with `expected`; when they differ a complete new entry is returned."""
     path, module, expected, limit = job
     try:
-        data, stat = _read_bytes(path, limit)
+        data, _stat = _read_bytes(path, limit)
     except OSError as exc:
         return Parsed(unreadable=read_error(exc))
     except Refused as refused:

@@ -321,7 +321,7 @@ def add_star_kwarg(fn: cst.FunctionDef, name: str) -> cst.FunctionDef:
                            "whitespace_after_param")
     rebuilt: dict[str, list[cst.CSTNode]] = {"posonly": [], "params": [], "kwonly": []}
     changes: dict[str, object] = {}
-    for (kind, _), node in zip(slots, nodes):
+    for (kind, _), node in zip(slots, nodes, strict=True):
         if kind == "slash":
             changes["posonly_ind"] = node
         elif kind == "star":
@@ -372,6 +372,6 @@ def replace_in(root: T, old: cst.CSTNode, new: cst.CSTNode) -> T:
     if path is None:
         return root.deep_replace(old, new)  # type: ignore[return-value]
     replacement = new
-    for parent, child in zip(reversed(path[:-1]), reversed(path[1:])):
+    for parent, child in zip(reversed(path[:-1]), reversed(path[1:]), strict=True):
         replacement = _with_child(parent, child, replacement)
     return replacement  # type: ignore[return-value]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import libcst as cst
 
 from cfglint.finding import Finding
-from cfglint.fixes import FixOutcome
+from cfglint.fixes.outcome import FixOutcome
 from cfglint.fixes.safety import Check, describe_new, new_findings
 from cfglint.fixes.site import Plan, Planner, Skip, analyse
 from cfglint.rules import fix_spec

@@ -15,7 +15,6 @@ import libcst as cst
 from cfglint.facts import ClassFacts, InitFacts, Param
 from cfglint.finding import Finding
 from cfglint.fixes._cst import (
-    Skip,
     append_arg,
     append_dict_element,
     append_method,
@@ -33,7 +32,7 @@ from cfglint.fixes._cst import (
     string_value,
     top_level_small,
 )
-from cfglint.fixes.site import ClassSite, Plan, assignments_to_attr, rebinds
+from cfglint.fixes.site import ClassSite, Plan, Skip, assignments_to_attr, rebinds
 from cfglint.keras_names import BASE_CONFIG_KEYS
 from cfglint.keras_values import LAYER_METHODS, NONBASIC_ANNOTATIONS, NONBASIC_USES, object_default
 

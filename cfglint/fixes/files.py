@@ -9,6 +9,7 @@ nothing here raises for a single bad file.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import os
@@ -207,11 +208,11 @@ CHANGED = "changed on disk while cfglint ran; not fixed"
 def write_atomically(path: str, read: _Read, text: str, *, roots: Sequence[str] | None = None) -> str | None:
     """Replace the file by `text` by compare-and-swap; None when written, else why it was left alone.
 
-    Never through a symbolic link that leads out of the `roots` it was found under; a hard-linked file is rewritten in place so
-    its other names see the fix. Otherwise the old file is first renamed aside, compared with what
-    was read, and only then is the new one linked in under the name, which fails rather than clobber a
-    file created meanwhile; a write that reached the old file during the swap puts it back. A lock file
-    next to it keeps two cfglint runs from fixing the same file at once."""
+    Never through a symbolic link that leads out of the `roots` it was found under; a hard-linked file
+    is rewritten in place so its other names see the fix. Otherwise the old file is first renamed
+    aside, compared with what was read, and only then is the new one linked in under the name, which
+    fails rather than clobber a file created meanwhile; a write that reached the old file during the
+    swap puts it back. A lock file next to it keeps two cfglint runs from fixing the same file at once."""
     try:
         data = encode_like(read.data, text)
     except (UnicodeError, LookupError, ValueError):  # `idna`, `punycode`... fail with a bare UnicodeError
@@ -262,10 +263,8 @@ def _swap(target: str, directory: str, name: str, read: _Read, data: bytes, mode
             os.fsync(stream.fileno())
         os.chmod(temporary, mode)
         if hasattr(os, "chown") and (read.stat.st_uid, read.stat.st_gid) != _owner(temporary):
-            try:
+            with contextlib.suppress(OSError):
                 os.chown(temporary, read.stat.st_uid, read.stat.st_gid)
-            except OSError:
-                pass
         os.rename(target, aside)  # from here on a writer that opens the name finds no file or a new one
         if _differs(os.stat(aside), aside, read):
             return _put_back(aside, target) or CHANGED
@@ -325,10 +324,8 @@ def _owner(path: str) -> tuple[int, int]:
 
 
 def _remove(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 def unified_diff(path: str, old: str, new: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import libcst as cst
 
 from cfglint.finding import Finding
-from cfglint.fixes._cst import Skip, find_class, find_method, replace_in
-from cfglint.fixes.site import ClassSite, Plan
+from cfglint.fixes._cst import find_class, find_method, replace_in
+from cfglint.fixes.site import ClassSite, Plan, Skip
 
 DECORATORS = {"classmethod", "staticmethod"}
 

@@ -6,7 +6,6 @@ import libcst as cst
 
 from cfglint.finding import Finding
 from cfglint.fixes._cst import (
-    Skip,
     add_star_kwarg,
     append_arg,
     body_nodes,
@@ -16,7 +15,7 @@ from cfglint.fixes._cst import (
     names_used,
     replace_in,
 )
-from cfglint.fixes.site import ClassSite, Plan
+from cfglint.fixes.site import ClassSite, Plan, Skip
 
 NAME = "kwargs"
 
@@ -69,13 +68,24 @@ def parent_init_calls(fn: cst.FunctionDef) -> list[cst.Call]:
         if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
                 and node.func.attr.value == "__init__"):
             continue
-        receiver = node.func.value
-        if (isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) \
-                and receiver.func.value == "super") or (isinstance(receiver, (cst.Name, cst.Attribute)) and node.args and node.args[0].keyword is None \
-                and not node.args[0].star and isinstance(node.args[0].value, cst.Name) \
-                and node.args[0].value.value == self_name):
+        if _is_super(node.func.value) or _is_explicit_base_call(node, self_name):
             calls.append(node)
     return calls
+
+
+def _is_super(receiver: cst.BaseExpression) -> bool:
+    """`super()` (as in `super().__init__(...)`)."""
+    return isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) and receiver.func.value == "super"
+
+
+def _is_explicit_base_call(call: cst.Call, self_name: str) -> bool:
+    """`Base.__init__(self, ...)`: the base named, `self` passed first."""
+    if not isinstance(call.func, cst.Attribute) or not isinstance(call.func.value, (cst.Name, cst.Attribute)):
+        return False
+    if not call.args or call.args[0].keyword is not None or call.args[0].star:
+        return False
+    first = call.args[0].value
+    return isinstance(first, cst.Name) and first.value == self_name
 
 
 def _forward(fn: cst.FunctionDef, name: str) -> cst.FunctionDef:

@@ -24,14 +24,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cfglint.finding import Finding, Target
 from cfglint.keras_names import EXTENSION_ROOTS, classify_base, is_spelled_from_keras_root
+from cfglint.parsing import ParseFailure, parse_module
 from cfglint.project import Hierarchy, ProjectIndex, module_name
 
 if TYPE_CHECKING:
-    from cfglint.engine import Checker
     from cfglint.facts import ClassFacts, ModuleFacts
 
 # Keras built-in layers that define no `get_config` of their own (nor does any class between them and
@@ -82,6 +82,19 @@ def describe_new(found: Sequence[Finding]) -> str:
 Check = Callable[[str, str], list[Finding]]
 
 
+class Checker(Protocol):
+    """What validation needs of the checker (`cfglint.engine.Checker`): the fixes layer sits below
+    the engine and never imports it."""
+
+    index: ProjectIndex
+
+    def check_source(self, source: str, path: str) -> list[Finding]: ...
+
+    def close(self) -> None: ...
+
+    def target_of(self, facts: ModuleFacts) -> Target | None: ...
+
+
 @dataclass
 class Project:
     """A checked text's facts within its project: the index its bases are looked up in, and its
@@ -109,8 +122,6 @@ class Recheck:
             checker.close()
 
     def project(self, source: str, path: str) -> Project | None:
-        from cfglint.engine import ParseFailure, parse_module
-
         checker = self.make_checker()
         dotted, root = module_name(Path(path))
         try:

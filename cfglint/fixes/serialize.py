@@ -14,14 +14,13 @@ import libcst as cst
 
 from cfglint.finding import Finding
 from cfglint.fixes._cst import (
-    Skip,
     body_nodes,
     find_class,
     find_method,
     replace_in,
     string_value,
 )
-from cfglint.fixes.site import Analysis, ClassSite, Plan, assignments_to_attr
+from cfglint.fixes.site import Analysis, ClassSite, Plan, Skip, assignments_to_attr
 from cfglint.keras_names import SERIALIZABLE_FAMILIES, keras_path
 from cfglint.keras_values import keras_family
 

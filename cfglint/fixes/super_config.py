@@ -6,7 +6,6 @@ import libcst as cst
 
 from cfglint.finding import Finding
 from cfglint.fixes._cst import (
-    Skip,
     body_nodes,
     find_class,
     find_method,
@@ -17,7 +16,7 @@ from cfglint.fixes._cst import (
     super_get_config,
     top_level_small,
 )
-from cfglint.fixes.site import ClassSite, Plan
+from cfglint.fixes.site import ClassSite, Plan, Skip
 
 
 def plan(finding: Finding, site: ClassSite) -> Plan:

@@ -87,7 +87,7 @@ class KerasObjectNotSerialized(Rule):
 
                 def get_config(self):
                     return {**super().get_config(), "kernel_initializer": initializers.serialize(self.kernel_initializer)}
-            """),
+            """),  # noqa: E501 - the fix's output, as written
     )
     valid = (
         good("""

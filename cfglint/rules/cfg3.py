@@ -462,7 +462,7 @@ def _split_top(text: str, separator: str) -> list[str]:
             current = ""
         else:
             current += char
-    return parts + [current.strip()]
+    return [*parts, current.strip()]
 
 
 def _annotation_evidence(param: Param) -> tuple[str, bool] | None:
