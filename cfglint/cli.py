@@ -9,14 +9,18 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from cfglint import __version__
 from cfglint.display import printable
+from cfglint.finding import FLAVOURS, Target
 from cfglint.reporters import FORMATS
 
+if TYPE_CHECKING:
+    from cfglint.settings_resolver import CliOverrides, SettingsResolver
+
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-TARGETS = ("keras3", "tf-keras", "auto")
+TARGETS = (*(flavour.value for flavour in FLAVOURS), Target.AUTO.value)  # `--target` choices, as users write them
 
 
 class UsageError(Exception):
@@ -273,7 +277,7 @@ def _report_stream(args: argparse.Namespace) -> Iterator[TextIO]:
         return
     try:
         args.output_file.parent.mkdir(parents=True, exist_ok=True)
-        stream = open(args.output_file, "w", encoding="utf-8", errors="backslashreplace")
+        stream = open(args.output_file, "w", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115 (closed below)
     except OSError as exc:
         raise UsageError(f"{args.output_file}: cannot write the output file ({exc.strerror or exc})") from None
     with stream:
@@ -306,15 +310,17 @@ def _set_env(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
-def _cli_overrides(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _cli_overrides(args: argparse.Namespace) -> CliOverrides:
+    """The settings the command line gives; `verify` has no path options (no exclude, per-file-ignores)."""
     from cfglint.settings_resolver import CliOverrides
 
-    per_file = None
-    if args.per_file_ignores is not None:
-        per_file = tuple(args.per_file_ignores)
-    return CliOverrides(args.select, args.ignore, args.extend_select, args.target,
-                        exclude=tuple(args.exclude) if args.exclude is not None else None,
-                        extend_exclude=tuple(args.extend_exclude or ()), per_file_ignores=per_file)
+    per_file = getattr(args, "per_file_ignores", None)
+    exclude = getattr(args, "exclude", None)
+    return CliOverrides(args.select, args.ignore, getattr(args, "extend_select", None),
+                        None if args.target is None else Target(args.target),
+                        exclude=tuple(exclude) if exclude is not None else None,
+                        extend_exclude=tuple(getattr(args, "extend_exclude", None) or ()),
+                        per_file_ignores=tuple(per_file) if per_file is not None else None)
 
 
 def _check_once(args: argparse.Namespace) -> int:
@@ -324,11 +330,9 @@ def _check_once(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace, voice: _Voice) -> int:
     from cfglint.cache import CACHE_DIR_NAME, ResultCache
-    from cfglint.config import ConfigError, validate_codes
+    from cfglint.config import ConfigError
     from cfglint.discovery import is_excluded
     from cfglint.engine import Checker, Report
-    from cfglint.rules import ALL_RULES, DEFAULT_CODES
-    from cfglint.settings_resolver import SettingsResolver
     from cfglint.source import SourceError, decode_source
 
     fmt = args.output_format or os.environ.get("CFGLINT_OUTPUT_FORMAT") or "text"
@@ -339,12 +343,8 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
         raise UsageError("--statistics works with --output-format text or json (and concise, full)")
     paths = args.paths or ["."]
     try:
-        for _, codes in args.per_file_ignores or ():
-            validate_codes(codes, ALL_RULES, where="--per-file-ignores")
-        cli = _cli_overrides(args)
-        base = cli.apply(_settings_for(args, ALL_RULES))
-        resolver = SettingsResolver(base, all_codes=ALL_RULES, default_codes=DEFAULT_CODES, cli=cli,
-                                    fixed=args.config is not None)
+        resolver = _resolve(args)
+        base = resolver.base
         no_cache = os.environ.get("CFGLINT_NO_CACHE", "").lower() not in ("", "0", "false", "no")
         cache = ResultCache(None if args.no_cache or no_cache
                             else args.cache_dir or base.root / CACHE_DIR_NAME)
@@ -527,7 +527,7 @@ def _show_fixes(before: list, after: list, stream: TextIO, voice: _Voice) -> Non
         lines.append(f"- {printable(path)}:")
         for code, number in fixed.items():
             total += number
-            lines.append(f"    {number} × {code} ({ALL_RULES[code].name if code in ALL_RULES else code})")
+            lines.append(f"    {number} × {code} ({ALL_RULES[code].name if code in ALL_RULES else code})")  # noqa: RUF001
     if total:
         stream.write(f"Fixed {_count(total, 'finding')}:\n" + "\n".join(lines) + "\n\n")
     else:
@@ -601,10 +601,9 @@ def _watch_snapshot(args: argparse.Namespace, paths: list[str]) -> frozenset[tup
     .gitignore files of the folders named, each with its modification time and size."""
     from cfglint.config import ConfigError
     from cfglint.discovery import discover
-    from cfglint.rules import ALL_RULES
 
     try:
-        settings = _cli_overrides(args).apply(_settings_for(args, ALL_RULES))
+        settings = _resolve(args).base
     except ConfigError:
         settings = None
     names = [str(path) for path in discover(paths, settings, respect_gitignore=args.respect_gitignore).files] \
@@ -744,10 +743,9 @@ def run_verify(args: argparse.Namespace) -> int:
     from cfglint.engine import Checker
     from cfglint.finding import Severity
     from cfglint.reporters import write_report
-    from cfglint.rules import ALL_RULES, DEFAULT_CODES
-    from cfglint.settings_resolver import CliOverrides, SettingsResolver
+    from cfglint.rules import ALL_RULES
 
-    target_module = "tf_keras" if args.target == "tf-keras" else "keras"
+    target_module = "tf_keras" if args.target == Target.TF_KERAS.value else "keras"
     missing = [m for m in ("tensorflow", target_module) if importlib.util.find_spec(m) is None]
     if missing:
         raise UsageError(f"`cfglint verify` needs {' and '.join(missing)}: pip install 'cfglint[verify]'"
@@ -762,10 +760,8 @@ def run_verify(args: argparse.Namespace) -> int:
     from cfglint.verify.runner import run_verify as verify
 
     try:
-        base = _settings_for(args, ALL_RULES, stdin=False)  # validates [tool.cfglint.verify] too
-        resolver = SettingsResolver(base, all_codes=ALL_RULES, default_codes=DEFAULT_CODES,
-                                    cli=CliOverrides(args.select, args.ignore, None, args.target),
-                                    fixed=args.config is not None)
+        resolver = _resolve(args)  # validates [tool.cfglint.verify] too
+        base = resolver.base
         checker = Checker(base, resolver=resolver)
         with _sigterm_as_interrupt():
             report = verify(checker, args.paths or ["."], device=args.device, timeout=args.timeout,
@@ -775,8 +771,7 @@ def run_verify(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except WorkerStartError as exc:
         raise UsageError(str(exc)) from None
-    findings = [f for f in report.findings
-                if resolver.for_path(f.path).selection.enabled_for(f.code, Path(f.path))]
+    findings = report.findings  # `noqa`, the rule selection and per-file-ignores already applied
     for error in report.errors:
         _say("error", f"{error}", file=sys.stderr)
     if findings or not report.errors:  # a missing path is no "All checks passed"
@@ -802,12 +797,12 @@ def run_server() -> int:
 
 def run_clean(args: argparse.Namespace) -> int:
     from cfglint.cache import CACHE_DIR_NAME, clean
-    from cfglint.config import ConfigError, load_settings
-    from cfglint.rules import ALL_RULES
+    from cfglint.config import ConfigError
+    from cfglint.settings_resolver import resolve_settings
 
     try:
         start = Path(args.path)
-        settings = load_settings((start if os.path.isdir(start) else start.parent).absolute(), known_codes=ALL_RULES)
+        settings = resolve_settings(start if os.path.isdir(start) else start.parent).base
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     directory = args.cache_dir or settings.root / CACHE_DIR_NAME
@@ -818,18 +813,15 @@ def run_clean(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _settings_for(args: argparse.Namespace, known_codes, stdin: bool = True):  # type: ignore[no-untyped-def]
-    """The base configuration: `--config`, else the one nearest the first path, else the one
-    nearest the working directory. Each file then follows the configuration nearest to it."""
-    from cfglint.config import load_settings
+def _resolve(args: argparse.Namespace) -> SettingsResolver:
+    """The settings of `check` or `verify`: the base configuration is `--config`, else the one nearest
+    the first path (or `--stdin-filename`), else the one nearest the working directory; each file then
+    follows the configuration nearest to it, with the command line on top."""
+    from cfglint.settings_resolver import resolve_settings
 
-    named = args.stdin_filename if stdin else None
-    first = Path(named or (args.paths[0] if args.paths else "."))
+    first = Path(getattr(args, "stdin_filename", None) or (args.paths[0] if args.paths else "."))
     start = first if os.path.isdir(first) else first.parent
-    settings = load_settings(start.absolute(), known_codes=known_codes, config_file=args.config)
-    if settings.config_path is None and args.config is None:
-        settings = load_settings(Path.cwd(), known_codes=known_codes)
-    return settings
+    return resolve_settings(start, config_file=args.config, cli=_cli_overrides(args), fallback=Path.cwd())
 
 
 def run_rule(args: argparse.Namespace) -> int:

@@ -16,8 +16,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from cfglint.finding import FLAVOURS, Target
+
 ALL = "ALL"
-TARGETS = ("auto", "keras3", "tf-keras")
+TARGETS = (Target.AUTO.value, *(flavour.value for flavour in FLAVOURS))  # as users write them
 VALID_KEYS = (
     "exclude", "extend-exclude", "extend-select", "ignore", "max-file-size", "per-file-ignores", "select",
     "target", "verify",
@@ -59,7 +61,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
-    target: str = "auto"
+    target: Target = Target.AUTO
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     verify: Mapping[str, Any] = field(default_factory=_empty_mapping, hash=False)
 
@@ -171,11 +173,11 @@ def _parse_per_file_ignores(
                  for pattern, codes in value.items())
 
 
-def _parse_target(path: Path | None, key: str, value: Any, known: Collection[str]) -> str:
-    if value not in TARGETS:
+def _parse_target(path: Path | None, key: str, value: Any, known: Collection[str]) -> Target:
+    if not isinstance(value, str) or value not in TARGETS:
         shown = repr(value) if isinstance(value, str) else _describe(value)
         raise _key_error(path, key, f"must be one of {', '.join(TARGETS)}, not {shown}")
-    return value
+    return Target(value)
 
 
 VERIFY_KEYS = ("examples",)
