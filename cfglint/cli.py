@@ -7,8 +7,9 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, TextIO
 
 from cfglint import __version__
@@ -17,6 +18,11 @@ from cfglint.finding import FLAVOURS, Target
 from cfglint.reporters import FORMATS
 
 if TYPE_CHECKING:
+    from cfglint.config import Settings
+    from cfglint.engine import Checker, Report
+    from cfglint.finding import Finding
+    from cfglint.fixes.safety import Recheck
+    from cfglint.reporters import Identity
     from cfglint.settings_resolver import CliOverrides, SettingsResolver
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -43,8 +49,14 @@ def _per_file_ignore(text: str) -> tuple[str, tuple[str, ...]]:
     return glob.strip(), tuple(_codes(codes))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that knows its commands' parsers: an error shows the usage of the command."""
+
+    commands: Mapping[str, argparse.ArgumentParser] = MappingProxyType({})
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(
         prog="cfglint", allow_abbrev=False,
         description="Find Keras custom-layer config bugs (get_config/from_config) before they ship.",
     )
@@ -171,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rule = commands.add_parser("rule", help="explain a rule: what, why, example, fix", allow_abbrev=False,
                                description="Explain a rule: what it catches, why it breaks, examples, fix.")
-    parser.commands = commands.choices  # type: ignore[attr-defined]
+    parser.commands = commands.choices
     rule.add_argument("code", nargs="?", help="rule code, e.g. CFG101")
     rule.add_argument("--all", action="store_true", help="explain every rule")
     rule.add_argument("--output-format", choices=("text", "concise", "json", "markdown"), default="text",
@@ -188,8 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # the usage of the command the option was given to, as ruff prints it
-        commands = getattr(parser, "commands", {})
-        (commands.get(args.command) or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+        (parser.commands.get(args.command) or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         if args.command == "check":
             return run_check(args)
@@ -350,8 +361,8 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
                             else args.cache_dir or base.root / CACHE_DIR_NAME)
         jobs = args.jobs or os.cpu_count() or 1
 
-        def new_checker(**extra: object) -> Checker:
-            checker = Checker(base, resolver=resolver, **extra)  # type: ignore[arg-type]
+        def new_checker(cache: ResultCache | None = None, jobs: int = 1) -> Checker:
+            checker = Checker(base, resolver=resolver, cache=cache, jobs=jobs)
             checker.respect_gitignore = args.respect_gitignore
             return checker
 
@@ -366,9 +377,9 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
         fixing = args.fix or args.diff
         fixed_note = None
         applied = 0
-        before: list = []
+        before: list[Finding] = []
 
-        check_text = None
+        check_text: Recheck | None = None
         if fixing:
             from cfglint.fixes.safety import Recheck
 
@@ -387,13 +398,13 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
                     report.findings = checker.check_source(text, args.stdin_filename)
                 except SourceError as exc:
                     report.findings = list(checker._parse_error(args.stdin_filename, exc.reason, exc.line, exc.column))
-            if fixing:
+            if check_text is not None:  # fixing
                 return _fix_stdin(args, fmt, data, text, report, check_text, voice)
         else:
             report = checker.check_paths(paths, force_exclude=args.force_exclude)
             if args.add_noqa:
                 return _add_noqa(report, paths, voice)
-            if fixing:
+            if check_text is not None:  # fixing
                 from cfglint.fixes.files import fix_files, unified_diff
 
                 run = fix_files(report.findings, check_text, unsafe=args.unsafe_fixes, write=not args.diff,
@@ -452,8 +463,8 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
     return EXIT_CLEAN
 
 
-def _write_report(args: argparse.Namespace, fmt: str, findings: list, voice: _Voice, *,  # type: ignore[type-arg]
-                  files_checked: int, fixable: frozenset, stream: TextIO | None = None,
+def _write_report(args: argparse.Namespace, fmt: str, findings: list[Finding], voice: _Voice, *,
+                  files_checked: int, fixable: frozenset[Identity], stream: TextIO | None = None,
                   sources: dict[str, str] | None = None) -> None:
     """The report in `fmt`; with `--quiet`, the findings alone (the text format's summary left out)."""
     from cfglint.reporters import write_report
@@ -461,9 +472,9 @@ def _write_report(args: argparse.Namespace, fmt: str, findings: list, voice: _Vo
 
     target = stream or voice.out
     quiet_text = args.quiet and fmt in ("text", "concise", "full")
-    buffer = io.StringIO() if quiet_text else target
-    write_report(fmt, findings, buffer, rules=ALL_RULES, files_checked=files_checked, version=__version__,
-                 statistics=args.statistics, fixable=fixable, sources=sources)
+    buffer = io.StringIO()
+    write_report(fmt, findings, buffer if quiet_text else target, rules=ALL_RULES, files_checked=files_checked,
+                 version=__version__, statistics=args.statistics, fixable=fixable, sources=sources)
     if quiet_text:
         target.write(_without_summary(buffer.getvalue()))
 
@@ -474,7 +485,7 @@ def _without_summary(text: str) -> str:
     return body + "\n" if body else ""
 
 
-def _show_files(args: argparse.Namespace, base, voice: _Voice) -> int:  # type: ignore[no-untyped-def]
+def _show_files(args: argparse.Namespace, base: Settings, voice: _Voice) -> int:
     """`--show-files`: the files a check would read, absolute and sorted, one per line (as ruff)."""
     from cfglint.discovery import discover
 
@@ -489,7 +500,7 @@ def _show_files(args: argparse.Namespace, base, voice: _Voice) -> int:  # type: 
     return EXIT_ERROR if found.errors else EXIT_CLEAN
 
 
-def _add_noqa(report, paths: list[str], voice: _Voice) -> int:  # type: ignore[no-untyped-def]
+def _add_noqa(report: Report, paths: list[str], voice: _Voice) -> int:
     """`--add-noqa`: write the directives, say how many (ruff's words), exit 0 unless an error."""
     from cfglint.add_noqa import add_noqa
 
@@ -505,7 +516,7 @@ def _add_noqa(report, paths: list[str], voice: _Voice) -> int:  # type: ignore[n
     return EXIT_ERROR if report.errors else EXIT_CLEAN
 
 
-def _show_fixes(before: list, after: list, stream: TextIO, voice: _Voice) -> None:  # type: ignore[type-arg]
+def _show_fixes(before: list[Finding], after: list[Finding], stream: TextIO, voice: _Voice) -> None:
     """`--show-fixes`: the findings the fixes removed, per file and rule, in ruff's layout."""
     from cfglint.rules import ALL_RULES
 
@@ -623,7 +634,7 @@ def _watch_snapshot(args: argparse.Namespace, paths: list[str]) -> frozenset[tup
     return frozenset(state)
 
 
-def _print_held_back(held_back: list, voice: _Voice | None = None) -> None:  # type: ignore[type-arg]
+def _print_held_back(held_back: list[tuple[Finding, str]], voice: _Voice | None = None) -> None:
     """One line per safe fix that validation left out: it would have created a finding."""
     if voice is not None and not voice.chatty:
         return
@@ -636,8 +647,8 @@ def _count(number: int, word: str) -> str:
     return f"{number} {word}{'' if number == 1 else 's'}"
 
 
-def _fix_details(fmt: str, findings: list, checker, base, resolver,  # type: ignore[no-untyped-def]
-                 args: argparse.Namespace, stdin_text: str | None):
+def _fix_details(fmt: str, findings: list[Finding], checker: Checker, base: Settings, resolver: SettingsResolver,
+                 args: argparse.Namespace, stdin_text: str | None) -> tuple[list[Finding], frozenset[Identity]]:
     """The findings with their fixes (json, sarif, json-lines, full) and the ones `--fix` would fix
     (`[*]`), both from planning the fixes. Only files with a finding whose rule has a fix are planned:
     a run without one never loads the rewriting machinery."""
@@ -665,8 +676,8 @@ def _fix_details(fmt: str, findings: list, checker, base, resolver,  # type: ign
 
 
 
-def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None,  # type: ignore[no-untyped-def]
-               report, check_text, voice: _Voice) -> int:
+def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None, report: Report,
+               check_text: Recheck, voice: _Voice) -> int:
     """`--fix`/`--diff` with `--stdin-filename`: the fixed source goes to standard output (always the
     whole text, unchanged when there is nothing to fix, as editors replace the buffer with it), what
     remains to standard error; `--diff` prints only the diff."""
@@ -678,7 +689,8 @@ def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None
         stable = fix_until_stable(text, name, report.findings, check_text, unsafe=args.unsafe_fixes)
         _print_held_back(stable.held_back, voice)
     if args.diff:
-        diff = unified_diff(name, text, stable.source) if stable is not None and stable.source != text else ""
+        diff = unified_diff(name, text, stable.source) if stable is not None and text is not None \
+            and stable.source != text else ""
         voice.out.write(diff)
         count = len(stable.reported) if stable is not None and diff else 0
         voice.note(f"Would fix {_count(count, 'finding')}." if count else "No fixes available.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,8 +75,8 @@ def load_settings(start: Path, *, known_codes: Collection[str], config_file: Pat
         if table is None:
             raise ConfigError(f"{path}: no [tool.cfglint] table")
         return _build_settings(path.parent, path, table, known_codes)
-    root, path, table = _find_config(Path(start))
-    return _build_settings(root, path, table, known_codes)
+    root, found, table = _find_config(Path(start))
+    return _build_settings(root, found, table, known_codes)
 
 
 def _find_config(start: Path) -> tuple[Path, Path | None, dict[str, Any]]:
@@ -117,9 +118,9 @@ def _cfglint_table(path: Path, *, must_exist: bool) -> dict[str, Any] | None:
 
 def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
     """Parse TOML, importing the parser only now (it is the costliest import on the one-file path)."""
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:  # Python 3.10
         import tomli as tomllib
     try:
         return tomllib.loads(data.decode("utf-8"))

@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr  # what pytest's own `Item.repr_failure` is declared to return
+
     from cfglint.settings_resolver import SettingsResolver
+    from cfglint.verify.pool import PersistentWorker
+    from cfglint.verify.runner import ClassTarget
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,7 +36,7 @@ class VerifyFailure(Exception):
 
 
 class ClassItem(pytest.Item):
-    def __init__(self, *, target: Any, example: dict[str, Any] | None, **kwargs: Any) -> None:
+    def __init__(self, *, target: ClassTarget, example: dict[str, Any] | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.target = target
         self.example = example
@@ -53,7 +57,7 @@ class ClassItem(pytest.Item):
         if problems:
             raise VerifyFailure("\n".join(f"{p.code} {p.stage}: {p.message}" for p in problems))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, VerifyFailure):
             return f"{self.target.path}:{self.target.line}: {self.target.name}\n{excinfo.value}"
         return super().repr_failure(excinfo)
@@ -79,7 +83,7 @@ class VerifyCollector(pytest.Collector):
 class Plan:
     """The classes to verify, the examples that go with them, and the settings of their files."""
 
-    targets: list[Any]
+    targets: list[ClassTarget]
     examples: dict[str, Any]
     resolver: SettingsResolver
 
@@ -131,10 +135,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         items.extend(report.result or [])
 
 
-_WORKERS: dict[str, Any] = {}
+_WORKERS: dict[str, PersistentWorker] = {}
 
 
-def _worker(config: pytest.Config, target: str) -> Any:
+def _worker(config: pytest.Config, target: str) -> PersistentWorker:
     from cfglint.verify.pool import PersistentWorker, WorkerPool
 
     if target not in _WORKERS:

@@ -38,14 +38,12 @@ class CliOverrides:
 
     def apply(self, settings: Settings) -> Settings:
         """`settings` with the path options of the command line layered on top (as ruff does)."""
-        changes: dict[str, object] = {}
-        if self.exclude is not None:
-            changes["exclude"] = self.exclude
-        if self.extend_exclude:
-            changes["extend_exclude"] = (*settings.extend_exclude, *self.extend_exclude)
-        if self.per_file_ignores is not None:
-            changes["per_file_ignores"] = self.per_file_ignores
-        return replace(settings, **changes) if changes else settings  # type: ignore[arg-type]
+        if self.exclude is None and not self.extend_exclude and self.per_file_ignores is None:
+            return settings
+        return replace(settings, exclude=settings.exclude if self.exclude is None else self.exclude,
+                       extend_exclude=(*settings.extend_exclude, *self.extend_exclude),
+                       per_file_ignores=settings.per_file_ignores if self.per_file_ignores is None
+                       else self.per_file_ignores)
 
 
 @dataclass(frozen=True)
