@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 from cfglint import __version__
 from cfglint.display import printable
 from cfglint.finding import FLAVOURS, Target
-from cfglint.reporters import FORMATS
+from cfglint.reporters import FORMATS, STATISTICS_FORMATS, TEXT_FORMATS
 
 if TYPE_CHECKING:
     from cfglint.config import Settings
@@ -350,7 +350,7 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
     if fmt not in FORMATS:
         raise UsageError(f"unknown output format {fmt!r} (from CFGLINT_OUTPUT_FORMAT); "
                          f"valid: {', '.join(FORMATS)}")
-    if args.statistics and fmt not in ("text", "concise", "full", "json"):
+    if args.statistics and fmt not in STATISTICS_FORMATS:
         raise UsageError("--statistics works with --output-format text or json (and concise, full)")
     paths = args.paths or ["."]
     try:
@@ -441,7 +441,7 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
         voice.note(f"{warning}", kind="warning")
     for error in report.errors:
         _say("error", f"{error}", file=sys.stderr)
-    text_out = fmt in ("text", "concise", "full")
+    text_out = fmt in TEXT_FORMATS
     if args.show_fixes and args.fix:
         _show_fixes(before, report.findings, voice.out if text_out else sys.stderr, voice)
     if args.fix_only:
@@ -471,7 +471,7 @@ def _write_report(args: argparse.Namespace, fmt: str, findings: list[Finding], v
     from cfglint.rules import ALL_RULES
 
     target = stream or voice.out
-    quiet_text = args.quiet and fmt in ("text", "concise", "full")
+    quiet_text = args.quiet and fmt in TEXT_FORMATS
     buffer = io.StringIO()
     write_report(fmt, findings, buffer if quiet_text else target, rules=ALL_RULES, files_checked=files_checked,
                  version=__version__, statistics=args.statistics, fixable=fixable, sources=sources)
@@ -655,7 +655,7 @@ def _fix_details(fmt: str, findings: list[Finding], checker: Checker, base: Sett
     from cfglint.fixes import FIXES, fixable_codes
 
     carries_fix = fmt in ("json", "json-lines", "sarif", "full") and not args.statistics
-    marks = fmt in ("text", "concise", "full") and not args.fix and not args.statistics
+    marks = fmt in TEXT_FORMATS and not args.fix and not args.statistics
     wanted = set(FIXES) if carries_fix else fixable_codes(args.unsafe_fixes) if marks else set()
     if not any(f.code in wanted for f in findings):
         return findings, frozenset()
@@ -788,7 +788,7 @@ def run_verify(args: argparse.Namespace) -> int:
         _say("error", f"{error}", file=sys.stderr)
     if findings or not report.errors:  # a missing path is no "All checks passed"
         write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.files, version=__version__)
-    print(report.summary(), file=sys.stdout if fmt in ("text", "concise", "full") else sys.stderr)
+    print(report.summary(), file=sys.stdout if fmt in TEXT_FORMATS else sys.stderr)
     if report.errors:
         return EXIT_ERROR
     if any(f.severity is not Severity.INFO for f in findings) and not args.exit_zero:

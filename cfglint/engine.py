@@ -28,9 +28,9 @@ from cfglint.keras_target import Decision, Evidence, ProjectFacts, ProjectMetada
 from cfglint.noqa import parse_noqa
 from cfglint.prefilter import keras_reexporters, reexported_names, signature, worth_parsing
 from cfglint.project import ProjectIndex, module_name
-from cfglint.rules import ALL_RULES, DEFAULT_CODES, PARSE_ERROR
+from cfglint.rules import ALL_RULES, PARSE_ERROR
 from cfglint.rules.base import Hit, Rule
-from cfglint.settings_resolver import CliOverrides, FileSettings, SettingsResolver
+from cfglint.settings_resolver import SettingsResolver, one_configuration
 from cfglint.source import SourceError, decode_source, read_error
 
 
@@ -101,11 +101,7 @@ class Checker:
         """Either one `settings`/`selection` for every file, or a `resolver` giving each file the
         configuration nearest to it (the command line)."""
         if resolver is None:
-            resolver = SettingsResolver(settings, all_codes=ALL_RULES, default_codes=DEFAULT_CODES,
-                                        cli=CliOverrides(target=None if target is None else Target(target)),
-                                        fixed=True)
-            if selection is not None:
-                resolver.default = FileSettings(settings, selection, Target(target or settings.target))
+            resolver = one_configuration(settings, selection, target)
         self.settings = settings
         self.resolver = resolver
         self.cache = cache or ResultCache(None)

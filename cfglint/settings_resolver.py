@@ -126,6 +126,17 @@ def resolve_settings(start: Path, *, config_file: Path | None = None, cli: CliOv
                             fixed=config_file is not None)
 
 
+def one_configuration(settings: Settings, selection: RuleSelection | None = None,
+                      target: Target | str | None = None) -> SettingsResolver:
+    """Every file checked with `settings` (and `selection`, `target` when given) whatever configuration
+    lies nearer to it: what tests, and callers holding one configuration, ask for."""
+    resolver = SettingsResolver(settings, all_codes=ALL_RULES, default_codes=DEFAULT_CODES,
+                                cli=CliOverrides(target=None if target is None else Target(target)), fixed=True)
+    if selection is not None:
+        resolver.default = FileSettings(settings, selection, Target(target or settings.target))
+    return resolver
+
+
 def _mentions_cfglint(path: str) -> bool:
     try:
         with open(path, "rb") as handle:

@@ -18,7 +18,7 @@ from cfglint.finding import FLAVOURS, Finding, Severity, Span, Target
 from cfglint.finding_filter import is_reported, reported
 from cfglint.noqa import parse_noqa
 from cfglint.rules import ALL_RULES
-from cfglint.settings_resolver import CliOverrides, FileSettings, resolve_settings
+from cfglint.settings_resolver import CliOverrides, FileSettings, one_configuration, resolve_settings
 
 LAYER = """
     import keras
@@ -156,6 +156,15 @@ def test_command_line_options_given_to_verify_are_the_same_as_to_check(tmp_path:
     path = root / "pkg" / "layers.py"
     same(from_check.for_path(path), from_verify.for_path(path), path)
     assert from_verify.for_path(path).target is Target.KERAS3
+
+
+def test_one_configuration_ignores_nearer_ones(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    settings = load_settings(root, known_codes=ALL_RULES)
+    inner = root / "nested" / "inner.py"
+    assert one_configuration(settings).for_path(inner).target is Target.TF_KERAS
+    assert one_configuration(settings, target="keras3").for_path(inner).target is Target.KERAS3
+    assert resolve_settings(root).for_path(inner).target is Target.KERAS3
 
 
 # ------------------------------------------------------------------------------------------ Target

@@ -2,13 +2,18 @@
 finding is reported at (the class line), the rule selection and per-file-ignores all apply.
 
 The first tests replace the worker pool by one that fails every class, so they need no Keras; the
-last one (marked `keras`) runs the real round trip on a small class whose config cannot be revived.
+last ones (marked `keras`) run the real round trip, through `cfglint verify` and through the pytest
+plugin, on a small class whose config cannot be revived.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import re
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -113,3 +118,22 @@ def test_a_noqa_on_the_class_line_silences_a_real_verify_finding(tmp_path: Path,
     found = {(f["path"], f["code"]) for f in findings}
     assert ("plain.py", "CFG903") in found, findings
     assert ("coded.py", "CFG903") not in found, findings
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("keras") is None,
+                    reason="`cfglint verify` needs TensorFlow and Keras")
+def test_the_pytest_plugin_fails_only_what_verify_reports(tmp_path: Path) -> None:
+    """The same two classes as a pytest run: the one whose problems are all silenced passes."""
+    write(tmp_path, {"pytest.ini": "[pytest]\n", "plain.py": LAYER.format(noqa=""),
+                     "coded.py": LAYER.format(noqa="  # noqa")})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}  # no outer xdist/addopts
+    env.update(KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", str(tmp_path / "pytest.ini"),
+            "--rootdir", str(tmp_path), "--cfglint-verify", str(tmp_path), "-q", "-rA"]
+    result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert re.search(r"PASSED cfglint-verify::coded:Scale", result.stdout), output
+    assert re.search(r"FAILED cfglint-verify::plain:Scale", result.stdout), output
+    assert "CFG903" in result.stdout.split("FAILURES", 1)[-1], output
