@@ -7,16 +7,26 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from types import MappingProxyType
+from typing import TYPE_CHECKING, TextIO
 
 from cfglint import __version__
 from cfglint.display import printable
-from cfglint.reporters import FORMATS
+from cfglint.finding import FLAVOURS, Target
+from cfglint.reporters import FORMATS, STATISTICS_FORMATS, TEXT_FORMATS
+
+if TYPE_CHECKING:
+    from cfglint.config import Settings
+    from cfglint.engine import Checker, Report
+    from cfglint.finding import Finding
+    from cfglint.fixes.safety import Recheck
+    from cfglint.reporters import Identity
+    from cfglint.settings_resolver import CliOverrides, SettingsResolver
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-TARGETS = ("keras3", "tf-keras", "auto")
+TARGETS = (*(flavour.value for flavour in FLAVOURS), Target.AUTO.value)  # `--target` choices, as users write them
 
 
 class UsageError(Exception):
@@ -39,8 +49,14 @@ def _per_file_ignore(text: str) -> tuple[str, tuple[str, ...]]:
     return glob.strip(), tuple(_codes(codes))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that knows its commands' parsers: an error shows the usage of the command."""
+
+    commands: Mapping[str, argparse.ArgumentParser] = MappingProxyType({})
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(
         prog="cfglint", allow_abbrev=False,
         description="Find Keras custom-layer config bugs (get_config/from_config) before they ship.",
     )
@@ -167,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rule = commands.add_parser("rule", help="explain a rule: what, why, example, fix", allow_abbrev=False,
                                description="Explain a rule: what it catches, why it breaks, examples, fix.")
-    parser.commands = commands.choices  # type: ignore[attr-defined]
+    parser.commands = commands.choices
     rule.add_argument("code", nargs="?", help="rule code, e.g. CFG101")
     rule.add_argument("--all", action="store_true", help="explain every rule")
     rule.add_argument("--output-format", choices=("text", "concise", "json", "markdown"), default="text",
@@ -184,8 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # the usage of the command the option was given to, as ruff prints it
-        commands = getattr(parser, "commands", {})
-        (commands.get(args.command) or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
+        (parser.commands.get(args.command) or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         if args.command == "check":
             return run_check(args)
@@ -273,7 +288,7 @@ def _report_stream(args: argparse.Namespace) -> Iterator[TextIO]:
         return
     try:
         args.output_file.parent.mkdir(parents=True, exist_ok=True)
-        stream = open(args.output_file, "w", encoding="utf-8", errors="backslashreplace")
+        stream = open(args.output_file, "w", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115 (closed below)
     except OSError as exc:
         raise UsageError(f"{args.output_file}: cannot write the output file ({exc.strerror or exc})") from None
     with stream:
@@ -306,15 +321,17 @@ def _set_env(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
-def _cli_overrides(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _cli_overrides(args: argparse.Namespace) -> CliOverrides:
+    """The settings the command line gives; `verify` has no path options (no exclude, per-file-ignores)."""
     from cfglint.settings_resolver import CliOverrides
 
-    per_file = None
-    if args.per_file_ignores is not None:
-        per_file = tuple(args.per_file_ignores)
-    return CliOverrides(args.select, args.ignore, args.extend_select, args.target,
-                        exclude=tuple(args.exclude) if args.exclude is not None else None,
-                        extend_exclude=tuple(args.extend_exclude or ()), per_file_ignores=per_file)
+    per_file = getattr(args, "per_file_ignores", None)
+    exclude = getattr(args, "exclude", None)
+    return CliOverrides(args.select, args.ignore, getattr(args, "extend_select", None),
+                        None if args.target is None else Target(args.target),
+                        exclude=tuple(exclude) if exclude is not None else None,
+                        extend_exclude=tuple(getattr(args, "extend_exclude", None) or ()),
+                        per_file_ignores=tuple(per_file) if per_file is not None else None)
 
 
 def _check_once(args: argparse.Namespace) -> int:
@@ -324,34 +341,28 @@ def _check_once(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace, voice: _Voice) -> int:
     from cfglint.cache import CACHE_DIR_NAME, ResultCache
-    from cfglint.config import ConfigError, validate_codes
+    from cfglint.config import ConfigError
     from cfglint.discovery import is_excluded
     from cfglint.engine import Checker, Report
-    from cfglint.rules import ALL_RULES, DEFAULT_CODES
-    from cfglint.settings_resolver import SettingsResolver
     from cfglint.source import SourceError, decode_source
 
     fmt = args.output_format or os.environ.get("CFGLINT_OUTPUT_FORMAT") or "text"
     if fmt not in FORMATS:
         raise UsageError(f"unknown output format {fmt!r} (from CFGLINT_OUTPUT_FORMAT); "
                          f"valid: {', '.join(FORMATS)}")
-    if args.statistics and fmt not in ("text", "concise", "full", "json"):
+    if args.statistics and fmt not in STATISTICS_FORMATS:
         raise UsageError("--statistics works with --output-format text or json (and concise, full)")
     paths = args.paths or ["."]
     try:
-        for _, codes in args.per_file_ignores or ():
-            validate_codes(codes, ALL_RULES, where="--per-file-ignores")
-        cli = _cli_overrides(args)
-        base = cli.apply(_settings_for(args, ALL_RULES))
-        resolver = SettingsResolver(base, all_codes=ALL_RULES, default_codes=DEFAULT_CODES, cli=cli,
-                                    fixed=args.config is not None)
+        resolver = _resolve(args)
+        base = resolver.base
         no_cache = os.environ.get("CFGLINT_NO_CACHE", "").lower() not in ("", "0", "false", "no")
         cache = ResultCache(None if args.no_cache or no_cache
                             else args.cache_dir or base.root / CACHE_DIR_NAME)
         jobs = args.jobs or os.cpu_count() or 1
 
-        def new_checker(**extra: object) -> Checker:
-            checker = Checker(base, resolver=resolver, **extra)  # type: ignore[arg-type]
+        def new_checker(cache: ResultCache | None = None, jobs: int = 1) -> Checker:
+            checker = Checker(base, resolver=resolver, cache=cache, jobs=jobs)
             checker.respect_gitignore = args.respect_gitignore
             return checker
 
@@ -366,9 +377,9 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
         fixing = args.fix or args.diff
         fixed_note = None
         applied = 0
-        before: list = []
+        before: list[Finding] = []
 
-        check_text = None
+        check_text: Recheck | None = None
         if fixing:
             from cfglint.fixes.safety import Recheck
 
@@ -387,13 +398,13 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
                     report.findings = checker.check_source(text, args.stdin_filename)
                 except SourceError as exc:
                     report.findings = list(checker._parse_error(args.stdin_filename, exc.reason, exc.line, exc.column))
-            if fixing:
+            if check_text is not None:  # fixing
                 return _fix_stdin(args, fmt, data, text, report, check_text, voice)
         else:
             report = checker.check_paths(paths, force_exclude=args.force_exclude)
             if args.add_noqa:
                 return _add_noqa(report, paths, voice)
-            if fixing:
+            if check_text is not None:  # fixing
                 from cfglint.fixes.files import fix_files, unified_diff
 
                 run = fix_files(report.findings, check_text, unsafe=args.unsafe_fixes, write=not args.diff,
@@ -430,7 +441,7 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
         voice.note(f"{warning}", kind="warning")
     for error in report.errors:
         _say("error", f"{error}", file=sys.stderr)
-    text_out = fmt in ("text", "concise", "full")
+    text_out = fmt in TEXT_FORMATS
     if args.show_fixes and args.fix:
         _show_fixes(before, report.findings, voice.out if text_out else sys.stderr, voice)
     if args.fix_only:
@@ -452,18 +463,18 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
     return EXIT_CLEAN
 
 
-def _write_report(args: argparse.Namespace, fmt: str, findings: list, voice: _Voice, *,  # type: ignore[type-arg]
-                  files_checked: int, fixable: frozenset, stream: TextIO | None = None,
+def _write_report(args: argparse.Namespace, fmt: str, findings: list[Finding], voice: _Voice, *,
+                  files_checked: int, fixable: frozenset[Identity], stream: TextIO | None = None,
                   sources: dict[str, str] | None = None) -> None:
     """The report in `fmt`; with `--quiet`, the findings alone (the text format's summary left out)."""
     from cfglint.reporters import write_report
     from cfglint.rules import ALL_RULES
 
     target = stream or voice.out
-    quiet_text = args.quiet and fmt in ("text", "concise", "full")
-    buffer = io.StringIO() if quiet_text else target
-    write_report(fmt, findings, buffer, rules=ALL_RULES, files_checked=files_checked, version=__version__,
-                 statistics=args.statistics, fixable=fixable, sources=sources)
+    quiet_text = args.quiet and fmt in TEXT_FORMATS
+    buffer = io.StringIO()
+    write_report(fmt, findings, buffer if quiet_text else target, rules=ALL_RULES, files_checked=files_checked,
+                 version=__version__, statistics=args.statistics, fixable=fixable, sources=sources)
     if quiet_text:
         target.write(_without_summary(buffer.getvalue()))
 
@@ -474,7 +485,7 @@ def _without_summary(text: str) -> str:
     return body + "\n" if body else ""
 
 
-def _show_files(args: argparse.Namespace, base, voice: _Voice) -> int:  # type: ignore[no-untyped-def]
+def _show_files(args: argparse.Namespace, base: Settings, voice: _Voice) -> int:
     """`--show-files`: the files a check would read, absolute and sorted, one per line (as ruff)."""
     from cfglint.discovery import discover
 
@@ -489,7 +500,7 @@ def _show_files(args: argparse.Namespace, base, voice: _Voice) -> int:  # type: 
     return EXIT_ERROR if found.errors else EXIT_CLEAN
 
 
-def _add_noqa(report, paths: list[str], voice: _Voice) -> int:  # type: ignore[no-untyped-def]
+def _add_noqa(report: Report, paths: list[str], voice: _Voice) -> int:
     """`--add-noqa`: write the directives, say how many (ruff's words), exit 0 unless an error."""
     from cfglint.add_noqa import add_noqa
 
@@ -505,7 +516,7 @@ def _add_noqa(report, paths: list[str], voice: _Voice) -> int:  # type: ignore[n
     return EXIT_ERROR if report.errors else EXIT_CLEAN
 
 
-def _show_fixes(before: list, after: list, stream: TextIO, voice: _Voice) -> None:  # type: ignore[type-arg]
+def _show_fixes(before: list[Finding], after: list[Finding], stream: TextIO, voice: _Voice) -> None:
     """`--show-fixes`: the findings the fixes removed, per file and rule, in ruff's layout."""
     from cfglint.rules import ALL_RULES
 
@@ -527,7 +538,7 @@ def _show_fixes(before: list, after: list, stream: TextIO, voice: _Voice) -> Non
         lines.append(f"- {printable(path)}:")
         for code, number in fixed.items():
             total += number
-            lines.append(f"    {number} × {code} ({ALL_RULES[code].name if code in ALL_RULES else code})")
+            lines.append(f"    {number} × {code} ({ALL_RULES[code].name if code in ALL_RULES else code})")  # noqa: RUF001
     if total:
         stream.write(f"Fixed {_count(total, 'finding')}:\n" + "\n".join(lines) + "\n\n")
     else:
@@ -601,10 +612,9 @@ def _watch_snapshot(args: argparse.Namespace, paths: list[str]) -> frozenset[tup
     .gitignore files of the folders named, each with its modification time and size."""
     from cfglint.config import ConfigError
     from cfglint.discovery import discover
-    from cfglint.rules import ALL_RULES
 
     try:
-        settings = _cli_overrides(args).apply(_settings_for(args, ALL_RULES))
+        settings = _resolve(args).base
     except ConfigError:
         settings = None
     names = [str(path) for path in discover(paths, settings, respect_gitignore=args.respect_gitignore).files] \
@@ -624,7 +634,7 @@ def _watch_snapshot(args: argparse.Namespace, paths: list[str]) -> frozenset[tup
     return frozenset(state)
 
 
-def _print_held_back(held_back: list, voice: _Voice | None = None) -> None:  # type: ignore[type-arg]
+def _print_held_back(held_back: list[tuple[Finding, str]], voice: _Voice | None = None) -> None:
     """One line per safe fix that validation left out: it would have created a finding."""
     if voice is not None and not voice.chatty:
         return
@@ -637,15 +647,15 @@ def _count(number: int, word: str) -> str:
     return f"{number} {word}{'' if number == 1 else 's'}"
 
 
-def _fix_details(fmt: str, findings: list, checker, base, resolver,  # type: ignore[no-untyped-def]
-                 args: argparse.Namespace, stdin_text: str | None):
+def _fix_details(fmt: str, findings: list[Finding], checker: Checker, base: Settings, resolver: SettingsResolver,
+                 args: argparse.Namespace, stdin_text: str | None) -> tuple[list[Finding], frozenset[Identity]]:
     """The findings with their fixes (json, sarif, json-lines, full) and the ones `--fix` would fix
     (`[*]`), both from planning the fixes. Only files with a finding whose rule has a fix are planned:
     a run without one never loads the rewriting machinery."""
     from cfglint.rules import fixable_codes
 
     carries_fix = fmt in ("json", "json-lines", "sarif", "full") and not args.statistics
-    marks = fmt in ("text", "concise", "full") and not args.fix and not args.statistics
+    marks = fmt in TEXT_FORMATS and not args.fix and not args.statistics
     wanted = set(fixable_codes(unsafe=True)) if carries_fix else fixable_codes(args.unsafe_fixes) if marks else set()
     if not any(f.code in wanted for f in findings):
         return findings, frozenset()
@@ -666,8 +676,8 @@ def _fix_details(fmt: str, findings: list, checker, base, resolver,  # type: ign
 
 
 
-def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None,  # type: ignore[no-untyped-def]
-               report, check_text, voice: _Voice) -> int:
+def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None, report: Report,
+               check_text: Recheck, voice: _Voice) -> int:
     """`--fix`/`--diff` with `--stdin-filename`: the fixed source goes to standard output (always the
     whole text, unchanged when there is nothing to fix, as editors replace the buffer with it), what
     remains to standard error; `--diff` prints only the diff."""
@@ -679,7 +689,8 @@ def _fix_stdin(args: argparse.Namespace, fmt: str, data: bytes, text: str | None
         stable = fix_until_stable(text, name, report.findings, check_text, unsafe=args.unsafe_fixes)
         _print_held_back(stable.held_back, voice)
     if args.diff:
-        diff = unified_diff(name, text, stable.source) if stable is not None and stable.source != text else ""
+        diff = unified_diff(name, text, stable.source) if stable is not None and text is not None \
+            and stable.source != text else ""
         voice.out.write(diff)
         count = len(stable.reported) if stable is not None and diff else 0
         voice.note(f"Would fix {_count(count, 'finding')}." if count else "No fixes available.")
@@ -744,10 +755,9 @@ def run_verify(args: argparse.Namespace) -> int:
     from cfglint.engine import Checker
     from cfglint.finding import Severity
     from cfglint.reporters import write_report
-    from cfglint.rules import ALL_RULES, DEFAULT_CODES
-    from cfglint.settings_resolver import CliOverrides, SettingsResolver
+    from cfglint.rules import ALL_RULES
 
-    target_module = "tf_keras" if args.target == "tf-keras" else "keras"
+    target_module = "tf_keras" if args.target == Target.TF_KERAS.value else "keras"
     missing = [m for m in ("tensorflow", target_module) if importlib.util.find_spec(m) is None]
     if missing:
         raise UsageError(f"`cfglint verify` needs {' and '.join(missing)}: pip install 'cfglint[verify]'"
@@ -762,10 +772,8 @@ def run_verify(args: argparse.Namespace) -> int:
     from cfglint.verify.runner import run_verify as verify
 
     try:
-        base = _settings_for(args, ALL_RULES, stdin=False)  # validates [tool.cfglint.verify] too
-        resolver = SettingsResolver(base, all_codes=ALL_RULES, default_codes=DEFAULT_CODES,
-                                    cli=CliOverrides(args.select, args.ignore, None, args.target),
-                                    fixed=args.config is not None)
+        resolver = _resolve(args)  # validates [tool.cfglint.verify] too
+        base = resolver.base
         checker = Checker(base, resolver=resolver)
         with _sigterm_as_interrupt():
             report = verify(checker, args.paths or ["."], device=args.device, timeout=args.timeout,
@@ -775,13 +783,12 @@ def run_verify(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except WorkerStartError as exc:
         raise UsageError(str(exc)) from None
-    findings = [f for f in report.findings
-                if resolver.for_path(f.path).selection.enabled_for(f.code, Path(f.path))]
+    findings = report.findings  # `noqa`, the rule selection and per-file-ignores already applied
     for error in report.errors:
         _say("error", f"{error}", file=sys.stderr)
     if findings or not report.errors:  # a missing path is no "All checks passed"
         write_report(fmt, findings, sys.stdout, rules=ALL_RULES, files_checked=report.files, version=__version__)
-    print(report.summary(), file=sys.stdout if fmt in ("text", "concise", "full") else sys.stderr)
+    print(report.summary(), file=sys.stdout if fmt in TEXT_FORMATS else sys.stderr)
     if report.errors:
         return EXIT_ERROR
     if any(f.severity is not Severity.INFO for f in findings) and not args.exit_zero:
@@ -802,12 +809,12 @@ def run_server() -> int:
 
 def run_clean(args: argparse.Namespace) -> int:
     from cfglint.cache import CACHE_DIR_NAME, clean
-    from cfglint.config import ConfigError, load_settings
-    from cfglint.rules import ALL_RULES
+    from cfglint.config import ConfigError
+    from cfglint.settings_resolver import resolve_settings
 
     try:
         start = Path(args.path)
-        settings = load_settings((start if os.path.isdir(start) else start.parent).absolute(), known_codes=ALL_RULES)
+        settings = resolve_settings(start if os.path.isdir(start) else start.parent).base
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     directory = args.cache_dir or settings.root / CACHE_DIR_NAME
@@ -818,18 +825,15 @@ def run_clean(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _settings_for(args: argparse.Namespace, known_codes, stdin: bool = True):  # type: ignore[no-untyped-def]
-    """The base configuration: `--config`, else the one nearest the first path, else the one
-    nearest the working directory. Each file then follows the configuration nearest to it."""
-    from cfglint.config import load_settings
+def _resolve(args: argparse.Namespace) -> SettingsResolver:
+    """The settings of `check` or `verify`: the base configuration is `--config`, else the one nearest
+    the first path (or `--stdin-filename`), else the one nearest the working directory; each file then
+    follows the configuration nearest to it, with the command line on top."""
+    from cfglint.settings_resolver import resolve_settings
 
-    named = args.stdin_filename if stdin else None
-    first = Path(named or (args.paths[0] if args.paths else "."))
+    first = Path(getattr(args, "stdin_filename", None) or (args.paths[0] if args.paths else "."))
     start = first if os.path.isdir(first) else first.parent
-    settings = load_settings(start.absolute(), known_codes=known_codes, config_file=args.config)
-    if settings.config_path is None and args.config is None:
-        settings = load_settings(Path.cwd(), known_codes=known_codes)
-    return settings
+    return resolve_settings(start, config_file=args.config, cli=_cli_overrides(args), fallback=Path.cwd())
 
 
 def run_rule(args: argparse.Namespace) -> int:

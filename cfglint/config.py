@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from cfglint.finding import FLAVOURS, Target
+
 ALL = "ALL"
-TARGETS = ("auto", "keras3", "tf-keras")
+TARGETS = (Target.AUTO.value, *(flavour.value for flavour in FLAVOURS))  # as users write them
 VALID_KEYS = (
     "exclude", "extend-exclude", "extend-select", "ignore", "max-file-size", "per-file-ignores", "select",
     "target", "verify",
@@ -59,7 +62,7 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
-    target: str = "auto"
+    target: Target = Target.AUTO
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     verify: Mapping[str, Any] = field(default_factory=_empty_mapping, hash=False)
 
@@ -72,8 +75,8 @@ def load_settings(start: Path, *, known_codes: Collection[str], config_file: Pat
         if table is None:
             raise ConfigError(f"{path}: no [tool.cfglint] table")
         return _build_settings(path.parent, path, table, known_codes)
-    root, path, table = _find_config(Path(start))
-    return _build_settings(root, path, table, known_codes)
+    root, found, table = _find_config(Path(start))
+    return _build_settings(root, found, table, known_codes)
 
 
 def _find_config(start: Path) -> tuple[Path, Path | None, dict[str, Any]]:
@@ -115,9 +118,9 @@ def _cfglint_table(path: Path, *, must_exist: bool) -> dict[str, Any] | None:
 
 def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
     """Parse TOML, importing the parser only now (it is the costliest import on the one-file path)."""
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:  # Python 3.10
         import tomli as tomllib
     try:
         return tomllib.loads(data.decode("utf-8"))
@@ -171,11 +174,11 @@ def _parse_per_file_ignores(
                  for pattern, codes in value.items())
 
 
-def _parse_target(path: Path | None, key: str, value: Any, known: Collection[str]) -> str:
-    if value not in TARGETS:
+def _parse_target(path: Path | None, key: str, value: Any, known: Collection[str]) -> Target:
+    if not isinstance(value, str) or value not in TARGETS:
         shown = repr(value) if isinstance(value, str) else _describe(value)
         raise _key_error(path, key, f"must be one of {', '.join(TARGETS)}, not {shown}")
-    return value
+    return Target(value)
 
 
 VERIFY_KEYS = ("examples",)

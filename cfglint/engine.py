@@ -19,15 +19,15 @@ from cfglint.context import ClassContext, ModuleContext
 from cfglint.discovery import Discovery, discover
 from cfglint.facts import KerasImport, ModuleFacts
 from cfglint.finding import Finding, Severity, Span, Target
+from cfglint.finding_filter import is_reported
 from cfglint.keras_names import BUILTIN_DISTRIBUTIONS
 from cfglint.keras_target import Decision, Evidence, ProjectFacts, ProjectMetadata, decide
-from cfglint.noqa import is_suppressed
 from cfglint.parsing import ParseFailure, parse_module
 from cfglint.prefilter import keras_reexporters, reexported_names, signature, worth_parsing
 from cfglint.project import ProjectIndex, module_name
-from cfglint.rules import ALL_RULES, DEFAULT_CODES, PARSE_ERROR
+from cfglint.rules import ALL_RULES, PARSE_ERROR
 from cfglint.rules.base import Hit, Rule
-from cfglint.settings_resolver import CliOverrides, FileSettings, SettingsResolver
+from cfglint.settings_resolver import SettingsResolver, one_configuration
 from cfglint.source import SourceError, decode_source, read_error
 
 
@@ -47,16 +47,13 @@ class Checker:
     `cache` (a `ResultCache`) lets unchanged files skip reading and parsing, and a run over an unchanged
     tree skip everything; `jobs` > 1 parses in that many processes. Output is identical either way."""
 
-    def __init__(self, settings: Settings, selection: RuleSelection | None = None, target: str | None = None,
+    def __init__(self, settings: Settings, selection: RuleSelection | None = None, target: Target | str | None = None,
                  *, resolver: SettingsResolver | None = None, cache: ResultCache | None = None,
                  jobs: int = 1) -> None:
         """Either one `settings`/`selection` for every file, or a `resolver` giving each file the
         configuration nearest to it (the command line)."""
         if resolver is None:
-            resolver = SettingsResolver(settings, all_codes=ALL_RULES, default_codes=DEFAULT_CODES,
-                                        cli=CliOverrides(target=target), fixed=True)
-            if selection is not None:
-                resolver.default = FileSettings(settings, selection, target or settings.target)
+            resolver = one_configuration(settings, selection, target)
         self.settings = settings
         self.resolver = resolver
         self.cache = cache or ResultCache(None)
@@ -124,13 +121,13 @@ class Checker:
         (read together with the keras version the project pins), then the project's metadata for
         `tf.keras` code, then Keras 3."""
         config = self.resolver.for_path(facts.path)
-        if config.target != "auto":
+        if config.target is not Target.AUTO:
             if self.resolver.cli.target is not None:
-                return Decision(Target(config.target), "command line", f"--target {config.target}")
+                return Decision(config.target, "command line", f"--target {config.target.value}")
             where = config.settings.config_path
-            evidence = (Evidence(str(where), _line_of_key(where, "target"), f'target = "{config.target}"'),) \
+            evidence = (Evidence(str(where), _line_of_key(where, "target"), f'target = "{config.target.value}"'),) \
                 if where else ()
-            return Decision(Target(config.target), "configuration", f"target = {config.target!r}", evidence)
+            return Decision(config.target, "configuration", f"target = {config.target.value!r}", evidence)
         flavour, line = _import_flavour(facts)
         project = self.metadata.facts(os.path.dirname(os.path.abspath(facts.path)))
         if facts.legacy_keras_line and project.legacy_env is None:
@@ -362,9 +359,8 @@ class Checker:
 
     def _finding(self, facts: ModuleFacts, rule: Rule, hit: Hit, target: Target,
                  class_name: str | None) -> Iterable[Finding]:
-        if is_suppressed(facts.noqa, hit.span.line, rule.code):
-            return
-        if not self.resolver.for_path(facts.path).selection.enabled_for(rule.code, Path(facts.path)):
+        if not is_reported(rule.code, facts.path, hit.span.line,
+                           selection=self.resolver.for_path(facts.path).selection, noqa=facts.noqa):
             return
         severity = hit.severity or rule.severity[target]
         message = hit.message
@@ -374,7 +370,8 @@ class Checker:
                       subject=hit.subject)
 
     def _parse_error(self, path: str, message: str, line: int, column: int) -> Iterable[Finding]:
-        if not self.resolver.for_path(path).selection.enabled_for(PARSE_ERROR.code, Path(path)):
+        if not is_reported(PARSE_ERROR.code, path, line, selection=self.resolver.for_path(path).selection,
+                           noqa={}):
             return
         span = Span(line, column, line, column + 1)
         severity = PARSE_ERROR.severity[Target.KERAS3]

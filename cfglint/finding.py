@@ -19,6 +19,10 @@ class Target(str, enum.Enum):
 
     KERAS3 = "keras3"
     TF_KERAS = "tf-keras"
+    AUTO = "auto"  # a setting, never a decision: chosen per file from its imports and project (keras_target)
+
+
+FLAVOURS = (Target.KERAS3, Target.TF_KERAS)  # the Kerases a file is checked for: every Target but AUTO
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr  # what pytest's own `Item.repr_failure` is declared to return
+
+    from cfglint.settings_resolver import SettingsResolver
+    from cfglint.verify.pool import PersistentWorker
+    from cfglint.verify.runner import ClassTarget
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,13 +36,14 @@ class VerifyFailure(Exception):
 
 
 class ClassItem(pytest.Item):
-    def __init__(self, *, target: Any, example: dict[str, Any] | None, **kwargs: Any) -> None:
+    def __init__(self, *, target: ClassTarget, example: dict[str, Any] | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.target = target
         self.example = example
         self.add_marker(pytest.mark.cfglint_verify)
 
     def runtest(self) -> None:
+        from cfglint.finding_filter import is_reported
         from cfglint.verify.protocol import Job
 
         worker = _worker(self.config, self.target.target.value)
@@ -43,10 +51,13 @@ class ClassItem(pytest.Item):
         result = worker.check(Job(0, t.module, t.root, t.file, t.name, self.example))
         if result.status == "skipped":
             pytest.skip(result.reason)
-        if result.problems:
-            raise VerifyFailure("\n".join(f"{p.code} {p.stage}: {p.message}" for p in result.problems))
+        selection = self.config.stash[_PLAN].resolver.for_path(t.path).selection
+        problems = [p for p in result.problems  # as `cfglint verify` reports them: `noqa` and selection apply
+                    if is_reported(p.code, t.path, t.line, selection=selection, noqa=t.noqa)]
+        if problems:
+            raise VerifyFailure("\n".join(f"{p.code} {p.stage}: {p.message}" for p in problems))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, VerifyFailure):
             return f"{self.target.path}:{self.target.line}: {self.target.name}\n{excinfo.value}"
         return super().repr_failure(excinfo)
@@ -70,26 +81,30 @@ class VerifyCollector(pytest.Collector):
 
 @dataclass(frozen=True)
 class Plan:
-    """The classes to verify and the examples that go with them."""
+    """The classes to verify, the examples that go with them, and the settings of their files."""
 
-    targets: list[Any]
+    targets: list[ClassTarget]
     examples: dict[str, Any]
+    resolver: SettingsResolver
 
 
 _PLAN = pytest.StashKey[Plan]()
 
 
 def _plan(paths: list[str]) -> Plan:
-    """Find the classes; a path that does not exist, a configuration mistake or an example naming no
-    class is a usage error (pytest exits 4), as for any other bad command-line argument."""
-    from cfglint.config import ConfigError, load_settings
+    """Find the classes with the settings `cfglint verify PATHS` would use; a path that does not exist,
+    a configuration mistake or an example naming no class is a usage error (pytest exits 4), as for
+    any other bad command-line argument."""
+    from cfglint.config import ConfigError
     from cfglint.engine import Checker
-    from cfglint.rules import ALL_RULES
+    from cfglint.settings_resolver import resolve_settings
     from cfglint.verify.runner import check_example_keys, find_classes, resolve_arguments, search_roots
 
     try:
-        settings = load_settings(Path(paths[0]).absolute(), known_codes=ALL_RULES)
-        checker = Checker(settings)
+        first = Path(paths[0])
+        resolver = resolve_settings(first if first.is_dir() else first.parent, fallback=Path.cwd())
+        settings = resolver.base
+        checker = Checker(settings, resolver=resolver)
         examples = dict(settings.verify.get("examples", {}))
         roots = search_roots(checker)
         found, errors = resolve_arguments(paths, roots)
@@ -99,7 +114,7 @@ def _plan(paths: list[str]) -> Plan:
         check_example_keys(examples, targets, roots, settings.config_path)
     except ConfigError as exc:
         raise pytest.UsageError(f"--cfglint-verify: {exc}") from None
-    return Plan(targets, examples)
+    return Plan(targets, examples, resolver)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -120,10 +135,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         items.extend(report.result or [])
 
 
-_WORKERS: dict[str, Any] = {}
+_WORKERS: dict[str, PersistentWorker] = {}
 
 
-def _worker(config: pytest.Config, target: str) -> Any:
+def _worker(config: pytest.Config, target: str) -> PersistentWorker:
     from cfglint.verify.pool import PersistentWorker, WorkerPool
 
     if target not in _WORKERS:

@@ -78,14 +78,14 @@ def _fix_json(rule: Rule) -> dict[str, object] | None:
 def render_concise(rules: list[Rule]) -> str:
     """One line per rule, columns aligned: code, name, severity per Keras target, and whether
     `--fix` has a fix (safe or unsafe); rules not selected by default say so."""
-    from cfglint.finding import Target
+    from cfglint.finding import FLAVOURS
 
     rows = [(rule.code, rule.name,
              *(f"{target.value}: {rule.severity[target].value if target in rule.severity else '-'}"
-               for target in Target),
+               for target in FLAVOURS),
              _fix_word(rule) + ("" if rule.default_enabled else "  (not selected by default)"))
             for rule in rules]
-    widths = [max((len(row[column]) for row in rows), default=0) for column in range(len(Target) + 2)]
+    widths = [max((len(row[column]) for row in rows), default=0) for column in range(len(FLAVOURS) + 2)]
     return "".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] + "\n"
         for row in rows

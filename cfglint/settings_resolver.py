@@ -3,6 +3,9 @@
 As in ruff, a file follows the configuration closest to it, so `cfglint check a/x.py b/y.py` and
 `cfglint check .` treat each file the same whatever the order of the arguments; command-line options
 are layered on top of every configuration. `--config FILE` applies one configuration to all files.
+
+`resolve_settings` is the one way in: `check`, `verify`, the pytest plugin and the language server all
+call it, so a file gets the same settings whichever of them looks at it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cfglint.config import RuleSelection, Settings, load_settings
+from cfglint.config import RuleSelection, Settings, load_settings, validate_codes
+from cfglint.finding import Target
+from cfglint.rules import ALL_RULES, DEFAULT_CODES
 
 
 @dataclass(frozen=True)
@@ -22,36 +27,47 @@ class CliOverrides:
     select: Sequence[str] | None = None
     ignore: Sequence[str] | None = None
     extend_select: Sequence[str] | None = None
-    target: str | None = None
+    target: Target | None = None  # the spelling users type ("tf-keras") is accepted and converted
     exclude: tuple[str, ...] | None = None  # replaces `exclude`
     extend_exclude: tuple[str, ...] = ()  # added to `extend-exclude`
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] | None = None  # replaces `per-file-ignores`
 
+    def __post_init__(self) -> None:
+        if self.target is not None and not isinstance(self.target, Target):
+            object.__setattr__(self, "target", Target(self.target))
+
     def apply(self, settings: Settings) -> Settings:
         """`settings` with the path options of the command line layered on top (as ruff does)."""
-        changes: dict[str, object] = {}
-        if self.exclude is not None:
-            changes["exclude"] = self.exclude
-        if self.extend_exclude:
-            changes["extend_exclude"] = (*settings.extend_exclude, *self.extend_exclude)
-        if self.per_file_ignores is not None:
-            changes["per_file_ignores"] = self.per_file_ignores
-        return replace(settings, **changes) if changes else settings  # type: ignore[arg-type]
+        if self.exclude is None and not self.extend_exclude and self.per_file_ignores is None:
+            return settings
+        return replace(settings, exclude=settings.exclude if self.exclude is None else self.exclude,
+                       extend_exclude=(*settings.extend_exclude, *self.extend_exclude),
+                       per_file_ignores=settings.per_file_ignores if self.per_file_ignores is None
+                       else self.per_file_ignores)
 
 
 @dataclass(frozen=True)
 class FileSettings:
+    """What one file is checked with: its configuration, the rules it runs and its target."""
+
     settings: Settings
     selection: RuleSelection
-    target: str  # "keras3", "tf-keras" or "auto"
+    target: Target  # AUTO: decided per file from its imports and project (`Checker.decision_of`)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.target, Target):
+            object.__setattr__(self, "target", Target(self.target))
 
 
 class SettingsResolver:
-    """Loads each configuration once and remembers which one every directory uses."""
+    """Loads each configuration once and remembers which one every directory uses.
+
+    `base` is the configuration as loaded; `self.base` is it with the command line applied (what
+    discovery and the cache use)."""
 
     def __init__(self, base: Settings, *, all_codes: Collection[str], default_codes: Collection[str],
                  cli: CliOverrides = CliOverrides(), fixed: bool = False) -> None:
-        self.base = base
+        self.base = cli.apply(base)
         self._all_codes = all_codes
         self._default_codes = default_codes
         self.cli = cli
@@ -92,6 +108,33 @@ class SettingsResolver:
             found = self.default if parent == directory else self._for_dir(parent)
         self._by_dir[directory] = found
         return found
+
+
+def resolve_settings(start: Path, *, config_file: Path | None = None, cli: CliOverrides = CliOverrides(),
+                     fallback: Path | None = None) -> SettingsResolver:
+    """The settings of a run: the configuration nearest to `start` (a directory) is the base, or
+    `config_file` for every file when given; each file then follows the configuration nearest to it,
+    with `cli` layered on top. `fallback` is where to look when nothing configures `start` (the
+    command line uses the working directory). Raises `ConfigError` for any mistake, the command line's
+    `--per-file-ignores` codes first, as they are read first."""
+    for _, codes in cli.per_file_ignores or ():
+        validate_codes(codes, ALL_RULES, where="--per-file-ignores")
+    base = load_settings(start.absolute(), known_codes=ALL_RULES, config_file=config_file)
+    if base.config_path is None and config_file is None and fallback is not None:
+        base = load_settings(fallback.absolute(), known_codes=ALL_RULES)
+    return SettingsResolver(base, all_codes=ALL_RULES, default_codes=DEFAULT_CODES, cli=cli,
+                            fixed=config_file is not None)
+
+
+def one_configuration(settings: Settings, selection: RuleSelection | None = None,
+                      target: Target | str | None = None) -> SettingsResolver:
+    """Every file checked with `settings` (and `selection`, `target` when given) whatever configuration
+    lies nearer to it: what tests, and callers holding one configuration, ask for."""
+    resolver = SettingsResolver(settings, all_codes=ALL_RULES, default_codes=DEFAULT_CODES,
+                                cli=CliOverrides(target=None if target is None else Target(target)), fixed=True)
+    if selection is not None:
+        resolver.default = FileSettings(settings, selection, Target(target or settings.target))
+    return resolver
 
 
 def _mentions_cfglint(path: str) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from cfglint.finding import Finding, Target
+from cfglint.finding import FLAVOURS, Finding, Target
 from cfglint.keras_names import EXTENSION_ROOTS, classify_base, is_spelled_from_keras_root
 from cfglint.parsing import ParseFailure, parse_module
 from cfglint.project import Hierarchy, ProjectIndex, module_name
@@ -155,7 +155,7 @@ def inherited_config_problem(cls: ClassFacts, project: Project) -> str | None:
         return ("the class relies on Keras's automatic config, which records every constructor argument; "
                 "a written `get_config` would replace it and drop what it kept")
     short = builtin.split(".")[-1]
-    targets = [project.target] if project.target is not None else list(Target)
+    targets = [project.target] if project.target is not None else list(FLAVOURS)
     automatic = [t for t in targets if short in AUTOMATIC_CONFIG_BUILTINS[t]]
     if automatic:
         flavour = "tf-keras" if automatic[0] is Target.TF_KERAS else "Keras 3"

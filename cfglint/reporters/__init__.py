@@ -1,7 +1,9 @@
 """Output formats. Each is one small module, imported only when chosen, so the default text path stays
 cheap to start (it never imports `json`).
 
-`FORMATS` is the one list of format names: `cfglint check` and `cfglint verify` accept exactly these.
+`FORMATS` is the one list of format names: `cfglint check` and `cfglint verify` accept exactly these;
+`TEXT_FORMATS` are those meant for people (with a summary line), `STATISTICS_FORMATS` those with a form
+for `--statistics`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ if TYPE_CHECKING:
     from cfglint.rules.base import Rule
 
 # text and concise are the same (one line per finding), as ruff's concise; full adds the source line
-FORMATS = ("text", "concise", "full", "json", "json-lines", "junit", "gitlab", "pylint", "sarif", "github")
-
-_STATISTICS_FORMATS = ("text", "concise", "full", "json")
+TEXT_FORMATS = ("text", "concise", "full")
+FORMATS = (*TEXT_FORMATS, "json", "json-lines", "junit", "gitlab", "pylint", "sarif", "github")
+STATISTICS_FORMATS = (*TEXT_FORMATS, "json")
 
 Identity = tuple[str, int, int, int, int, str, str]
 
@@ -41,11 +43,11 @@ def write_report(fmt: str, findings: Sequence[Finding], stream: TextIO, *, rules
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}; expected one of: {', '.join(FORMATS)}")
-    if statistics and fmt not in _STATISTICS_FORMATS:
-        raise ValueError(f"statistics are available in the {', '.join(_STATISTICS_FORMATS)} formats, "
+    if statistics and fmt not in STATISTICS_FORMATS:
+        raise ValueError(f"statistics are available in the {', '.join(STATISTICS_FORMATS)} formats, "
                          f"not {fmt!r}")
     ordered = sorted(findings, key=lambda finding: finding.sort_key())
-    if fmt in ("text", "concise", "full"):
+    if fmt in TEXT_FORMATS:
         from cfglint.reporters import text
         text.write(ordered, stream, files_checked=files_checked, statistics=statistics, fixable=fixable,
                    full=fmt == "full", sources=sources)

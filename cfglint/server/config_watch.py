@@ -69,14 +69,12 @@ class SettingsCache:
 def _load_config(directory: str, fingerprint: tuple[Any, ...]) -> LoadedConfig:
     """As `cfglint check` does for one file: the nearest configuration is the base, and a resolver
     hands each path the configuration nearest to it (no command-line overrides)."""
-    from cfglint.config import ConfigError, load_settings
-    from cfglint.rules import ALL_RULES, DEFAULT_CODES
-    from cfglint.settings_resolver import SettingsResolver
+    from cfglint.config import ConfigError
+    from cfglint.settings_resolver import resolve_settings
 
     try:
-        base = load_settings(Path(directory), known_codes=ALL_RULES)
-        resolver = SettingsResolver(base, all_codes=ALL_RULES, default_codes=DEFAULT_CODES)
+        resolver = resolve_settings(Path(directory))
         resolver.for_path(os.path.join(directory, "__cfglint__.py"))  # surfaces errors of nested configs now
     except ConfigError as exc:
         return LoadedConfig(fingerprint, error=str(exc))
-    return LoadedConfig(fingerprint, base, resolver)
+    return LoadedConfig(fingerprint, resolver.base, resolver)

@@ -2,7 +2,8 @@
 
 The parent never imports user code or Keras: the static pass (the same one `check` uses) says which
 files define Keras classes and where, so only those modules are imported, in workers, and every
-finding points at the class's own line. Results use the same `Finding` type and reporters as `check`.
+finding points at the class's own line. Results use the same `Finding` type, the same filter
+(`# noqa`, rule selection, per-file-ignores) and the same reporters as `check`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cfglint.config import ConfigError
 from cfglint.engine import Checker
 from cfglint.facts import ModuleFacts
 from cfglint.finding import Finding, Target
+from cfglint.finding_filter import NoqaMap, reported
 from cfglint.project import module_candidates, module_name
 from cfglint.rules import ALL_RULES
 from cfglint.verify.pool import WorkerInfo, WorkerPool, WorkerStartError
@@ -38,6 +40,7 @@ class ClassTarget:
     column: int
     end_column: int
     target: Target
+    noqa: NoqaMap = field(default_factory=dict, compare=False, hash=False)  # the file's noqa directives (line -> codes)
 
 
 @dataclass
@@ -108,14 +111,16 @@ def _classes_of(checker: Checker, facts: ModuleFacts) -> list[ClassTarget]:
         if cls.qualname != f"{facts.module}.{cls.name}" or "." in cls.name:
             continue
         found.append(ClassTarget(facts.path, dotted, str(root), os.path.abspath(facts.path), cls.name,
-                                 cls.span.line, cls.span.column, cls.span.end_column, checker.target_of(facts)))
+                                 cls.span.line, cls.span.column, cls.span.end_column, checker.target_of(facts),
+                                 facts.noqa))
     return found
 
 
 def run_verify(checker: Checker, args: list[str], *, device: str, timeout: float, jobs: int,
                examples: dict[str, Any], progress: Progress | None = None) -> VerifyReport:
     """Verify the classes under `args`. Raises ExampleError before any worker starts when an example
-    names a class that does not exist (it would silently never be used)."""
+    names a class that does not exist (it would silently never be used). The findings are those the
+    settings of each file let through (`finding_filter`), as for `check`."""
     started = time.monotonic()
     report = VerifyReport()
     roots = search_roots(checker)
@@ -139,6 +144,7 @@ def run_verify(checker: Checker, args: list[str], *, device: str, timeout: float
     finally:
         if progress is not None:
             progress.stop()
+    report.findings = reported(report.findings, checker.resolver, {t.path: t.noqa for t in targets})
     report.findings.sort(key=Finding.sort_key)
     report.seconds = time.monotonic() - started
     return report
