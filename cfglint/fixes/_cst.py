@@ -321,7 +321,7 @@ def add_star_kwarg(fn: cst.FunctionDef, name: str) -> cst.FunctionDef:
                            "whitespace_after_param")
     rebuilt: dict[str, list[cst.CSTNode]] = {"posonly": [], "params": [], "kwonly": []}
     changes: dict[str, object] = {}
-    for (kind, _), node in zip(slots, nodes, strict=True):
+    for (kind, _), node in zip(slots, nodes, strict=False):  # `nodes` ends with the new one
         if kind == "slash":
             changes["posonly_ind"] = node
         elif kind == "star":
