@@ -20,7 +20,9 @@ from __future__ import annotations
 import ast
 import os
 import re
+import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 from cfglint.finding import Target
 
@@ -399,10 +401,10 @@ def _line_of(text: str, needle: str, start: int = 0) -> int:
 
 
 def _from_pyproject(text: str) -> list[tuple[int, str]]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:
+        import tomli as tomllib
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -428,7 +430,7 @@ def _from_pyproject(text: str) -> list[tuple[int, str]]:
     return result
 
 
-def _poetry_table(text: str, table: dict) -> list[tuple[int, str]]:
+def _poetry_table(text: str, table: dict[str, Any]) -> list[tuple[int, str]]:
     result = []
     for name, value in table.items():
         constraints = value if isinstance(value, list) else [value]

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from cfglint.verify.protocol import Job, Problem, Result, decode, encode, result_from
 
@@ -166,7 +166,7 @@ class WorkerPool:
             worker.kill()
             raise WorkerStartError("a verify worker did not start within "
                                    f"{STARTUP_TIMEOUT:.0f} s (importing Keras)") from None
-        ready = decode(line) if line else {"ok": False, "error": f"exit code {proc.wait()}"}
+        ready: dict[str, Any] = decode(line) if line else {"ok": False, "error": f"exit code {proc.wait()}"}
         if not ready.get("ok"):
             worker.kill()
             raise WorkerStartError(f"a verify worker could not start: {ready.get('error')}")
