@@ -273,7 +273,7 @@ def _distrust_recent(entries: dict[str, FileEntry], snapshots: dict[str, Snapsho
     for entry in entries.values():
         if entry.stat[0] >= recent:
             entry.stat = UNTRUSTED
-    for key, snapshot in list(snapshots.items()):
+    for _key, snapshot in list(snapshots.items()):
         if any(stat is not None and stat[0] >= recent for _, stat in snapshot.files):
             snapshot.files = (("<racy>", None),)
 

@@ -197,7 +197,7 @@ def _bounds(specifier: str) -> tuple[Bound | None, Bound | None] | None:
 def _next(version: Version, length: int) -> Version:
     """The first version after every one starting with `version[:length]`: (2, 15) → (2, 16)."""
     prefix = version[:length]
-    return prefix[:-1] + (prefix[-1] + 1,)
+    return (*prefix[:-1], prefix[-1] + 1)
 
 
 def _cmp(a: Version, b: Version) -> int:

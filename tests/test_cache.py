@@ -809,7 +809,7 @@ def test_entry_of_the_wrong_shape_is_a_miss(tmp_path, capsys, monkeypatch, parse
     first = cli.check(".")
     path = root / CACHE_DIR_NAME / VERSION / ENTRIES_FILE
     document = json.loads(path.read_text(encoding="utf-8"))
-    for key, raw in document["items"].items():
+    for _key, raw in document["items"].items():
         raw[3] = {"bases": "not a signature"}  # the right file, the right key, a wrong value inside
     path.write_text(json.dumps(document), encoding="utf-8")
     write(root / "layer.py", BUGGY + "\n")  # a change, so the entries are consulted
@@ -958,7 +958,7 @@ def test_read_error_is_never_cached(tmp_path, capsys, monkeypatch):
         return original(path, *rest)
 
     monkeypatch.setattr(cfglint.engine, "_read_bytes", second_read_fails)
-    code, out = cli.check(".")
+    _code, out = cli.check(".")
     assert [c for _, c in codes(out)] == ["CFG001"]
     monkeypatch.setattr(cfglint.engine, "_read_bytes", original)
     assert [c for _, c in codes(cli.check(".")[1])] == ["CFG101", "CFG102", "CFG103"]

@@ -575,7 +575,8 @@ def test_noqa_comments(capsys) -> None:
         (14, 24, "CFG101"), (14, 31, "CFG102"),
     ]
     _, out, _ = run(capsys, "check", "with.py")
-    # `# noqa: CFG101,CFG201` keeps CFG102 on its line; `# noqa: CFG201` keeps CFG103; bare `# noqa` hides all
+    # the directive naming CFG101,CFG201 keeps CFG102 on its line; the one naming CFG201 keeps CFG103; a bare
+    # directive hides all
     assert [(line, col, c) for _, line, col, c in findings(out)] == [(5, 31, "CFG102"), (10, 41, "CFG103")]
 
 

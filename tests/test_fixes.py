@@ -261,7 +261,8 @@ def test_keys_join_a_multiline_update_keeping_trailing_comma_and_comments(tmp_pa
     fixed = fix_all(tmp_path, source)
     assert fixed == source.replace(
         '            "units": self.units,  # the width\n',
-        '            "units": self.units,  # the width\n            "rate": self.rate,\n            "depth": self.depth,\n')
+        '            "units": self.units,  # the width\n'
+        '            "rate": self.rate,\n            "depth": self.depth,\n')
 
 
 def test_keys_follow_subscript_assignments_and_quote_style(tmp_path: Path) -> None:
@@ -275,7 +276,8 @@ def test_keys_follow_subscript_assignments_and_quote_style(tmp_path: Path) -> No
     fixed = fix_all(tmp_path, source)
     assert fixed == source.replace(
         "        config['units'] = self.units\n",
-        "        config['units'] = self.units\n        config['rate'] = self.rate\n        config['depth'] = self.depth\n")
+        "        config['units'] = self.units\n        config['rate'] = self.rate\n"
+        "        config['depth'] = self.depth\n")
 
 
 def test_keys_join_a_dict_call_and_a_returned_literal(tmp_path: Path) -> None:
@@ -401,7 +403,8 @@ def test_same_class_name_in_two_functions_is_told_apart(tmp_path: Path) -> None:
     found = check(tmp_path, source)
     assert [(f.code, f.line) for f in found] == [("CFG101", 17)]
     assert fix_one(source, found[0]) == source.replace(
-        "            return {**super().get_config()}\n", "            return {**super().get_config(), 'units': self.units}\n")
+        "            return {**super().get_config()}\n",
+        "            return {**super().get_config(), 'units': self.units}\n")
 
 
 def test_fix_one_and_fix_for_give_the_edit_an_editor_applies(tmp_path: Path) -> None:
@@ -679,7 +682,7 @@ def test_syntax_error_file_is_reported_and_untouched(project: Path, capsys) -> N
     broken = "import keras\n\n\nclass Broken(keras.layers.Layer)\n    def __init__(self, units):\n        pass\n"
     (project / "broken.py").write_bytes(broken.encode())
     (project / "layer.py").write_text(BUGGY, encoding="utf-8")
-    code, out, err = run(capsys, "check", ".", "--fix", "--no-cache")
+    code, out, _err = run(capsys, "check", ".", "--fix", "--no-cache")
     assert code == 1
     assert (project / "broken.py").read_bytes() == broken.encode()
     assert (project / "layer.py").read_text(encoding="utf-8") == FIXED_BUGGY
@@ -698,7 +701,7 @@ def test_file_changed_between_read_and_write_is_not_overwritten(project: Path, c
         return real(source, found, **options)
 
     monkeypatch.setattr(cfglint.fixes, "fix_source", meanwhile)
-    code, out, err = run(capsys, "check", "layer.py", "--fix")
+    code, _out, err = run(capsys, "check", "layer.py", "--fix")
     assert path.read_text(encoding="utf-8") == BUGGY + "# saved by an editor meanwhile\n"
     assert "layer.py: changed on disk while cfglint ran; not fixed" in err
     assert code == 1

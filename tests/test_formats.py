@@ -136,7 +136,7 @@ def test_marker_count_equals_diff_count_on_fixtures(capsys: pytest.CaptureFixtur
     monkeypatch.chdir(tmp_path)
     extra = ["--unsafe-fixes"] if unsafe else []
     _, out, _ = run(capsys, "fixtures", *extra)
-    _, diff, err = run(capsys, "fixtures", "--diff", *extra)
+    _, _diff, err = run(capsys, "fixtures", "--diff", *extra)
     assert len(marked(out)) == would_fix(err) > 0
     assert f"[*] {would_fix(err)} fixable with `--fix`." in out
     # the marked findings are the ones the fixes remove
@@ -387,7 +387,7 @@ def test_gitlab_fingerprints_survive_lines_added_above(project: Path, capsys: py
     (project / "layer.py").write_text("# a comment\n\n" + LAYER, encoding="utf-8")
     _, after, _ = run(capsys, ".", "--output-format", "gitlab")
     assert [i["fingerprint"] for i in json.loads(before)] == [i["fingerprint"] for i in json.loads(after)]
-    assert [i["location"]["lines"]["begin"] for i in json.loads(after)][0] == 7
+    assert next(i["location"]["lines"]["begin"] for i in json.loads(after)) == 7
 
 
 def test_gitlab_duplicate_findings_get_distinct_fingerprints() -> None:

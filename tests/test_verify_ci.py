@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -278,7 +279,7 @@ def test_ci_run_prints_progress_at_least_every_10_seconds(ci_run: dict[str, obje
     summary = [t for t, line in timed if line.startswith("cfglint verify: 3 classes")]
     assert summary, text  # the final summary, on stderr in JSON mode
     moments = [0.0] + [t for t, _ in progress] + summary[:1]
-    gaps = [later - earlier for earlier, later in zip(moments, moments[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
     assert max(gaps) <= 10, (gaps, text)
     if ci_run["seconds"] > 12:  # a run long enough to need them shows the timer's lines
         assert any("classes checked" in line for _, line in progress), text

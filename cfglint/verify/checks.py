@@ -397,7 +397,7 @@ def _allclose(a: Any, b: Any) -> bool:
     import numpy as np
 
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_allclose(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_allclose(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_allclose(a[k], b[k]) for k in a)
     try:

@@ -18,6 +18,7 @@ the module (`keras` or `tf_keras`) as a parameter, and NumPy is imported inside 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import keyword
@@ -532,7 +533,7 @@ def input_candidates(cls: type, layer: Any, example: UserExample | None) -> list
         candidates += [((2, n), "int32") for n in lengths]
     for shape, dtype in DEFAULT_INPUTS:
         candidates.append((shape, dtype))
-        candidates += [(shape[:-1] + (w,), dtype) for w in widths]
+        candidates += [((*shape[:-1], w), dtype) for w in widths]
         if len(shape) == 3:
             candidates += [((2, n, w), dtype) for n in lengths for w in (shape[-1], *widths)]
     if example is not None and example.input_dtype is not None:
@@ -554,11 +555,9 @@ def _attribute_ints(layer: Any, names: tuple[str, ...]) -> list[int]:
     """Distinct small positive ints in those attributes of `layer` and of its direct sub-layers."""
     found: list[int] = []
     owners = [layer]
-    try:
+    with contextlib.suppress(TypeError):
         owners += [value for value in vars(layer).values()
                    if value is not layer and hasattr(value, "get_config") and hasattr(value, "call")]
-    except TypeError:
-        pass
     for owner in owners:
         for name in names:
             try:
