@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import THREE_FINDINGS
 
 import cfglint.cache
 import cfglint.engine
@@ -31,22 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 VERSION = cfglint.cache.__version__
 
-# Three findings: CFG101 (`units`), CFG102 (`rate`), CFG103 (key `extra`).
-BUGGY = """\
-import keras
-
-
-class Scale(keras.layers.Layer):
-    def __init__(self, units, rate=0.5, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.rate = rate
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"extra": 1})
-        return config
-"""
+BUGGY = THREE_FINDINGS
 
 CLEAN = """\
 import keras

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import write_project
+from helpers import THREE_FINDINGS, write_project
 
 from cfglint.cli import main
 from cfglint.config import RuleSelection, load_settings
@@ -507,21 +507,7 @@ def test_keras_cfg303_model_reloads_with_the_values_passed(tmp_path: Path, keras
 
 
 # ------------------------------------------------------------------------------ command line
-BUGGY = """\
-import keras
-
-
-class Scale(keras.layers.Layer):
-    def __init__(self, units, rate=0.5, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.rate = rate
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"extra": 1})
-        return config
-"""
+BUGGY = THREE_FINDINGS
 FIXED_BUGGY = BUGGY.replace('config.update({"extra": 1})',
                             'config.update({"extra": 1, "units": self.units, "rate": self.rate})')
 ONLY_FIXABLE = BUGGY.replace('config.update({"extra": 1})', 'config.update({"units": self.units})')

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 
 import jsonschema
 import pytest
+from helpers import MISSING_UNITS
 
 from cfglint.cli import build_parser, main
 from cfglint.finding import Finding, Severity, Span
@@ -50,19 +51,7 @@ class Plain(keras.layers.Layer):
         return {"size": self.size}
 '''
 
-# CFG101, but the fix cannot add a key to a `get_config` that returns `super().get_config()` as it is
-UNFIXABLE = '''\
-import keras
-
-
-class Scale(keras.layers.Layer):
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    def get_config(self):
-        return super().get_config()
-'''
+UNFIXABLE = MISSING_UNITS
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import VERIFIED_SCALE
 
 from cfglint.cli import main
 from cfglint.verify.runner import Progress, make_progress
@@ -36,21 +37,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-LAYER = """
-    import keras
-
-
-    class Scale(keras.layers.Layer):
-        def __init__(self, factor=2.0, **kwargs):
-            super().__init__(**kwargs)
-            self.factor = factor
-
-        def call(self, x):
-            return x * self.factor
-
-        def get_config(self):
-            return {**super().get_config(), "factor": self.factor}
-    """
+LAYER = VERIFIED_SCALE
 
 
 # ------------------------------------------------------------------------------------------ progress
