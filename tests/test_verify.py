@@ -501,7 +501,7 @@ def test_help_says_verify_executes_code() -> None:
 
 @pytest.fixture(scope="module")
 def fixtures_runs() -> tuple[Run, Run]:
-    static = cfglint("check", "fixtures", "--output-format", "json", cwd=REPO_ROOT)
+    static = cfglint("check", "fixtures", "--no-cache", "--output-format", "json", cwd=REPO_ROOT)
     assert static.returncode in (0, 1), static.describe()
     dynamic = cfglint("verify", "fixtures", "--jobs", "2", "--timeout", GENEROUS, "--output-format", "json",
                       cwd=REPO_ROOT)
