@@ -9,27 +9,10 @@ in the repository, or an existing one is written to, while the tests run.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-from cfglint.cache import CACHE_DIR_NAME
-
-REPO = Path(__file__).resolve().parent.parent
-_NOT_SEARCHED = {".git", ".venv", "__pycache__", ".pytest_cache", "node_modules", CACHE_DIR_NAME}
-
-
-def caches_in_repository(root: Path = REPO) -> dict[Path, int]:
-    """Each cache folder under `root` with the newest modification time (ns) of anything in it."""
-    found: dict[Path, int] = {}
-    for folder, dirs, _ in os.walk(root):
-        if CACHE_DIR_NAME in dirs:
-            cache = Path(folder) / CACHE_DIR_NAME
-            found[cache] = max((entry.stat().st_mtime_ns for entry in [cache, *cache.rglob("*")]), default=0)
-        dirs[:] = [d for d in dirs if d not in _NOT_SEARCHED]
-    return found
+from helpers import REPO, caches_in_repository
 
 
 @pytest.fixture(scope="session", autouse=True)

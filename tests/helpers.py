@@ -1,14 +1,31 @@
-"""Run the static checker on snippets written to a temporary project."""
+"""Test helpers: the static checker run on snippets in a temporary project, the source snippets several
+test modules share, and a look for result caches left in the repository."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
+from cfglint.cache import CACHE_DIR_NAME
 from cfglint.config import RuleSelection, load_settings
 from cfglint.engine import Checker, Report
 from cfglint.rules import ALL_RULES, DEFAULT_CODES
 from cfglint.rules.base import Example
+
+REPO = Path(__file__).resolve().parent.parent
+_NOT_SEARCHED = {".git", ".venv", "__pycache__", ".pytest_cache", "node_modules", CACHE_DIR_NAME}
+
+
+def caches_in_repository(root: Path = REPO) -> dict[Path, int]:
+    """Each result cache folder under `root` with the newest modification time (ns) of anything in it."""
+    found: dict[Path, int] = {}
+    for folder, dirs, _ in os.walk(root):
+        if CACHE_DIR_NAME in dirs:
+            cache = Path(folder) / CACHE_DIR_NAME
+            found[cache] = max((entry.stat().st_mtime_ns for entry in [cache, *cache.rglob("*")]), default=0)
+        dirs[:] = [d for d in dirs if d not in _NOT_SEARCHED]
+    return found
 
 
 def write_project(root: Path, files: dict[str, str]) -> None:

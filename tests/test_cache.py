@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import THREE_FINDINGS
+from helpers import THREE_FINDINGS, caches_in_repository
 
 import cfglint.cache
 import cfglint.engine
@@ -878,6 +878,22 @@ def test_a_changed_package_file_or_python_invalidates_the_cache(tmp_path, capsys
     monkeypatch.setattr(cfglint.cache, "interpreter", lambda: "cpython-2.7")
     assert cli.check(".") == first
     assert parses == ["layer.py"]
+
+
+def test_the_repository_guard_sees_a_cache_appear_or_change(tmp_path, capsys, monkeypatch):
+    """What tests/conftest.py relies on to fail a run that leaves a cache in the repository."""
+    root = make_project(tmp_path / "repo", {"pkg/layer.py": BUGGY})
+    (root / ".git").mkdir()
+    (root / ".git" / CACHE_DIR_NAME).mkdir()  # folders like .git are not searched
+    assert caches_in_repository(root) == {}
+    cli = Cli(root / "pkg", capsys, monkeypatch)
+    cli.check(".")
+    before = caches_in_repository(root)
+    assert list(before) == [root / CACHE_DIR_NAME]
+    time.sleep(0.01)
+    write(root / "pkg" / "layer.py", BUGGY + "\n")
+    cli.check(".")  # the cache is rewritten: its newest time moves
+    assert caches_in_repository(root)[root / CACHE_DIR_NAME] > before[root / CACHE_DIR_NAME]
 
 
 def test_edit_keeping_size_and_mtime_is_seen(tmp_path, capsys, monkeypatch):
