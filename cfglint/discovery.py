@@ -168,7 +168,9 @@ class _Walker:
 
 
 def _git_ignores(ignores: _Ignores, entry: os.DirEntry[str], is_dir: bool) -> bool:
-    return bool(ignores) and is_ignored(ignores, os.path.abspath(entry.path), is_dir)  # type: ignore[arg-type]
+    if not ignores:
+        return False
+    return is_ignored(ignores, os.path.abspath(entry.path), is_dir)
 
 
 def is_inside(path: str, tree: str) -> bool:

@@ -106,13 +106,13 @@ def decide(flavour: str | None, flavour_line: int, project: ProjectFacts) -> Dec
     tf_side, tf_req = project.verdict(TENSORFLOW_NAMES, TF_KERAS3)
     if flavour == "keras":
         where = f"the file imports keras (line {flavour_line})"
-        if keras_side == "below":
+        if keras_side == "below" and keras_req is not None:  # a side always comes with its requirement
             return Decision(Target.TF_KERAS, "file imports", f"{where} and the project requires keras<3",
-                            (keras_req.evidence,))  # type: ignore[union-attr]
-        if tf_side == "below" and keras_side is None:
+                            (keras_req.evidence,))
+        if tf_side == "below" and keras_side is None and tf_req is not None:
             return Decision(Target.TF_KERAS, "file imports",
                             f"{where} and the project requires TensorFlow < 2.16, which installs Keras 2 as keras",
-                            (tf_req.evidence,))  # type: ignore[union-attr]
+                            (tf_req.evidence,))
         evidence = (keras_req.evidence,) if keras_req is not None else ()
         return Decision(Target.KERAS3, "file imports", where, evidence)
     return _decide_tf_keras(project, keras_side, keras_req, tf_side, tf_req)
