@@ -14,7 +14,8 @@ from cfglint.rules import ALL_RULES, DEFAULT_CODES
 from cfglint.rules.base import Example
 
 REPO = Path(__file__).resolve().parent.parent
-_NOT_SEARCHED = {".git", ".venv", "__pycache__", ".pytest_cache", "node_modules", CACHE_DIR_NAME}
+_NOT_SEARCHED = {".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules",
+                 CACHE_DIR_NAME}
 
 
 def caches_in_repository(root: Path = REPO) -> dict[Path, int]:
