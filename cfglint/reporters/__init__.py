@@ -9,6 +9,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
+# re-exported: the helpers the formats share live below them, so no format imports this package
+from cfglint.reporters.common import Identity as Identity
+from cfglint.reporters.common import count_by_rule as count_by_rule
+from cfglint.reporters.common import identity as identity
+
 if TYPE_CHECKING:
     from cfglint.finding import Finding
     from cfglint.rules.base import Rule
@@ -17,15 +22,6 @@ if TYPE_CHECKING:
 FORMATS = ("text", "concise", "full", "json", "json-lines", "junit", "gitlab", "pylint", "sarif", "github")
 
 _STATISTICS_FORMATS = ("text", "concise", "full", "json")
-
-Identity = tuple[str, int, int, int, int, str, str]
-
-
-def identity(finding: Finding) -> Identity:
-    """A finding as two checks of the same text both report it: what `fixable` holds."""
-    span = finding.span
-    return (finding.path, span.line, span.column, span.end_line, span.end_column, finding.code, finding.message)
-
 
 def write_report(fmt: str, findings: Sequence[Finding], stream: TextIO, *, rules: Mapping[str, Rule],
                  files_checked: int, version: str, statistics: bool = False,
@@ -67,15 +63,3 @@ def write_report(fmt: str, findings: Sequence[Finding], stream: TextIO, *, rules
     else:
         from cfglint.reporters import github
         github.write(ordered, stream)
-
-
-def count_by_rule(findings: Sequence[Finding]) -> list[tuple[Finding, int]]:
-    """Each rule's first finding and how many it has, most frequent first (ties by code): the order
-    `--statistics` shows, shared by the formats that have one."""
-    first: dict[str, Finding] = {}
-    counts: dict[str, int] = {}
-    for finding in findings:
-        first.setdefault(finding.code, finding)
-        counts[finding.code] = counts.get(finding.code, 0) + 1
-    order = sorted(counts, key=lambda code: (-counts[code], code))
-    return [(first[code], counts[code]) for code in order]

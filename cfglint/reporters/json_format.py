@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from cfglint.finding import Finding, Fix, Span
-from cfglint.reporters import count_by_rule
+from cfglint.reporters.common import count_by_rule
 
 
 def write(findings: Sequence[Finding], stream: TextIO, *, statistics: bool = False, lines: bool = False) -> None:

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, TextIO
 
 from cfglint.display import printable
 from cfglint.finding import Finding, Severity
-from cfglint.reporters import count_by_rule, identity
+from cfglint.reporters.common import count_by_rule, identity
 
 if TYPE_CHECKING:
-    from cfglint.reporters import Identity
+    from cfglint.reporters.common import Identity
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
