@@ -615,7 +615,7 @@ def write_tables(rows: list[dict], out: Path, meta: dict[str, Any], judged: dict
                      f"{r['classes']}{runtime} | {sev['error']} | {sev['warning']} | {sev['info']} | {vtext} | "
                      f"{fa} | {miss} | {unseen} |")
     if judged is not None:
-        lines += [""] + precision_lines(judged, "Error/warning precision per rule", PRECISION_NOTE)
+        lines += ["", *precision_lines(judged, "Error/warning precision per rule", PRECISION_NOTE)]
     if judged_all is not None and judged_all["per_rule"] != (judged or {}).get("per_rule"):
         lines += precision_lines(judged_all, "Precision per rule including findings lowered to info by package",
                                  DOWNGRADED_NOTE)

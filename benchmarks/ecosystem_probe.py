@@ -80,7 +80,7 @@ def _same(a: Any, b: Any) -> bool:
     if callable(a) and callable(b):
         return getattr(a, "__name__", a) == getattr(b, "__name__", b)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     try:

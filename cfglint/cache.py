@@ -11,7 +11,8 @@ Two levels, both under `.cfglint_cache/` at the project root (with a `CACHEDIR.T
 Findings are never reused across a change: when any file changed, was added or removed, the rules
 run again over the (mostly cached) facts of every file, so a base class edited in another file always
 reaches its subclasses. The cache directory is versioned by cfglint's version, so an upgrade starts
-cold, and so does any change to cfglint's own code (the files hold a digest of its sources).
+cold, and so does any change to cfglint's own code or a switch to another Python (the files hold a digest of
+the package's files and the interpreter's version).
 
 The files are JSON read through a strict, type-checked decoder (`cfglint.plaindata`): the cache sits in
 the user's tree where anyone can plant a file, and reading it must never run code. Anything that does
@@ -27,6 +28,8 @@ import functools
 import hashlib
 import json
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,8 +79,8 @@ class Snapshot:
     files_checked: int = 0
 
 
-_decode_entry = decoder(FileEntry)
-_decode_snapshot = decoder(Snapshot)
+_decode_entry: Callable[[Any], FileEntry] = decoder(FileEntry)
+_decode_snapshot: Callable[[Any], Snapshot] = decoder(Snapshot)
 
 
 class ResultCache:
@@ -124,7 +127,8 @@ class ResultCache:
         if (type(data) is not dict or data.get("format") != FORMAT or data.get("code") != self.code_digest
                 or type(data.get("items")) is not dict):
             return {}
-        return data["items"]
+        items: dict[str, Any] = data["items"]
+        return items
 
     def _raw(self) -> dict[str, Any]:
         if self._raw_entries is None:
@@ -269,7 +273,7 @@ def _distrust_recent(entries: dict[str, FileEntry], snapshots: dict[str, Snapsho
     for entry in entries.values():
         if entry.stat[0] >= recent:
             entry.stat = UNTRUSTED
-    for key, snapshot in list(snapshots.items()):
+    for _key, snapshot in list(snapshots.items()):
         if any(stat is not None and stat[0] >= recent for _, stat in snapshot.files):
             snapshot.files = (("<racy>", None),)
 
@@ -290,18 +294,37 @@ def _write(path: Path, document: dict[str, Any]) -> None:
         raise
 
 
-@functools.lru_cache(maxsize=1)
+PACKAGE_ROOT = Path(__file__).parent  # the cfglint package whose files the digest covers
+
+
+def interpreter() -> str:
+    """The Python implementation and major.minor version: `ast` and the standard library differ between
+    them, so facts and findings from one are not reused by another."""
+    return f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
+
+
 def code_digest() -> str:
-    """A digest of every source file of the installed cfglint package (about 70 small files, read once
-    per process: a millisecond or two)."""
-    package = Path(__file__).parent
-    h = hashlib.blake2b(__version__.encode(), digest_size=16)
-    for path in sorted(package.rglob("*.py")):
+    """A digest of the code that produced the cached results: every file of the cfglint package and the
+    interpreter running it."""
+    return _package_digest(PACKAGE_ROOT, interpreter())
+
+
+@functools.lru_cache(maxsize=4)
+def _package_digest(package: Path, python: str) -> str:
+    """Every file under `package` (subpackages and data files too; bytecode caches excepted), by relative
+    path and content: about 70 small files, read once per process (a millisecond or two)."""
+    h = hashlib.blake2b(f"{__version__}\0{python}".encode(), digest_size=16)
+    for path in sorted(package.rglob("*")):
+        relative = path.relative_to(package)
+        skipped = "__pycache__" in relative.parts or CACHE_DIR_NAME in relative.parts
+        if skipped or path.suffix in (".pyc", ".pyo") or not path.is_file():
+            continue
         try:
-            h.update(str(path.relative_to(package)).encode("utf-8", "surrogateescape"))
-            h.update(path.read_bytes())
+            data = path.read_bytes()
         except OSError:
             continue
+        name = relative.as_posix().encode("utf-8", "surrogateescape")
+        h.update(len(name).to_bytes(4, "big") + name + len(data).to_bytes(8, "big") + data)
     return h.hexdigest()
 
 

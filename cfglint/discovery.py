@@ -14,7 +14,6 @@ import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 from cfglint.config import PathMatcher, Settings, relative_to_root
 from cfglint.gitignore import IgnoreFile, ignore_files_above, is_ignored, read_ignore_file
@@ -22,7 +21,7 @@ from cfglint.gitignore import IgnoreFile, ignore_files_above, is_ignored, read_i
 PYTHON_SUFFIXES = (".py", ".pyi")
 
 _Identity = tuple[int, int]  # (st_dev, st_ino)
-_Ignores = Optional[tuple[IgnoreFile, ...]]  # the ignore files over a folder; None: not in a Git work tree
+_Ignores = tuple[IgnoreFile, ...] | None  # the ignore files over a folder; None: not in a Git work tree
 
 
 @dataclass
@@ -169,7 +168,9 @@ class _Walker:
 
 
 def _git_ignores(ignores: _Ignores, entry: os.DirEntry[str], is_dir: bool) -> bool:
-    return bool(ignores) and is_ignored(ignores, os.path.abspath(entry.path), is_dir)  # type: ignore[arg-type]
+    if not ignores:
+        return False
+    return is_ignored(ignores, os.path.abspath(entry.path), is_dir)
 
 
 def is_inside(path: str, tree: str) -> bool:

@@ -95,7 +95,9 @@ def is_keras_callee(dotted: str, *suffixes: str) -> bool:
     return any(path == s or path.endswith("." + s) for s in suffixes)
 
 
-# Keyword arguments Keras's base Layer accepts besides a subclass's own (DESIGN §8, CFG103).
+# Keyword arguments Keras's base Layer constructor accepts besides a subclass's own, per target. A subclass
+# that passes **kwargs on to `super().__init__` accepts them too, so a config key with one of these names
+# is not unknown to `from_config` (CFG103).
 BASE_KEYWORDS = {
     "keras3": frozenset({"name", "trainable", "dtype", "autocast", "activity_regularizer",
                          "input_shape", "input_dim", "batch_input_shape", "batch_size"}),

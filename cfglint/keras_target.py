@@ -20,7 +20,9 @@ from __future__ import annotations
 import ast
 import os
 import re
+import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 from cfglint.finding import Target
 
@@ -104,13 +106,13 @@ def decide(flavour: str | None, flavour_line: int, project: ProjectFacts) -> Dec
     tf_side, tf_req = project.verdict(TENSORFLOW_NAMES, TF_KERAS3)
     if flavour == "keras":
         where = f"the file imports keras (line {flavour_line})"
-        if keras_side == "below":
+        if keras_side == "below" and keras_req is not None:  # a side always comes with its requirement
             return Decision(Target.TF_KERAS, "file imports", f"{where} and the project requires keras<3",
-                            (keras_req.evidence,))  # type: ignore[union-attr]
-        if tf_side == "below" and keras_side is None:
+                            (keras_req.evidence,))
+        if tf_side == "below" and keras_side is None and tf_req is not None:
             return Decision(Target.TF_KERAS, "file imports",
                             f"{where} and the project requires TensorFlow < 2.16, which installs Keras 2 as keras",
-                            (tf_req.evidence,))  # type: ignore[union-attr]
+                            (tf_req.evidence,))
         evidence = (keras_req.evidence,) if keras_req is not None else ()
         return Decision(Target.KERAS3, "file imports", where, evidence)
     return _decide_tf_keras(project, keras_side, keras_req, tf_side, tf_req)
@@ -195,7 +197,7 @@ def _bounds(specifier: str) -> tuple[Bound | None, Bound | None] | None:
 def _next(version: Version, length: int) -> Version:
     """The first version after every one starting with `version[:length]`: (2, 15) → (2, 16)."""
     prefix = version[:length]
-    return prefix[:-1] + (prefix[-1] + 1,)
+    return (*prefix[:-1], prefix[-1] + 1)
 
 
 def _cmp(a: Version, b: Version) -> int:
@@ -399,10 +401,10 @@ def _line_of(text: str, needle: str, start: int = 0) -> int:
 
 
 def _from_pyproject(text: str) -> list[tuple[int, str]]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:
+        import tomli as tomllib
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -428,7 +430,7 @@ def _from_pyproject(text: str) -> list[tuple[int, str]]:
     return result
 
 
-def _poetry_table(text: str, table: dict) -> list[tuple[int, str]]:
+def _poetry_table(text: str, table: dict[str, Any]) -> list[tuple[int, str]]:
     result = []
     for name, value in table.items():
         constraints = value if isinstance(value, list) else [value]

@@ -13,6 +13,7 @@ be strings), `X | None`, and dataclasses built from these.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import functools
@@ -42,10 +43,8 @@ def encode(value: Any) -> Any:
         return [[encode(k), encode(v)] for k, v in value.items()]
     if isinstance(value, (frozenset, set)):
         items = [encode(item) for item in value]
-        try:
-            items.sort()  # stable output for the same set; mixed types keep insertion order
-        except TypeError:
-            pass
+        with contextlib.suppress(TypeError):  # mixed types keep insertion order
+            items.sort()  # stable output for the same set
         return items
     if isinstance(value, (list, tuple)):
         return [encode(item) for item in value]
@@ -64,7 +63,7 @@ def decoder(annotation: Any) -> Decoder:
 
 
 @functools.cache
-def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
+def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
     return tuple(f for f in dataclasses.fields(cls) if f.init)
 
 
@@ -133,7 +132,7 @@ def _build(annotation: Any) -> Decoder:
         def fixed(data: Any) -> tuple[Any, ...]:
             if type(data) is not list or len(data) != len(parts):
                 _fail(f"a list of {len(parts)}", data)
-            return tuple(part(x) for part, x in zip(parts, data))
+            return tuple(part(x) for part, x in zip(parts, data, strict=True))
         return fixed
     if origin in (list, set, frozenset):
         item = decoder(args[0])
@@ -171,7 +170,7 @@ def _dataclass_decoder(cls: type) -> Decoder:
         if type(data) is not list or len(data) != len(parts):
             _fail(f"{cls.__name__} as a list of {len(parts)}", data)
         try:
-            return cls(*[part(x) for part, x in zip(parts, data)])
+            return cls(*[part(x) for part, x in zip(parts, data, strict=True)])
         except PlainDataError:
             raise
         except (TypeError, ValueError) as exc:  # a __post_init__ that rejects the values

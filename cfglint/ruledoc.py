@@ -86,8 +86,9 @@ def render_concise(rules: list[Rule]) -> str:
              _fix_word(rule) + ("" if rule.default_enabled else "  (not selected by default)"))
             for rule in rules]
     widths = [max((len(row[column]) for row in rows), default=0) for column in range(len(FLAVOURS) + 2)]
+    # the last cell is not padded: `widths` is one shorter than a row
     return "".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] + "\n"
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1] + "\n"
         for row in rows
     )
 

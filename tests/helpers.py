@@ -1,14 +1,32 @@
-"""Run the static checker on snippets written to a temporary project."""
+"""Test helpers: the static checker run on snippets in a temporary project, the source snippets several
+test modules share, and a look for result caches left in the repository."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
+from cfglint.cache import CACHE_DIR_NAME
 from cfglint.config import RuleSelection, load_settings
 from cfglint.engine import Checker, Report
 from cfglint.rules import ALL_RULES, DEFAULT_CODES
 from cfglint.rules.base import Example
+
+REPO = Path(__file__).resolve().parent.parent
+_NOT_SEARCHED = {".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules",
+                 CACHE_DIR_NAME}
+
+
+def caches_in_repository(root: Path = REPO) -> dict[Path, int]:
+    """Each result cache folder under `root` with the newest modification time (ns) of anything in it."""
+    found: dict[Path, int] = {}
+    for folder, dirs, _ in os.walk(root):
+        if CACHE_DIR_NAME in dirs:
+            cache = Path(folder) / CACHE_DIR_NAME
+            found[cache] = max((entry.stat().st_mtime_ns for entry in [cache, *cache.rglob("*")]), default=0)
+        dirs[:] = [d for d in dirs if d not in _NOT_SEARCHED]
+    return found
 
 
 def write_project(root: Path, files: dict[str, str]) -> None:
@@ -32,3 +50,73 @@ def positions(root: Path, example: Example, code: str) -> list[tuple[int, int]]:
     write_project(root, files)
     report = run_check(root, [str(root / "example.py")], select=[code], target=example.target.value)
     return sorted((f.line, f.column) for f in report.findings if f.code == code)
+
+
+# ------------------------------------------------------------------------------ shared snippets
+# Source files that several test modules check, fix or verify. Each comment says what cfglint reports,
+# so a test can rely on it; change a snippet here and every test that uses it sees the change.
+
+# CFG101 at 5:24 (`units` missing from `get_config`). Not fixable (no `[*]`): the fix cannot add a key
+# to a `get_config` that returns `super().get_config()` as it is.
+MISSING_UNITS = """\
+import keras
+
+
+class Scale(keras.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def get_config(self):
+        return super().get_config()
+"""
+
+# Three findings: CFG101 at 5:24 (`units`), CFG102 at 5:31 (`rate`), CFG103 at 12:24 (key `extra`).
+# `--fix` adds `units` and `rate` to the `config.update` call.
+THREE_FINDINGS = """\
+import keras
+
+
+class Scale(keras.layers.Layer):
+    def __init__(self, units, rate=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.rate = rate
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"extra": 1})
+        return config
+"""
+
+# No finding, and `cfglint verify` passes it (it has a `call`).
+VERIFIED_SCALE = """\
+import keras
+
+
+class Scale(keras.layers.Layer):
+    def __init__(self, factor=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return x * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+"""
+
+# CFG301 (no `**kwargs`) whose safe fix validation holds back: the constructor fixes `name`, which the
+# config also returns, so accepting `**kwargs` would only trade the reload's error for another (CFG308).
+FIXED_NAME = """\
+import keras
+
+
+class Named(keras.layers.Layer):
+    def __init__(self, units):
+        super().__init__(name="named")
+        self.units = units
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+"""

@@ -14,22 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import MISSING_UNITS
 
 from cfglint.cli import main
 
-# CFG101 at 5:24 (`units` missing from get_config).
-BUGGY = """\
-import keras
-
-
-class Scale(keras.layers.Layer):
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    def get_config(self):
-        return super().get_config()
-"""
+BUGGY = MISSING_UNITS
 # not marked `[*]`: the fix cannot add a key to a `get_config` that returns `super().get_config()` as is
 BUGGY_FINDING = "buggy.py:5:24: CFG101 `units` is an `__init__` argument missing from `get_config`"
 

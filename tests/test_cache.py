@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import THREE_FINDINGS, caches_in_repository
 
 import cfglint.cache
 import cfglint.engine
@@ -31,22 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 VERSION = cfglint.cache.__version__
 
-# Three findings: CFG101 (`units`), CFG102 (`rate`), CFG103 (key `extra`).
-BUGGY = """\
-import keras
-
-
-class Scale(keras.layers.Layer):
-    def __init__(self, units, rate=0.5, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.rate = rate
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"extra": 1})
-        return config
-"""
+BUGGY = THREE_FINDINGS
 
 CLEAN = """\
 import keras
@@ -809,7 +795,7 @@ def test_entry_of_the_wrong_shape_is_a_miss(tmp_path, capsys, monkeypatch, parse
     first = cli.check(".")
     path = root / CACHE_DIR_NAME / VERSION / ENTRIES_FILE
     document = json.loads(path.read_text(encoding="utf-8"))
-    for key, raw in document["items"].items():
+    for _key, raw in document["items"].items():
         raw[3] = {"bases": "not a signature"}  # the right file, the right key, a wrong value inside
     path.write_text(json.dumps(document), encoding="utf-8")
     write(root / "layer.py", BUGGY + "\n")  # a change, so the entries are consulted
@@ -827,6 +813,87 @@ def test_cache_of_other_cfglint_code_is_not_used(tmp_path, capsys, monkeypatch, 
     monkeypatch.setattr(cfglint.cache, "code_digest", lambda: "a-changed-rule")
     assert cli.check(".") == first
     assert parses == ["layer.py"]  # a rule changed: nothing is served from the old code's cache
+
+
+@pytest.fixture
+def package_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the cfglint package that the cache digests instead of the real one."""
+    copy = tmp_path / "package" / "cfglint"
+    shutil.copytree(cfglint.cache.PACKAGE_ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cfglint.cache, "PACKAGE_ROOT", copy)
+    cfglint.cache._package_digest.cache_clear()
+    yield copy
+    cfglint.cache._package_digest.cache_clear()
+
+
+def test_any_file_of_the_package_changes_the_code_digest(package_copy):
+    files = sorted(p for p in package_copy.rglob("*") if p.is_file())
+    assert {p.name for p in files} >= {"cache.py", "py.typed", "__init__.py"}
+    assert any(len(p.relative_to(package_copy).parts) > 1 for p in files)  # subpackages are there too
+    baseline = cfglint.cache.code_digest()
+    seen = {baseline}
+    for path in files:
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n")
+        cfglint.cache._package_digest.cache_clear()
+        changed = cfglint.cache.code_digest()
+        path.write_bytes(original)
+        assert changed not in seen, path.relative_to(package_copy)
+        seen.add(changed)
+    cfglint.cache._package_digest.cache_clear()
+    assert cfglint.cache.code_digest() == baseline
+    (package_copy / "rules" / "extra.json").write_text("{}", encoding="utf-8")  # a new data file
+    cfglint.cache._package_digest.cache_clear()
+    assert cfglint.cache.code_digest() != baseline
+    (package_copy / "rules" / "extra.json").unlink()
+    (package_copy / "__pycache__").mkdir()
+    (package_copy / "__pycache__" / "cache.cpython-311.pyc").write_bytes(b"bytecode")  # not source
+    cfglint.cache._package_digest.cache_clear()
+    assert cfglint.cache.code_digest() == baseline
+
+
+def test_another_python_changes_the_code_digest(package_copy, monkeypatch):
+    assert cfglint.cache.interpreter() == f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
+    digests = set()
+    for python in ("cpython-3.10", "cpython-3.11", "pypy-3.10"):
+        monkeypatch.setattr(cfglint.cache, "interpreter", lambda python=python: python)
+        digests.add(cfglint.cache.code_digest())
+    assert len(digests) == 3
+
+
+def test_a_changed_package_file_or_python_invalidates_the_cache(tmp_path, capsys, monkeypatch, parses,
+                                                                package_copy):
+    root = make_project(tmp_path / "proj", {"layer.py": BUGGY})
+    cli = Cli(root, capsys, monkeypatch)
+    first = cli.check(".")
+    parses.clear()
+    assert cli.check(".") == first and parses == []
+    rule_file = package_copy / "rules" / "cfg1.py"  # a file of a subpackage
+    rule_file.write_text(rule_file.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    cfglint.cache._package_digest.cache_clear()
+    assert cli.check(".") == first
+    assert parses == ["layer.py"]
+    parses.clear()
+    assert cli.check(".") == first and parses == []  # warm again under the new code
+    monkeypatch.setattr(cfglint.cache, "interpreter", lambda: "cpython-2.7")
+    assert cli.check(".") == first
+    assert parses == ["layer.py"]
+
+
+def test_the_repository_guard_sees_a_cache_appear_or_change(tmp_path, capsys, monkeypatch):
+    """What tests/conftest.py relies on to fail a run that leaves a cache in the repository."""
+    root = make_project(tmp_path / "repo", {"pkg/layer.py": BUGGY})
+    (root / ".git").mkdir()
+    (root / ".git" / CACHE_DIR_NAME).mkdir()  # folders like .git are not searched
+    assert caches_in_repository(root) == {}
+    cli = Cli(root / "pkg", capsys, monkeypatch)
+    cli.check(".")
+    before = caches_in_repository(root)
+    assert list(before) == [root / CACHE_DIR_NAME]
+    time.sleep(0.01)
+    write(root / "pkg" / "layer.py", BUGGY + "\n")
+    cli.check(".")  # the cache is rewritten: its newest time moves
+    assert caches_in_repository(root)[root / CACHE_DIR_NAME] > before[root / CACHE_DIR_NAME]
 
 
 def test_edit_keeping_size_and_mtime_is_seen(tmp_path, capsys, monkeypatch):
@@ -893,7 +960,7 @@ def test_read_error_is_never_cached(tmp_path, capsys, monkeypatch):
         return original(path, *rest)
 
     monkeypatch.setattr(cfglint.engine, "_read_bytes", second_read_fails)
-    code, out = cli.check(".")
+    _code, out = cli.check(".")
     assert [c for _, c in codes(out)] == ["CFG001"]
     monkeypatch.setattr(cfglint.engine, "_read_bytes", original)
     assert [c for _, c in codes(cli.check(".")[1])] == ["CFG101", "CFG102", "CFG103"]

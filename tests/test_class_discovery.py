@@ -849,8 +849,8 @@ KERAS_FUNCTIONS = {
         keras = _get_keras_instance()
         """,
     "returns tf.keras": "import tensorflow as tf\n\n\ndef get_keras():\n    return tf.keras\n\n\nkeras = get_keras()\n",
-    "conditional expression": "import tensorflow as tf\nimport tf_keras\n\nkeras = tf_keras if tf.__version__ >= '2.16' "
-                              "else tf.keras\n",
+    "conditional expression": "import tensorflow as tf\nimport tf_keras\n\n"
+                              "keras = tf_keras if tf.__version__ >= '2.16' else tf.keras\n",
     "one return per branch": """
         def get_keras(legacy=False):
             if legacy:

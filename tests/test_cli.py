@@ -17,27 +17,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import THREE_FINDINGS
 
 from cfglint import __version__
 from cfglint.cli import main
 from cfglint.rules import ALL_RULES
 
-# Three findings: CFG101 at 5:24 (`units`), CFG102 at 5:31 (`rate`), CFG103 at 12:24 (key `extra`).
-BUGGY = """\
-import keras
-
-
-class Scale(keras.layers.Layer):
-    def __init__(self, units, rate=0.5, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.rate = rate
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"extra": 1})
-        return config
-"""
+BUGGY = THREE_FINDINGS
 BUGGY_FINDINGS = [(5, 24, "CFG101"), (5, 31, "CFG102"), (12, 24, "CFG103")]
 
 CLEAN = """\
@@ -575,7 +561,8 @@ def test_noqa_comments(capsys) -> None:
         (14, 24, "CFG101"), (14, 31, "CFG102"),
     ]
     _, out, _ = run(capsys, "check", "with.py")
-    # `# noqa: CFG101,CFG201` keeps CFG102 on its line; `# noqa: CFG201` keeps CFG103; bare `# noqa` hides all
+    # the directive naming CFG101,CFG201 keeps CFG102 on its line; the one naming CFG201 keeps CFG103; a bare
+    # directive hides all
     assert [(line, col, c) for _, line, col, c in findings(out)] == [(5, 31, "CFG102"), (10, 41, "CFG103")]
 
 

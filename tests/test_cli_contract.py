@@ -492,8 +492,9 @@ def test_new_options_import_nothing_heavy(tmp_path: Path) -> None:
         "import sys\n"
         "from cfglint.cli import main\n"
         # (a text report marks `[*]` by planning the fixes, which loads libcst; pylint output marks nothing)
-        "for argv in (['check', '-q', '--color', 'always', '--output-format', 'pylint', '.'], ['check', '--show-files'],\n"
-        "             ['check', '--add-noqa', '.'], ['check', '-', '--stdin-filename', 'x.py']):\n"
+        "for argv in (['check', '-q', '--color', 'always', '--output-format', 'pylint', '.'],\n"
+        "             ['check', '--show-files'], ['check', '--add-noqa', '.'],\n"
+        "             ['check', '-', '--stdin-filename', 'x.py']):\n"
         "    main(argv)\n"
         "heavy = ('tensorflow', 'keras', 'numpy', 'tf_keras', 'jax', 'torch', 'libcst')\n"
         "print('LOADED', sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"

@@ -35,6 +35,7 @@ def test_rules_page_is_up_to_date(capsys):
     """docs/rules.md is what SARIF results and editor diagnostics link to (`#cfg101` anchors)."""
     assert main(["rule", "--all", "--output-format", "markdown"]) == 0
     page = (README.parent / "docs" / "rules.md").read_text(encoding="utf-8")
-    assert capsys.readouterr().out == page, "regenerate: python -m cfglint rule --all --output-format markdown > docs/rules.md"
+    regenerate = "python -m cfglint rule --all --output-format markdown > docs/rules.md"
+    assert capsys.readouterr().out == page, f"regenerate: {regenerate}"
     for code in ALL_RULES:
         assert f'<a id="{code.lower()}"></a>' in page

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import write_project
+from helpers import FIXED_NAME, write_project
 
 from cfglint.cli import main
 from cfglint.config import RuleSelection, load_settings
@@ -57,20 +57,7 @@ ALL_EXAMPLES = [(code, kind, index, example)
                 for index, example in enumerate(examples)]
 FIXABLE_EXAMPLES = [item for item in ALL_EXAMPLES if item[0] in fixable_codes(unsafe=True)]
 
-# A safe fix here (CFG301: accept `**kwargs`) would only trade the reload's error for another: the
-# constructor fixes `name`, which the config also returns (CFG308). Validation holds it back.
-NAMED = """\
-import keras
-
-
-class Named(keras.layers.Layer):
-    def __init__(self, units):
-        super().__init__(name="named")
-        self.units = units
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
-"""
+NAMED = FIXED_NAME
 
 # tf-keras's `AbstractRNNCell` defines no `get_config`: the cell round-trips through the automatic
 # config, which records `units` and `scale` as passed. A `get_config` written for the reported `units`

@@ -38,7 +38,7 @@ def fix(capsys: pytest.CaptureFixture[str], *paths: str) -> tuple[int, str]:
 
 
 def test_plain_fix_writes(project: Path, capsys) -> None:
-    code, err = fix(capsys)
+    _code, _err = fix(capsys)
     assert (project / "layer.py").read_text(encoding="utf-8") == FIXED_BUGGY
     assert not [p.name for p in project.iterdir() if "cfglint" in p.name]  # no lock, temporary or old file
 
@@ -53,26 +53,23 @@ def test_edit_just_before_the_swap_is_kept(project: Path, capsys, monkeypatch) -
         return real_rename(source, target)
 
     monkeypatch.setattr(files.os, "rename", append_then_rename)
-    code, err = fix(capsys)
+    _code, err = fix(capsys)
     assert (project / "layer.py").read_text(encoding="utf-8") == BUGGY + APPENDED
     assert "changed on disk while cfglint ran; not fixed" in err
 
 
 def test_write_through_an_open_descriptor_during_the_swap_is_kept(project: Path, capsys, monkeypatch) -> None:
-    editor = open(project / "layer.py", "a", encoding="utf-8")  # opened before the swap, written during it
     real_link = files._link_or_rename
+    with open(project / "layer.py", "a", encoding="utf-8") as editor:  # opened before the swap, written during it
 
-    def link_then_write(source: str, target: str) -> bool:
-        done = real_link(source, target)
-        editor.write(APPENDED)
-        editor.flush()
-        return done
+        def link_then_write(source: str, target: str) -> bool:
+            done = real_link(source, target)
+            editor.write(APPENDED)
+            editor.flush()
+            return done
 
-    monkeypatch.setattr(files, "_link_or_rename", link_then_write)
-    try:
-        code, err = fix(capsys)
-    finally:
-        editor.close()
+        monkeypatch.setattr(files, "_link_or_rename", link_then_write)
+        _code, err = fix(capsys)
     assert (project / "layer.py").read_text(encoding="utf-8") == BUGGY + APPENDED
     assert "changed on disk while cfglint ran; not fixed" in err
 
@@ -86,7 +83,7 @@ def test_file_created_under_the_name_during_the_swap_is_kept(project: Path, caps
             Path(source).write_text(APPENDED, encoding="utf-8")  # `echo ... >> layer.py` after the move
 
     monkeypatch.setattr(files.os, "rename", rename_then_recreate)
-    code, err = fix(capsys)
+    _code, err = fix(capsys)
     assert (project / "layer.py").read_text(encoding="utf-8") == APPENDED
     kept = [p for p in project.iterdir() if p.name.endswith(".cfglint-old")]
     assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == BUGGY
@@ -106,7 +103,7 @@ def test_concurrent_appends_are_never_lost(project: Path, capsys) -> None:
         line = f"# trial {trial}\n"
         delay = rng.uniform(0, 0.08)
 
-        def append() -> None:  # like `echo ... >> layer.py`: open for appending, one write, close
+        def append(delay: float = delay, line: str = line) -> None:  # like `echo ... >> layer.py`: one write
             time.sleep(delay)
             descriptor = os.open(layer, os.O_WRONLY | os.O_APPEND)
             try:
@@ -143,7 +140,7 @@ def test_symlink_out_of_the_tree_is_not_written(tmp_path: Path, capsys, monkeypa
     (tree / "link.py").symlink_to(outside / "victim.py")
     monkeypatch.chdir(tree)
     for paths in ((".",), ("link.py",)):
-        code, err = fix(capsys, *paths)
+        _code, err = fix(capsys, *paths)
         assert (outside / "victim.py").read_text(encoding="utf-8") == BUGGY
         assert "link.py: is a symbolic link to a file outside the paths being checked; not fixed" in err
 
@@ -151,7 +148,7 @@ def test_symlink_out_of_the_tree_is_not_written(tmp_path: Path, capsys, monkeypa
 def test_a_second_fixer_waits_its_turn(project: Path, capsys) -> None:
     lock = project / ".layer.py.cfglint-lock"
     lock.write_text("", encoding="utf-8")
-    code, err = fix(capsys)
+    _code, err = fix(capsys)
     assert (project / "layer.py").read_text(encoding="utf-8") == BUGGY
     assert "is being fixed by another cfglint run" in err
     lock.unlink()

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import write_project
+from helpers import THREE_FINDINGS, write_project
 
 from cfglint.cli import main
 from cfglint.config import RuleSelection, load_settings
@@ -268,7 +268,8 @@ def test_keys_join_a_multiline_update_keeping_trailing_comma_and_comments(tmp_pa
     fixed = fix_all(tmp_path, source)
     assert fixed == source.replace(
         '            "units": self.units,  # the width\n',
-        '            "units": self.units,  # the width\n            "rate": self.rate,\n            "depth": self.depth,\n')
+        '            "units": self.units,  # the width\n'
+        '            "rate": self.rate,\n            "depth": self.depth,\n')
 
 
 def test_keys_follow_subscript_assignments_and_quote_style(tmp_path: Path) -> None:
@@ -282,7 +283,8 @@ def test_keys_follow_subscript_assignments_and_quote_style(tmp_path: Path) -> No
     fixed = fix_all(tmp_path, source)
     assert fixed == source.replace(
         "        config['units'] = self.units\n",
-        "        config['units'] = self.units\n        config['rate'] = self.rate\n        config['depth'] = self.depth\n")
+        "        config['units'] = self.units\n        config['rate'] = self.rate\n"
+        "        config['depth'] = self.depth\n")
 
 
 def test_keys_join_a_dict_call_and_a_returned_literal(tmp_path: Path) -> None:
@@ -408,7 +410,8 @@ def test_same_class_name_in_two_functions_is_told_apart(tmp_path: Path) -> None:
     found = check(tmp_path, source)
     assert [(f.code, f.line) for f in found] == [("CFG101", 17)]
     assert fix_one(source, found[0]) == source.replace(
-        "            return {**super().get_config()}\n", "            return {**super().get_config(), 'units': self.units}\n")
+        "            return {**super().get_config()}\n",
+        "            return {**super().get_config(), 'units': self.units}\n")
 
 
 def test_fix_one_and_fix_for_give_the_edit_an_editor_applies(tmp_path: Path) -> None:
@@ -511,21 +514,7 @@ def test_keras_cfg303_model_reloads_with_the_values_passed(tmp_path: Path, keras
 
 
 # ------------------------------------------------------------------------------ command line
-BUGGY = """\
-import keras
-
-
-class Scale(keras.layers.Layer):
-    def __init__(self, units, rate=0.5, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.rate = rate
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"extra": 1})
-        return config
-"""
+BUGGY = THREE_FINDINGS
 FIXED_BUGGY = BUGGY.replace('config.update({"extra": 1})',
                             'config.update({"extra": 1, "units": self.units, "rate": self.rate})')
 ONLY_FIXABLE = BUGGY.replace('config.update({"extra": 1})', 'config.update({"units": self.units})')
@@ -686,7 +675,7 @@ def test_syntax_error_file_is_reported_and_untouched(project: Path, capsys) -> N
     broken = "import keras\n\n\nclass Broken(keras.layers.Layer)\n    def __init__(self, units):\n        pass\n"
     (project / "broken.py").write_bytes(broken.encode())
     (project / "layer.py").write_text(BUGGY, encoding="utf-8")
-    code, out, err = run(capsys, "check", ".", "--fix", "--no-cache")
+    code, out, _err = run(capsys, "check", ".", "--fix", "--no-cache")
     assert code == 1
     assert (project / "broken.py").read_bytes() == broken.encode()
     assert (project / "layer.py").read_text(encoding="utf-8") == FIXED_BUGGY
@@ -705,7 +694,7 @@ def test_file_changed_between_read_and_write_is_not_overwritten(project: Path, c
         return real(source, found, **options)
 
     monkeypatch.setattr(cfglint.fixes, "fix_source", meanwhile)
-    code, out, err = run(capsys, "check", "layer.py", "--fix")
+    code, _out, err = run(capsys, "check", "layer.py", "--fix")
     assert path.read_text(encoding="utf-8") == BUGGY + "# saved by an editor meanwhile\n"
     assert "layer.py: changed on disk while cfglint ran; not fixed" in err
     assert code == 1

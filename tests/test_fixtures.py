@@ -63,7 +63,7 @@ def run_cfglint(*args: str, stdin: str | None = None) -> subprocess.CompletedPro
     env = {**os.environ}
     env.pop("CFGLINT_OUTPUT_FORMAT", None)
     return subprocess.run(
-        [sys.executable, "-m", "cfglint", "check", *args], check=False, cwd=REPO_ROOT, input=stdin,
+        [sys.executable, "-m", "cfglint", "check", "--no-cache", *args], check=False, cwd=REPO_ROOT, input=stdin,
         capture_output=True, text=True, env=env, timeout=120,
     )
 

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 
 import jsonschema
 import pytest
+from helpers import MISSING_UNITS
 
 from cfglint.cli import build_parser, main
 from cfglint.finding import Finding, Severity, Span
@@ -50,19 +51,7 @@ class Plain(keras.layers.Layer):
         return {"size": self.size}
 '''
 
-# CFG101, but the fix cannot add a key to a `get_config` that returns `super().get_config()` as it is
-UNFIXABLE = '''\
-import keras
-
-
-class Scale(keras.layers.Layer):
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    def get_config(self):
-        return super().get_config()
-'''
+UNFIXABLE = MISSING_UNITS
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -136,7 +125,7 @@ def test_marker_count_equals_diff_count_on_fixtures(capsys: pytest.CaptureFixtur
     monkeypatch.chdir(tmp_path)
     extra = ["--unsafe-fixes"] if unsafe else []
     _, out, _ = run(capsys, "fixtures", *extra)
-    _, diff, err = run(capsys, "fixtures", "--diff", *extra)
+    _, _diff, err = run(capsys, "fixtures", "--diff", *extra)
     assert len(marked(out)) == would_fix(err) > 0
     assert f"[*] {would_fix(err)} fixable with `--fix`." in out
     # the marked findings are the ones the fixes remove
@@ -387,7 +376,7 @@ def test_gitlab_fingerprints_survive_lines_added_above(project: Path, capsys: py
     (project / "layer.py").write_text("# a comment\n\n" + LAYER, encoding="utf-8")
     _, after, _ = run(capsys, ".", "--output-format", "gitlab")
     assert [i["fingerprint"] for i in json.loads(before)] == [i["fingerprint"] for i in json.loads(after)]
-    assert [i["location"]["lines"]["begin"] for i in json.loads(after)][0] == 7
+    assert next(i["location"]["lines"]["begin"] for i in json.loads(after)) == 7
 
 
 def test_gitlab_duplicate_findings_get_distinct_fingerprints() -> None:

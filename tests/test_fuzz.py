@@ -152,7 +152,7 @@ def problems_of(folder: Path, names: list[str]) -> list[str]:
         try:
             run = _run(["check", "--no-cache", "--fix", "--unsafe-fixes", *names], folder, limit)
         except subprocess.TimeoutExpired:
-            return found + [f"--fix ({attempt}) did not finish within {limit:.0f} s"]
+            return [*found, f"--fix ({attempt}) did not finish within {limit:.0f} s"]
         if run.returncode not in (0, 1, 2) or "Traceback" in run.stderr or "internal error" in run.stderr:
             found.append(f"--fix ({attempt}): exit {run.returncode}: {run.stderr[-800:]}")
         after = {name: (folder / name).read_bytes() for name in names}

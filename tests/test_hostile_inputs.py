@@ -12,22 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import MISSING_UNITS
 
 from cfglint.cli import main
 from cfglint.display import printable
 
-BUGGY = """\
-import keras
-
-
-class Scale(keras.layers.Layer):
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    def get_config(self):
-        return super().get_config()
-"""
+BUGGY = MISSING_UNITS
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import jsonschema
 import pytest
@@ -28,7 +29,7 @@ class MissingKey(Rule):
     why = "`from_config` calls `cls(**config)`, so the layer is rebuilt with the default value."
     instead = "Add the argument to the dictionary `get_config` returns."
     fix_safety = "Safe: adds a key."
-    severity = {Target.KERAS3: Severity.ERROR, Target.TF_KERAS: Severity.WARNING}
+    severity: ClassVar[dict[Target, Severity]] = {Target.KERAS3: Severity.ERROR, Target.TF_KERAS: Severity.WARNING}
 
 
 class RawSubLayer(Rule):
@@ -38,7 +39,7 @@ class RawSubLayer(Rule):
     what = "Checks that sub-layers are serialized."
     why = "JSON cannot hold a layer object."
     instead = "Use `keras.saving.serialize_keras_object`."
-    severity = {Target.KERAS3: Severity.WARNING}
+    severity: ClassVar[dict[Target, Severity]] = {Target.KERAS3: Severity.WARNING}
 
 
 class Verbose(Rule):
@@ -48,7 +49,7 @@ class Verbose(Rule):
     what = "w" * 5000
     why = "because"
     instead = "do this"
-    severity = {Target.TF_KERAS: Severity.INFO}
+    severity: ClassVar[dict[Target, Severity]] = {Target.TF_KERAS: Severity.INFO}
 
 
 RULES = {rule.code: rule() for rule in (MissingKey, RawSubLayer, Verbose)}

@@ -24,6 +24,7 @@ import pytest
 
 pytest.importorskip("pygls")
 
+from helpers import FIXED_NAME
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
@@ -446,18 +447,7 @@ def test_fix_code_action_and_fix_all(project: Path, pull: bool) -> None:
     run(scenario())
 
 
-NAMED = """\
-import keras
-
-
-class Named(keras.layers.Layer):
-    def __init__(self, units):
-        super().__init__(name="named")
-        self.units = units
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
-"""
+NAMED = FIXED_NAME
 
 
 def test_a_safe_fix_held_back_by_validation_is_offered_as_unsafe(project: Path) -> None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import VERIFIED_SCALE
 
 from cfglint.finding import Target
 from cfglint.rules import ALL_RULES
@@ -356,21 +357,7 @@ HANG_IN_CALL = """
             while True:
                 pass
     """
-GOOD_SCALE = """
-    import keras
-
-
-    class Scale(keras.layers.Layer):
-        def __init__(self, factor=2.0, **kwargs):
-            super().__init__(**kwargs)
-            self.factor = factor
-
-        def call(self, x):
-            return x * self.factor
-
-        def get_config(self):
-            return {**super().get_config(), "factor": self.factor}
-    """
+GOOD_SCALE = VERIFIED_SCALE
 HANGING_CLASSES = 3  # Loops, Sleeps, Stuck
 STARTUP_ALLOWANCE = 90.0  # starting workers (TensorFlow) and restarting the killed ones
 
@@ -514,7 +501,7 @@ def test_help_says_verify_executes_code() -> None:
 
 @pytest.fixture(scope="module")
 def fixtures_runs() -> tuple[Run, Run]:
-    static = cfglint("check", "fixtures", "--output-format", "json", cwd=REPO_ROOT)
+    static = cfglint("check", "fixtures", "--no-cache", "--output-format", "json", cwd=REPO_ROOT)
     assert static.returncode in (0, 1), static.describe()
     dynamic = cfglint("verify", "fixtures", "--jobs", "2", "--timeout", GENEROUS, "--output-format", "json",
                       cwd=REPO_ROOT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import VERIFIED_SCALE
 
 from cfglint.cli import main
 from cfglint.verify.runner import Progress, make_progress
@@ -35,21 +37,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-LAYER = """
-    import keras
-
-
-    class Scale(keras.layers.Layer):
-        def __init__(self, factor=2.0, **kwargs):
-            super().__init__(**kwargs)
-            self.factor = factor
-
-        def call(self, x):
-            return x * self.factor
-
-        def get_config(self):
-            return {**super().get_config(), "factor": self.factor}
-    """
+LAYER = VERIFIED_SCALE
 
 
 # ------------------------------------------------------------------------------------------ progress
@@ -278,7 +266,7 @@ def test_ci_run_prints_progress_at_least_every_10_seconds(ci_run: dict[str, obje
     summary = [t for t, line in timed if line.startswith("cfglint verify: 3 classes")]
     assert summary, text  # the final summary, on stderr in JSON mode
     moments = [0.0] + [t for t, _ in progress] + summary[:1]
-    gaps = [later - earlier for earlier, later in zip(moments, moments[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
     assert max(gaps) <= 10, (gaps, text)
     if ci_run["seconds"] > 12:  # a run long enough to need them shows the timer's lines
         assert any("classes checked" in line for _, line in progress), text

@@ -69,7 +69,8 @@ class ManyDefaults:
     def __init__(self, units=32, filters=0, offset=-1, vocabulary=10_000, rate=0.0, dropout=0.5, momentum=0.99,
                  scale=1.0, shift=0.0, use_bias=True, center=False, activation="relu", out_activation="linear",
                  padding="valid", kernel_initializer="glorot_uniform", kernel_regularizer=None,
-                 bias_constraint=None, mode="fancy", strides=(1, 1), window=[3, 5], hidden_dim=None,
+                 bias_constraint=None, mode="fancy", strides=(1, 1), window=[3, 5],  # noqa: B006 (a list default is under test)
+                 hidden_dim=None,
                  inner_layer=None, opaque=None, count: int | None = None, factor: float | None = None,
                  kind: str | None = None, table=None,
                  # left alone
@@ -378,7 +379,8 @@ def test_parse_user_examples() -> None:
     ([], "tool.cfglint.verify.examples must be a table, not a list"),
     ({"pkg.layers.Block": {}}, '"pkg.layers.Block": the key must be "package.module:ClassName"'),
     ({"pkg:Block": [1]}, '"pkg:Block" must be a table, not a list'),
-    ({"pkg:Block": {"kwarg": {}}}, "\"pkg:Block\": unknown key 'kwarg'; valid keys: args, kwargs, input_shape, input_dtype"),
+    ({"pkg:Block": {"kwarg": {}}},
+     "\"pkg:Block\": unknown key 'kwarg'; valid keys: args, kwargs, input_shape, input_dtype"),
     ({"pkg:Block": {"input_shape": [2], "input-shape": [2]}}, "'input_shape' is given twice"),
     ({"pkg:Block": {"kwargs": [1, 2]}}, '"pkg:Block".kwargs must be a table of argument = value, not a list'),
     ({"pkg:Block": {"kwargs": {"class": 1}}}, "\"pkg:Block\".kwargs: 'class' is not a valid argument name"),

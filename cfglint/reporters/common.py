@@ -1,4 +1,8 @@
-"""What several formats share: a finding's identity across two checks, and counts per rule."""
+"""What several formats share: a finding's identity (how `fixable` names the findings `--fix` would fix)
+and the counts per rule that `--statistics` shows.
+
+A module of its own, below the formats, so that a format never imports the package that imports it.
+"""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ def write(findings: Sequence[Finding], stream: TextIO, *, files_checked: int,
     elif full:
         lines = full_lines(findings, marked, color, dict(sources or {}))
     else:
-        lines = [finding_line(f, color, mark) for f, mark in zip(findings, marked)]
+        lines = [finding_line(f, color, mark) for f, mark in zip(findings, marked, strict=True)]
     if lines and lines[-1] != "":
         lines.append("")
     lines.append(summary(findings, files_checked))
@@ -81,7 +81,7 @@ def full_lines(findings: Sequence[Finding], marked: Sequence[bool], color: bool,
     """Each finding as `CODE [*] message`, ` --> path:line:col`, its first source line with a caret
     under the span, and the fix's title when it carries one; a blank line after each."""
     lines = []
-    for finding, mark in zip(findings, marked):
+    for finding, mark in zip(findings, marked, strict=True):
         code = f"{_SEVERITY_STYLE[finding.severity]}{finding.code}{_RESET}" if color else finding.code
         lines.append(f"{code} {'[*] ' if mark else ''}{printable(finding.message)}")
         lines.append(f" --> {printable(finding.path)}:{finding.span.line}:{finding.span.column}")

@@ -13,6 +13,7 @@ import inspect
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +82,7 @@ class LayerCheck:
 
     def __init__(self, keras: Any, cls: type, example: ex.UserExample | None, workdir: str) -> None:
         self.keras = keras
-        self.cls = cls
+        self.cls: Any = cls  # a Keras class: `from_config` and the rest are not known statically
         self.example = example
         self.workdir = workdir
         self.outcome = Outcome()
@@ -249,7 +250,8 @@ class LayerCheck:
         (when the layer refuses that combination) one argument at a time."""
         def config_for(kwargs: dict[str, Any]) -> dict[str, Any] | None:
             try:
-                return self.cls(*construction.args, **kwargs).get_config()
+                config: dict[str, Any] = self.cls(*construction.args, **kwargs).get_config()
+                return config
             except Exception:
                 return None
 
@@ -329,7 +331,7 @@ class LayerCheck:
         keras = self.keras
         expected = _numpy(self.call(model, inputs))
         custom = {self.cls.__name__: self.cls}
-        trips = (
+        trips: tuple[tuple[str, str, Callable[[], Any]], ...] = (
             ("CFG903", "from_config", lambda: self.cls.from_config(model.get_config())),
             ("CFG903", "clone_model", lambda: keras.models.clone_model(model)),
         )
@@ -395,7 +397,7 @@ def _allclose(a: Any, b: Any) -> bool:
     import numpy as np
 
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_allclose(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_allclose(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_allclose(a[k], b[k]) for k in a)
     try:

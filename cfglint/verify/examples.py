@@ -18,6 +18,7 @@ the module (`keras` or `tf_keras`) as a parameter, and NumPy is imported inside 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import keyword
@@ -25,7 +26,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, cast
 
 # --------------------------------------------------------------------------------------------- user examples
 
@@ -253,7 +254,7 @@ def constructor_kwargs(cls: type, example: UserExample | None, keras: Any = None
 def _parameters(cls: type) -> list[inspect.Parameter]:
     """The constructor's named parameters, without self, *args and **kwargs."""
     try:
-        signature = inspect.signature(cls.__init__)
+        signature = inspect.signature(cast(Any, cls).__init__)
     except (TypeError, ValueError):
         return []
     params = list(signature.parameters.values())
@@ -354,7 +355,7 @@ def _reviver(keras: Any, name: str, value: Mapping[str, Any]) -> Callable[[], An
         except Exception as exc:
             layer_class = None if "module" in frozen else getattr(keras.layers, frozen["class_name"], None)
             if isinstance(layer_class, type):
-                return layer_class.from_config(copy.deepcopy(frozen.get("config") or {}))
+                return cast(Any, layer_class).from_config(copy.deepcopy(frozen.get("config") or {}))
             raise ValueError(f"example argument {name!r}: cannot revive {frozen!r}: {exc}") from None
 
     return revive
@@ -518,8 +519,9 @@ def input_candidates(cls: type, layer: Any, example: UserExample | None) -> list
     """
     token_like = _embedding_like(cls)
     if example is not None and example.input_shape is not None:
-        shape = example.input_shape
-        shape = tuple(tuple(s) for s in shape) if isinstance(shape, list) else tuple(shape)
+        given = example.input_shape
+        shape: Shape | tuple[Shape, ...] = (tuple(tuple(s) for s in given) if isinstance(given, list)
+                                            else tuple(given))
         if example.input_dtype is not None:
             return [(shape, example.input_dtype)]
         return [(shape, "int32"), (shape, "float32")] if token_like else [(shape, "float32")]
@@ -531,12 +533,12 @@ def input_candidates(cls: type, layer: Any, example: UserExample | None) -> list
         candidates += [((2, n), "int32") for n in lengths]
     for shape, dtype in DEFAULT_INPUTS:
         candidates.append((shape, dtype))
-        candidates += [(shape[:-1] + (w,), dtype) for w in widths]
+        candidates += [((*shape[:-1], w), dtype) for w in widths]
         if len(shape) == 3:
             candidates += [((2, n, w), dtype) for n in lengths for w in (shape[-1], *widths)]
     if example is not None and example.input_dtype is not None:
         candidates = [(shape, example.input_dtype) for shape, _ in candidates]
-    unique: list[tuple[Shape, str]] = []
+    unique: list[tuple[Shape | tuple[Shape, ...], str]] = []
     for candidate in candidates:
         if candidate not in unique:
             unique.append(candidate)
@@ -553,15 +555,13 @@ def _attribute_ints(layer: Any, names: tuple[str, ...]) -> list[int]:
     """Distinct small positive ints in those attributes of `layer` and of its direct sub-layers."""
     found: list[int] = []
     owners = [layer]
-    try:
+    with contextlib.suppress(TypeError):
         owners += [value for value in vars(layer).values()
                    if value is not layer and hasattr(value, "get_config") and hasattr(value, "call")]
-    except TypeError:
-        pass
     for owner in owners:
         for name in names:
             try:
-                value = getattr(owner, name, None)
+                value: Any = getattr(owner, name, None)
             except Exception:
                 continue
             if isinstance(value, bool):
@@ -575,7 +575,7 @@ def _attribute_ints(layer: Any, names: tuple[str, ...]) -> list[int]:
     return found
 
 
-def make_input(keras: Any, shape: Shape | tuple[Shape, ...], dtype: str, seed: int = 0) -> Any:
+def make_input(keras: Any, shape: Shape | tuple[Shape, ...], dtype: str | None, seed: int = 0) -> Any:
     """A deterministic NumPy array (not a tensor): uniform in [-1, 1) for floats, ints in [0, 4), bools.
 
     A tuple of shapes gives a list of arrays. `dtype=None` means the backend's float type (`keras` is only
@@ -587,8 +587,8 @@ def make_input(keras: Any, shape: Shape | tuple[Shape, ...], dtype: str, seed: i
         dtype = keras.backend.floatx()
     rng = np.random.default_rng(seed)
     if shape and all(isinstance(s, tuple) for s in shape):
-        return [_array(np, rng, s, dtype) for s in shape]
-    return _array(np, rng, tuple(shape), dtype)
+        return [_array(np, rng, cast(Shape, s), dtype) for s in shape]
+    return _array(np, rng, tuple(cast(Shape, shape)), dtype)
 
 
 def _array(np: Any, rng: Any, shape: Shape, dtype: str) -> Any:

@@ -3,14 +3,15 @@
 Each of N threads owns one worker process and feeds it jobs from a shared queue. A worker that does
 not answer within `timeout` seconds is killed; one that dies (segfault, `os.abort`, `os._exit`) is
 noticed by end-of-file or by its exit. Workers are killed with their whole process group when the
-run ends, is interrupted (Ctrl-C, SIGTERM) or the interpreter exits, so nothing is left behind. Either way the class gets a CFG908 finding naming the stage it was in, and a
-fresh worker takes the next job. Starting a worker (importing TensorFlow) is not counted against the
-per-class limit.
+run ends, is interrupted (Ctrl-C, SIGTERM) or the interpreter exits, so nothing is left behind. Either
+way the class gets a CFG908 finding naming the stage it was in, and a fresh worker takes the next job.
+Starting a worker (importing TensorFlow) is not counted against the per-class limit.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import queue
 import selectors
@@ -21,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from cfglint.verify.protocol import Job, Problem, Result, decode, encode, result_from
 
@@ -76,19 +77,15 @@ class _Process:
         """Kill the worker's process group, reap the worker (waiting at most `wait` seconds), let go of
         its pipes."""
         _kill_group(self.proc)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            pass
         self.release()
 
     def release(self) -> None:
         _LIVE.discard(self)
         for close in (self.jobs.close, lambda: os.close(self.results_fd), self.selector.close):
-            try:
+            with contextlib.suppress(OSError):
                 close()
-            except OSError:
-                pass
 
     __hash__ = object.__hash__
 
@@ -116,10 +113,8 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError, OSError):
-        try:
+        with contextlib.suppress(OSError):
             proc.kill()
-        except OSError:
-            pass
 
 
 def kill_all_workers() -> None:
@@ -166,7 +161,7 @@ class WorkerPool:
             worker.kill()
             raise WorkerStartError("a verify worker did not start within "
                                    f"{STARTUP_TIMEOUT:.0f} s (importing Keras)") from None
-        ready = decode(line) if line else {"ok": False, "error": f"exit code {proc.wait()}"}
+        ready: dict[str, Any] = decode(line) if line else {"ok": False, "error": f"exit code {proc.wait()}"}
         if not ready.get("ok"):
             worker.kill()
             raise WorkerStartError(f"a verify worker could not start: {ready.get('error')}")
@@ -282,10 +277,8 @@ def _crashed(job: Job, stage: str, proc: subprocess.Popen[bytes]) -> Result:
 def _close(worker: _Process) -> None:
     """Let the worker finish (end of its job stream), then end its process group: processes that user
     code started and left running go with it."""
-    try:
+    with contextlib.suppress(OSError):
         worker.jobs.close()
-    except OSError:
-        pass
     deadline = time.monotonic() + 10
     while not _exited(worker.proc) and time.monotonic() < deadline:
         time.sleep(0.02)

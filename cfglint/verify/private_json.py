@@ -15,6 +15,7 @@ import json as _public
 import os
 import sys
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 _NAME = "_cfglint_private_json"
 
@@ -33,7 +34,10 @@ def _load() -> ModuleType:
     return module
 
 
-json = _load()
+if TYPE_CHECKING:  # the private copy has the public package's interface
+    import json
+else:
+    json = _load()
 dumps = json.dumps
 loads = json.loads
 

@@ -55,7 +55,8 @@ def decode_job(line: str) -> Job:
 
 
 def decode(line: str) -> dict[str, Any]:
-    return json.loads(line)
+    data: dict[str, Any] = json.loads(line)
+    return data
 
 
 def result_from(data: dict[str, Any]) -> Result:

@@ -56,7 +56,7 @@ def gpu_count(backend: str) -> int:
         if backend == "torch":
             import torch
 
-            return torch.cuda.device_count()
+            return int(torch.cuda.device_count())
     except Exception:
         return 0
     return 0
