@@ -61,6 +61,9 @@ def digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+
+Inputs = tuple[str, tuple[tuple[str, "StatKey | None"], ...]]  # a run's key and every file it read, with its stat
+
 @dataclass
 class FileEntry:
     stat: StatKey

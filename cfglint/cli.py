@@ -538,7 +538,7 @@ def _show_fixes(before: list[Finding], after: list[Finding], stream: TextIO, voi
         lines.append(f"- {printable(path)}:")
         for code, number in fixed.items():
             total += number
-            lines.append(f"    {number} × {code} ({ALL_RULES[code].name if code in ALL_RULES else code})")  # noqa: RUF001
+            lines.append(f"    {number} × {code} ({ALL_RULES[code].name if code in ALL_RULES else code})")
     if total:
         stream.write(f"Fixed {_count(total, 'finding')}:\n" + "\n".join(lines) + "\n\n")
     else:

@@ -123,7 +123,8 @@ def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
     else:  # Python 3.10
         import tomli as tomllib
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        parsed: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
+        return parsed
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not valid UTF-8 (byte offset {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:

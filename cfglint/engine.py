@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from cfglint import __version__
-from cfglint.cache import UNTRUSTED, FileEntry, ResultCache, Snapshot, StatKey, digest, run_key, stat_key
+from cfglint.cache import UNTRUSTED, FileEntry, Inputs, ResultCache, Snapshot, StatKey, digest, run_key, stat_key
 from cfglint.config import DEFAULT_MAX_FILE_SIZE, RuleSelection, Settings
 from cfglint.context import ClassContext, ModuleContext
 from cfglint.discovery import Discovery, discover
@@ -29,6 +30,12 @@ from cfglint.rules import ALL_RULES, PARSE_ERROR
 from cfglint.rules.base import Hit, Rule
 from cfglint.settings_resolver import SettingsResolver, one_configuration
 from cfglint.source import SourceError, decode_source, read_error
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+Job = TypeVar("Job")
+Result = TypeVar("Result")
 
 
 @dataclass
@@ -60,7 +67,7 @@ class Checker:
         self.jobs = max(1, jobs)
         self.max_file_size = settings.max_file_size
         self.parse_all = False  # parse every file, not only those that may hold a Keras class (`verify`)
-        self._pool = None  # worker processes, started on first use and kept for the run
+        self._pool: ProcessPoolExecutor | None = None  # worker processes, started on first use, kept for the run
         self._parsed: dict[str, ModuleFacts | None] = {}
         self._consulted: dict[str, StatKey] = {}  # files read only to resolve base classes
         self._unstable = False  # a file changed or could not be read during the run
@@ -68,7 +75,7 @@ class Checker:
         self.discovered: list[Path] = []  # the files of the last `check_paths`
         # what the findings of the last `check_paths` were computed from, when its cache snapshot vouches
         # for it (the run's key and every file read or consulted, with its stat); None otherwise
-        self.inputs: tuple[str, tuple] | None = None
+        self.inputs: Inputs | None = None
         self.respect_gitignore = True  # skip what Git ignores when walking folders (`--no-respect-gitignore`)
         roots = [settings.root, settings.root / "src"]
         self.index = ProjectIndex(self._load_for_index, roots)
@@ -199,7 +206,8 @@ class Checker:
         else:
             report.findings.extend(self._parse_error(str(path), reason, 1, 1))
 
-    def _pool_map(self, function, items: list, *, minimum: int, chunksize: int = 0):  # type: ignore[no-untyped-def]
+    def _pool_map(self, function: Callable[[Job], Result], items: list[Job], *, minimum: int,
+                  chunksize: int = 0) -> list[Result]:
         """`map` in `jobs` processes when there is enough work to pay for them, else in this one."""
         if self.jobs < 2 or len(items) < max(minimum, 2 * self.jobs):
             return [function(item) for item in items]
@@ -281,9 +289,8 @@ class Checker:
         if self.jobs > 1:  # largest first, one at a time: a few huge files otherwise decide the wall time
             order = sorted(range(len(work)), key=lambda i: -_size(work[i][0]))
             done = self._pool_map(parse_file, [work[i] for i in order], minimum=8, chunksize=1)
-            results: list = [None] * len(work)
-            for position, result in zip(order, done, strict=True):
-                results[position] = result
+            by_position = dict(zip(order, done, strict=True))
+            results = [by_position[position] for position in range(len(work))]
         else:
             results = [parse_file(item) for item in work]
         for (path, entry), parsed in zip(todo, results, strict=True):

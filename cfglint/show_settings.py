@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from cfglint.engine import Checker, ParseFailure, parse_module
+from cfglint.engine import Checker
 from cfglint.facts import ModuleFacts
+from cfglint.parsing import ParseFailure, parse_module
 from cfglint.project import module_name
 from cfglint.source import SourceError, decode_source
 

@@ -45,10 +45,9 @@ from cfglint.config import RuleSelection, load_settings
 from cfglint.engine import Checker
 from cfglint.finding import Target
 from cfglint.fixes import check_one, fix_source
-from cfglint.rules import fixable_codes
 from cfglint.fixes.files import fix_until_stable
 from cfglint.fixes.safety import AUTOMATIC_CONFIG_BUILTINS, Recheck, finding_key, new_findings
-from cfglint.rules import ALL_RULES, DEFAULT_CODES
+from cfglint.rules import ALL_RULES, DEFAULT_CODES, fixable_codes
 from cfglint.rules.base import Example
 
 ALL_EXAMPLES = [(code, kind, index, example)

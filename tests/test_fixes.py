@@ -46,7 +46,8 @@ NOT_FIXABLE = {
     ("CFG401", 1): "only a missing `@classmethod`",  # `cls(config)` without `**`
     ("CFG401", 2): "only a missing `@classmethod`",  # no `return`
 }
-EXAMPLES = [(code, index, example) for code in sorted(fixable_codes(unsafe=True)) for index, example in enumerate(ALL_RULES[code].invalid)]
+EXAMPLES = [(code, index, example) for code in sorted(fixable_codes(unsafe=True))
+            for index, example in enumerate(ALL_RULES[code].invalid)]
 FIXABLE_EXAMPLES = [item for item in EXAMPLES if item[:2] not in NOT_FIXABLE]
 assert set(NOT_FIXABLE) == {(code, index) for code, index, example in EXAMPLES if example.fixed == NOT_FIXED}
 

@@ -18,9 +18,8 @@ from helpers import MISSING_UNITS
 
 from cfglint.cli import build_parser, main
 from cfglint.finding import Finding, Severity, Span
-from cfglint.rules import fix_spec
 from cfglint.reporters import FORMATS, write_report
-from cfglint.rules import ALL_RULES
+from cfglint.rules import ALL_RULES, fix_spec
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).parent / "schemas"

@@ -135,7 +135,7 @@ def returns(fn: cst.FunctionDef) -> list[cst.Return]:
 
 
 def names_used(node: cst.CSTNode) -> set[str]:
-    return {n.value for n in m.findall(node, m.Name())}  # type: ignore[union-attr]
+    return {n.value for n in m.findall(node, m.Name()) if isinstance(n, cst.Name)}
 
 
 def string_value(node: cst.CSTNode | None) -> str | None:
@@ -154,9 +154,11 @@ def quote_of(*nodes: cst.CSTNode) -> str:
         # instead of walking every expression of a large file
         for part in (node.body if isinstance(node, cst.Module) else (node,)):
             for string in m.findall(part, m.SimpleString()):
-                text = string.value.lstrip("rRbBuU")  # type: ignore[union-attr]
+                if not isinstance(string, cst.SimpleString):
+                    continue
+                text = string.value.lstrip("rRbBuU")
                 if text[:1] in ("'", '"') and not text.startswith(("'''", '"""')):
-                    return text[0]
+                    return str(text[0])
     return '"'
 
 

@@ -236,17 +236,18 @@ def _add_to_variable(fn: cst.FunctionDef, ret: cst.Return, var: str, key: str, v
                if isinstance(small, cst.Expr) and _is_method_call(small.value, var, "update")]
     if updates:
         call = updates[-1]
-        args = call.args  # type: ignore[union-attr]
+        assert isinstance(call, cst.Call)  # `_is_method_call` matched it
+        args = call.args
         if len(args) == 1 and args[0].keyword is None and not args[0].star and isinstance(args[0].value, cst.Dict):
             mapping = args[0].value
             return replace_in(fn, mapping, append_dict_element(mapping, element))
         if args and all(a.keyword is not None for a in args) and _as_keyword(key):
-            return replace_in(fn, call, append_arg(call, keyword_arg(key, value)))  # type: ignore[arg-type]
+            return replace_in(fn, call, append_arg(call, keyword_arg(key, value)))
     subscripts = [i for i, small in window if isinstance(small, cst.Assign) and len(small.targets) == 1
                   and isinstance(small.targets[0].target, cst.Subscript)
                   and isinstance(small.targets[0].target.value, cst.Name)
                   and small.targets[0].target.value.value == var]
-    assigned = assigns[-1][1].value  # type: ignore[union-attr]
+    assigned = assigns[-1][1].value
     if not subscripts and isinstance(assigned, cst.Dict):
         return replace_in(fn, assigned, append_dict_element(assigned, element))
     where = subscripts[-1] + 1 if subscripts else ret_index
@@ -256,7 +257,9 @@ def _add_to_variable(fn: cst.FunctionDef, ret: cst.Return, var: str, key: str, v
             slice=[cst.SubscriptElement(cst.Index(string_literal(key, quote)))]))],
         value=value)])
     body = fn.body
-    statements = list(body.body)  # type: ignore[union-attr]
+    if not isinstance(body, cst.IndentedBlock):
+        raise Skip(f"`{fn.name.value}` is written on one line")
+    statements = list(body.body)
     statements.insert(where, line)
     return fn.with_changes(body=body.with_changes(body=statements))
 

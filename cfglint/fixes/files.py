@@ -47,11 +47,11 @@ def fix_until_stable(source: str, path: str, findings: Sequence[Finding], check:
 
     `reported` lists the given findings that some pass fixed (a later pass fixes one the first left
     out as the same rule, class and subject): the findings a report marks `[*]`."""
-    from cfglint.fixes.safety import finding_key
+    from cfglint.fixes.safety import Key, finding_key
 
     current, applied, remaining = source, 0, list(findings)
     held_back: list[tuple[Finding, str]] = []
-    unresolved: dict[tuple, list[Finding]] = {}
+    unresolved: dict[Key, list[Finding]] = {}
     for finding in findings:
         unresolved.setdefault(finding_key(finding), []).append(finding)
     reported: list[Finding] = []

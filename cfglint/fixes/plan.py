@@ -9,7 +9,7 @@ rewriting machinery (libcst).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cfglint import fixes
 from cfglint.finding import Edit, Finding, Fix, Span
@@ -18,6 +18,9 @@ from cfglint.line_edit import character_edit
 from cfglint.reporters import Identity, identity
 from cfglint.rules import fix_spec
 from cfglint.source import SourceError, decode_source
+
+if TYPE_CHECKING:
+    from cfglint.cache import Inputs
 
 
 def would_fix(findings: Sequence[Finding], check: Check, *, unsafe: bool) -> frozenset[Identity]:
@@ -92,7 +95,7 @@ def _replace_fix(finding: Finding, fix: Fix) -> Finding:
 
 def plan_report(findings: Sequence[Finding], check: Check, *, unsafe: bool, marks: bool, carry: bool,
                 stdin: tuple[str, str] | None = None, cache: Any = None,
-                inputs: tuple[str, tuple] | None = None) -> tuple[list[Finding], frozenset[Identity]]:
+                inputs: Inputs | None = None) -> tuple[list[Finding], frozenset[Identity]]:
     """The findings (each with its `Fix` when `carry`) and the ones to mark `[*]` (when `marks`).
 
     `stdin` is the name and text of standard input when that is what was checked. With a result
@@ -116,7 +119,7 @@ def plan_report(findings: Sequence[Finding], check: Check, *, unsafe: bool, mark
 
 
 def _plan_key(findings: Sequence[Finding], unsafe: bool, marks: bool, carry: bool,
-              inputs: tuple[str, tuple] | None) -> str | None:
+              inputs: Inputs | None) -> str | None:
     """None when the inputs are not vouched for (no snapshot, or a file changed too recently to trust
     its stat)."""
     if inputs is None or any(path == "<racy>" for path, _ in inputs[1]):
@@ -145,4 +148,4 @@ def _decode_plan(data: Any, findings: Sequence[Finding]) -> tuple[list[Finding],
     except (TypeError, KeyError, IndexError, ValueError):
         return None
     out = [f if identity(f) not in fixes_by else _replace_fix(f, fixes_by[identity(f)]) for f in findings]
-    return out, fixable  # type: ignore[return-value]
+    return out, fixable

@@ -12,6 +12,7 @@ from collections import Counter
 
 import libcst as cst
 
+from cfglint.facts import Value
 from cfglint.finding import Finding
 from cfglint.fixes._cst import (
     body_nodes,
@@ -63,7 +64,7 @@ def plan(finding: Finding, site: ClassSite) -> Plan:
     return apply
 
 
-def _built_by_getter(site: ClassSite, values: list, attr: str, params: set[str]) -> tuple[str, str]:
+def _built_by_getter(site: ClassSite, values: list[Value], attr: str, params: set[str]) -> tuple[str, str]:
     """The family and its spelled module when every assignment of `self.<attr>` is
     `<family>.get(<parameter>)` in `__init__`, else Skip."""
     if not values:

@@ -1,7 +1,9 @@
 """Output formats. Each is one small module, imported only when chosen, so the default text path stays
 cheap to start (it never imports `json`).
 
-`FORMATS` is the one list of format names: `cfglint check` and `cfglint verify` accept exactly these.
+`FORMATS` is the one list of format names: `cfglint check` and `cfglint verify` accept exactly these;
+`TEXT_FORMATS` are those meant for people (with a summary line), `STATISTICS_FORMATS` those with a form
+for `--statistics`.
 """
 
 from __future__ import annotations
@@ -9,19 +11,16 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-# re-exported: the helpers the formats share live below them, so no format imports this package
-from cfglint.reporters.common import Identity as Identity
-from cfglint.reporters.common import count_by_rule as count_by_rule
-from cfglint.reporters.common import identity as identity
+from cfglint.reporters.common import Identity, count_by_rule, identity
 
 if TYPE_CHECKING:
     from cfglint.finding import Finding
     from cfglint.rules.base import Rule
 
 # text and concise are the same (one line per finding), as ruff's concise; full adds the source line
-FORMATS = ("text", "concise", "full", "json", "json-lines", "junit", "gitlab", "pylint", "sarif", "github")
-
-_STATISTICS_FORMATS = ("text", "concise", "full", "json")
+TEXT_FORMATS = ("text", "concise", "full")
+FORMATS = (*TEXT_FORMATS, "json", "json-lines", "junit", "gitlab", "pylint", "sarif", "github")
+STATISTICS_FORMATS = (*TEXT_FORMATS, "json")
 
 def write_report(fmt: str, findings: Sequence[Finding], stream: TextIO, *, rules: Mapping[str, Rule],
                  files_checked: int, version: str, statistics: bool = False,
@@ -37,11 +36,11 @@ def write_report(fmt: str, findings: Sequence[Finding], stream: TextIO, *, rules
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown output format {fmt!r}; expected one of: {', '.join(FORMATS)}")
-    if statistics and fmt not in _STATISTICS_FORMATS:
-        raise ValueError(f"statistics are available in the {', '.join(_STATISTICS_FORMATS)} formats, "
+    if statistics and fmt not in STATISTICS_FORMATS:
+        raise ValueError(f"statistics are available in the {', '.join(STATISTICS_FORMATS)} formats, "
                          f"not {fmt!r}")
     ordered = sorted(findings, key=lambda finding: finding.sort_key())
-    if fmt in ("text", "concise", "full"):
+    if fmt in TEXT_FORMATS:
         from cfglint.reporters import text
         text.write(ordered, stream, files_checked=files_checked, statistics=statistics, fixable=fixable,
                    full=fmt == "full", sources=sources)
@@ -63,3 +62,6 @@ def write_report(fmt: str, findings: Sequence[Finding], stream: TextIO, *, rules
     else:
         from cfglint.reporters import github
         github.write(ordered, stream)
+
+
+__all__ = ["FORMATS", "STATISTICS_FORMATS", "TEXT_FORMATS", "Identity", "count_by_rule", "identity", "write_report"]

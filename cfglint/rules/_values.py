@@ -36,10 +36,10 @@ def layer_params(ctx: ClassContext) -> set[str]:
                 or (param.default is not None and builds_layer(param.default)) \
                 or any(_layer_evidence(ctx, use) for use in init.param_uses.get(param.name, ())):
             found.add(param.name)
-    for attr, param in init.attrs_from_param.items():
+    for attr, source in init.attrs_from_param.items():
         uses = ctx.cls.attr_uses.get(attr, set())
         if uses & set(LAYER_METHODS):
-            found.add(param)
+            found.add(source)
     return found
 
 

@@ -221,15 +221,21 @@ def _missing_hits(ctx: ClassContext, required: bool) -> Iterable[Hit]:
         if param.required != required:
             continue
         if item.via_kwargs:
-            span = ctx.cls.init.varkw.span if ctx.cls.init and ctx.cls.init.varkw else ctx.cls.get_config.span
+            span = ctx.cls.init.varkw.span if ctx.cls.init and ctx.cls.init.varkw else _get_config_span(ctx)
             yield Hit(span, f"`{param.name}` (an argument of `{item.owner.cls.name}.__init__`, "
                             f"{_where(item.owner, param.span)}, passed on through `**kwargs`) is missing "
                             f"from `get_config`{_inherited(ctx)}", subject=param.name)
             continue
         own = ctx.cls.init is not None
-        span = param.span if own else ctx.cls.get_config.span  # type: ignore[union-attr]
+        span = param.span if own else _get_config_span(ctx)
         yield Hit(span, f"`{param.name}` is an `__init__` argument missing from `get_config`{_inherited(ctx)}",
                   subject=param.name)
+
+
+def _get_config_span(ctx: ClassContext) -> Span:
+    """The class's own `get_config` (where a missing key is reported when `__init__` is inherited), or
+    the class line when the override it relies on is a base's."""
+    return ctx.cls.get_config.span if ctx.cls.get_config is not None else ctx.cls.span
 
 
 def _where(ancestor: Ancestor, span: Span) -> str:

@@ -1168,6 +1168,7 @@ FALSY_CONSTANTS = frozenset({"None", "False", "0", "0.0", "''", '""', "b''"})
 
 def _passes(test: str, value: Value) -> bool | None:
     """Whether a guard on an attribute holding `value` is true (None: cannot tell)."""
+    falsy: bool | None
     if value.kind == "const":
         is_none, falsy = value.ctype == "NoneType", value.text in FALSY_CONSTANTS
     elif value.kind in ("call", "lambda", "fstring", "list", "tuple", "set", "dict"):
