@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cfglint.cli import main
+from cfglint.ruledoc import with_tables
 from cfglint.rules import ALL_RULES
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -23,6 +24,12 @@ def test_readme_rule_table_lists_every_rule():
         assert f"| {code} | {rule.name} |" in text, code
 
 
+def test_readme_tables_are_generated_from_the_catalog():
+    """The README's rule and fix tables are what `python -m cfglint.ruledoc` writes."""
+    text = README.read_text(encoding="utf-8")
+    assert with_tables(text, list(ALL_RULES.values())) == text, "regenerate: python -m cfglint.ruledoc"
+
+
 def test_rule_all_prints_every_rule_with_its_sections(capsys):
     assert main(["rule", "--all"]) == 0
     out = capsys.readouterr().out
@@ -35,7 +42,7 @@ def test_rules_page_is_up_to_date(capsys):
     """docs/rules.md is what SARIF results and editor diagnostics link to (`#cfg101` anchors)."""
     assert main(["rule", "--all", "--output-format", "markdown"]) == 0
     page = (README.parent / "docs" / "rules.md").read_text(encoding="utf-8")
-    regenerate = "python -m cfglint rule --all --output-format markdown > docs/rules.md"
+    regenerate = "python -m cfglint.ruledoc"
     assert capsys.readouterr().out == page, f"regenerate: {regenerate}"
     for code in ALL_RULES:
         assert f'<a id="{code.lower()}"></a>' in page

@@ -120,6 +120,7 @@ class Rule:
     instead: ClassVar[str]  # Use instead / how to fix
     fix: ClassVar[FixSpec | None] = None  # the automatic fix, if any
     severity: ClassVar[dict[Target, Severity]]
+    severity_note: ClassVar[str] = ""  # when some findings take another severity (the README table says)
     default_enabled: ClassVar[bool] = True
     dynamic: ClassVar[bool] = False  # reported by `cfglint verify` (CFG9), never by `check`
     invalid: ClassVar[tuple[Example, ...]] = ()

@@ -39,6 +39,7 @@ class KerasObjectNotSerialized(Rule):
         planner="cfglint.fixes.serialize:plan",
     )
     severity = both(Severity.WARNING)
+    severity_note = "info when `__init__` decodes it with `<family>.get`: only plain JSON and `.h5` break"
     invalid = (
         bad("""
             import keras

@@ -523,6 +523,7 @@ class AutoconfigNonbasicParam(Rule):
     instead = ("Define `get_config` returning the serialized value (`activations.serialize(...)`, "
                "`serialize_keras_object(...)`) and a `from_config` that decodes it.")
     severity = both(Severity.WARNING)
+    severity_note = "info when an object is only possible"
     invalid = (
         bad("""
             import keras
