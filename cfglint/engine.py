@@ -153,6 +153,16 @@ class Checker:
         self.index.add(facts, root)
         return sorted(self._check_module(facts), key=Finding.sort_key)
 
+    def reuse_facts(self, known: dict[str, ModuleFacts | None]) -> None:
+        """Facts of other files that an earlier checker of the same run read (`consulted_facts`): a
+        file checked again and again while fixes are validated need not re-read its bases each time."""
+        for key, facts in known.items():
+            self._parsed.setdefault(key, facts)
+
+    def consulted_facts(self) -> dict[str, ModuleFacts | None]:
+        """The facts of the files read only to resolve base classes, by file."""
+        return {key: self._parsed[key] for key in self._consulted if key in self._parsed}
+
     # ------------------------------------------------------------------ parsing
     def _settings_fingerprint(self, files: list[Path]) -> tuple[object, ...]:
         """What the findings depend on besides the files: every configuration in play, the options."""

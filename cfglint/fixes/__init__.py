@@ -77,17 +77,17 @@ def check_one(source: str, finding: Finding, check: Check, baseline: Sequence[Fi
     """`fix_one` with its safety validated: (fixed text, safe, why it is not safe), or None when the
     finding has no fix here. A fix marked safe that creates a finding (compared with `baseline`, every
     finding of `source`) is reported unsafe with the reason."""
+    reason = None
+    if _spec(finding.code).safe:  # the validated fix first: when it applies, it is the answer
+        outcome = fix_source(source, [finding], check=check, baseline=baseline)
+        if outcome.applied:
+            return outcome.source, True, None
+        if outcome.held_back:
+            reason = outcome.held_back[0][1]
+        elif outcome.skipped:
+            reason = outcome.skipped[0][1]
     fixed = fix_one(source, finding, check)
-    if fixed is None:
-        return None
-    spec = _spec(finding.code)
-    if not spec.safe:
-        return fixed, False, None
-    outcome = fix_source(source, [finding], check=check, baseline=baseline)
-    if outcome.applied:
-        return outcome.source, True, None
-    reason = outcome.held_back[0][1] if outcome.held_back else (outcome.skipped[0][1] if outcome.skipped else None)
-    return fixed, False, reason
+    return None if fixed is None else (fixed, False, reason)
 
 
 def _spec(code: str) -> FixSpec:

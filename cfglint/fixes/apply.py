@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import libcst as cst
 
 from cfglint.finding import Finding
 from cfglint.fixes.outcome import FixOutcome
 from cfglint.fixes.safety import Check, describe_new, new_findings
-from cfglint.fixes.site import Plan, Planner, Skip, analyse
+from cfglint.fixes.site import Analysis, Plan, Planner, Skip, analyse
 from cfglint.rules import fix_spec
 
 HELD_BACK = "held back as unsafe: {reason}; applied only with --unsafe-fixes"
@@ -44,8 +45,8 @@ def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = Fals
         return outcome
     path = candidates[0].path
     try:
-        analysis = analyse(source, path, check)
-        module = cst.parse_module(source)
+        analysis = _analysed(source, path, check)
+        module = _parsed(source)
     except Skip as exc:
         outcome.skipped.extend((finding, str(exc)) for finding in candidates)
         outcome.blocked = str(exc)
@@ -84,6 +85,39 @@ def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = Fals
         return outcome
     _apply_validated(module, source, plans, before, check, outcome)
     return outcome
+
+
+# The same text is fixed several times in one run (a fix per finding for JSON and editors, then the
+# validated one, then each pass of `--fix`): its analysis and its libcst tree (immutable) are kept for the
+# last few texts, which halves the cost of a file with many findings.
+_RECENT = 8
+_analyses: dict[tuple[str, str, int], tuple[Check | None, Analysis]] = {}
+_trees: dict[str, cst.Module] = {}
+
+
+def _analysed(source: str, path: str, check: Check | None) -> Analysis:
+    key = (source, path, id(check))
+    kept = _analyses.get(key)
+    if kept is not None and kept[0] is check:
+        return kept[1]
+    analysis = analyse(source, path, check)
+    _remember(_analyses, key, (check, analysis))
+    return analysis
+
+
+def _parsed(source: str) -> cst.Module:
+    module = _trees.get(source)
+    if module is None:
+        module = cst.parse_module(source)
+        _remember(_trees, source, module)
+    return module
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    memo.pop(key, None)
+    memo[key] = value
+    while len(memo) > _RECENT:
+        del memo[next(iter(memo))]
 
 
 def _planner(code: str) -> Planner:

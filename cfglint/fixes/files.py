@@ -149,7 +149,15 @@ def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False
             continue
         if write:
             result.problem = write_atomically(path, read, stable.source, roots=roots)
+            _forget(check, path)  # the next files' checks must read it as written
     return run
+
+
+def _forget(check: Check, path: str) -> None:
+    from cfglint.fixes.safety import Recheck
+
+    if isinstance(check, Recheck):
+        check.forget(path)
 
 
 def _read(path: str) -> _Read:

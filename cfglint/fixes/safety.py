@@ -18,6 +18,7 @@ A fix marked safe must never turn a class that works into one that does not. Two
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections import Counter
@@ -94,6 +95,10 @@ class Checker(Protocol):
 
     def target_of(self, facts: ModuleFacts) -> Target | None: ...
 
+    def reuse_facts(self, known: dict[str, ModuleFacts | None]) -> None: ...
+
+    def consulted_facts(self) -> dict[str, ModuleFacts | None]: ...
+
 
 @dataclass
 class Project:
@@ -109,20 +114,39 @@ class Recheck:
     """Checks a text as the file at a path, with one configuration: what fixes are validated against.
 
     `make_checker` gives a fresh `Checker` (its project index must not hold an earlier text of the
-    file). Calling the object checks; `project` gives the facts the fix planners consult."""
+    file). Calling the object checks; `project` gives the facts the fix planners consult. The other
+    files a check reads to resolve base classes are read once and lent to the next checkers: they do
+    not change within a run, while the text being fixed does."""
 
     def __init__(self, make_checker: Callable[[], Checker]) -> None:
         self.make_checker = make_checker
+        self._others: dict[str, ModuleFacts | None] = {}
+
+    def _checker(self) -> Checker:
+        checker = self.make_checker()
+        checker.reuse_facts(self._others)
+        return checker
+
+    def forget(self, path: str) -> None:
+        """`path` was rewritten: read it again when a later check consults it."""
+        key = os.path.normpath(os.path.abspath(path))
+        for known in [k for k in self._others if os.path.normpath(os.path.abspath(k)) == key]:
+            del self._others[known]
+
+    def _keep(self, checker: Checker) -> None:
+        for key, facts in checker.consulted_facts().items():
+            self._others.setdefault(key, facts)
 
     def __call__(self, source: str, path: str) -> list[Finding]:
-        checker = self.make_checker()
+        checker = self._checker()
         try:
             return checker.check_source(source, path)
         finally:
+            self._keep(checker)
             checker.close()
 
     def project(self, source: str, path: str) -> Project | None:
-        checker = self.make_checker()
+        checker = self._checker()
         dotted, root = module_name(Path(path))
         try:
             facts = parse_module(source, path, dotted)
