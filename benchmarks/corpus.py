@@ -19,11 +19,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomllib
 from ecosystem import download_archive
 
 HERE = Path(__file__).resolve().parent
