@@ -137,20 +137,34 @@ def log(message: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- sources
+def find_archive(name: str, version: str, folder: Path) -> Path | None:
+    """The archive of `name==version` in `folder` (a wheel rather than an sdist), names normalised."""
+    stem = re.sub(r"[-_.]+", "[-_.]", re.escape(name).replace(r"\-", "-"))
+    pattern = re.compile(rf"^{stem}-{re.escape(version)}[-.]", re.IGNORECASE)
+    archives = sorted(p for p in folder.iterdir() if pattern.match(p.name)) if folder.is_dir() else []
+    return next((a for a in archives if a.suffix == ".whl"), archives[0] if archives else None)
+
+
+def download_archive(name: str, version: str, folder: Path, *, wheel_only: bool = False) -> Path:
+    """`pip download --no-deps` of one pinned distribution into `folder` (skipped when already there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = find_archive(name, version, folder)
+    if archive is None or (wheel_only and archive.suffix != ".whl"):
+        binary = ["--only-binary=:all:"] if wheel_only else []
+        run([sys.executable, "-m", "pip", "download", "--no-deps", *binary, "--quiet", "--dest", str(folder),
+             f"{name}=={version}"])
+        archive = find_archive(name, version, folder)
+    if archive is None:
+        raise RuntimeError(f"pip downloaded no archive for {name}=={version}")
+    return archive
+
+
 def fetch_source(pkg: Package, cache: Path) -> Path:
     """The unpacked pinned distribution (wheel or sdist); downloaded once."""
     target = cache / "sources" / f"{pkg.name}-{pkg.version}"
     if (target / ".done").exists():
         return target
-    download = cache / "downloads"
-    download.mkdir(parents=True, exist_ok=True)
-    run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(download), pkg.pin])
-    stem = re.sub(r"[-_.]+", "[-_.]", re.escape(pkg.name).replace(r"\-", "-"))
-    pattern = re.compile(rf"^{stem}-{re.escape(pkg.version)}[-.]", re.IGNORECASE)
-    archives = sorted(p for p in download.iterdir() if pattern.match(p.name))
-    if not archives:
-        raise RuntimeError(f"pip downloaded no archive for {pkg.pin}")
-    archive = next((a for a in archives if a.suffix == ".whl"), archives[0])
+    archive = download_archive(pkg.name, pkg.version, cache / "downloads")
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     if archive.suffix == ".whl":

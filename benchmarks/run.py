@@ -1,169 +1,362 @@
-"""cfglint's speed and memory on a real tree, next to ruff's and to Python's own floors.
+"""cfglint's speed and memory next to ruff's, on a Keras-dense corpus and on the TensorFlow stack.
 
-    python benchmarks/run.py [--runs N] [--json OUT] [--keep CORPUS_DIR]
+    python benchmarks/run.py [--corpus dense|stack|both] [--runs N] [--quick] [--json OUT] [--keep DIR]
 
-The corpus is the Python source of the installed `keras` and `tensorflow` packages (and `tf_keras`
-when present), copied to a temporary folder. Every figure is a whole process, run interleaved with
-the others so that a busy machine slows all of them alike; the table gives medians and each cfglint
-figure as a ratio to ruff's cold run and to the floors:
+Corpora (see `benchmarks/corpus.py`):
 
-* cfglint check, cold (`--no-cache`), with 1 worker and with all cores;
-* cfglint check, warm (cache filled by an earlier run, nothing changed);
-* cfglint check on one typical layer file (fresh process, the pre-commit case);
-* `ruff check --no-cache --select E,F` and a warm `ruff check` on the same corpus, if ruff is installed;
-* floors: reading every file; stdlib `ast.parse` of the files cfglint parses; libcst `parse_module` of
-  the same files (if libcst is installed);
-* peak memory (maximum resident set) of the cold and warm runs.
+* `dense`: the `.py` files of the wheels pinned in `benchmarks/dense-corpus.toml` (keras, keras-hub,
+  keras-cv; 2,061 files), downloaded once into `~/.cache/cfglint-bench` (`--cache DIR`) and checked
+  against their sha256. Most files are Keras layers and models, like cfglint's users' code.
+* `stack`: the installed `keras`, `tensorflow` and `tf_keras` sources (most files define no Keras class).
 
-It also checks that `--jobs 1` and `--jobs N` print byte-identical output on the corpus.
-Goals: cold <= 2x ruff cold, warm <= 0.5x ruff cold, one file <= 0.25 s, memory <= 150 MiB.
+Every figure is a whole fresh process, paired with ruff in the same run: each cfglint command runs
+next to its ruff counterpart (`ruff check --no-cache --select E,F`, on the whole corpus or on the same
+files), in alternating order, `--runs` times; the table gives medians and the median of the per-pair
+ratios, so a busy machine slows both sides of a pair alike. Rows:
+
+* cfglint cold (`--no-cache`) with `--jobs 1` and with all cores, and their per-round ratio;
+* cfglint warm (cache filled by an earlier run, nothing changed); ruff warm for reference;
+* one typical layer file (the pre-commit case) and a batch of 20 layer/model files, fresh process, cold;
+* peak memory (maximum resident set of the largest process) of the cold and warm runs;
+* the editor latency of a 2,000-line file of layers (`benchmarks/lsp_latency.py`);
+* floors, timed in one process on one core: reading every file, the prefilter over every file, and
+  `ast.parse` of the files the prefilter passes;
+* how many files the prefilter passes and how many of those define a Keras class (cfglint's engine).
+
+It also checks that `--jobs 1` and all cores print identical output. `--quick` is a fast look (3 runs,
+5 edits); medians over 5 or more runs are the figures to quote. Goals are printed next to each row.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-PACKAGES = ("keras", "tensorflow", "tf_keras")
-# Measure as users run it: with compiled `.pyc` files (some environments disable writing them, which
-# makes every start-up recompile cfglint from source).
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-ONE_FILE = Path("keras") / "src" / "layers" / "core" / "dense.py"
+import corpus as corpora
+import lsp_latency
 
+BATCH_SIZE = 20
+ONE_FILE = {  # the one-file sample of each corpus, when present: a plain, typical layer
+    "dense": ("keras-3.15.1/keras/src/layers/core/dense.py",),
+    "stack": ("keras/src/layers/core/dense.py", "tf_keras/src/layers/core/dense.py"),
+}
+TITLES = {"dense": "Keras-dense", "stack": "TensorFlow stack"}
 
-def package_dir(name: str) -> Path | None:
-    """Where an installed package lives, found without importing it."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def build_corpus(target: Path) -> list[str]:
-    copied = []
-    for name in PACKAGES:
-        source = package_dir(name)
-        if source is None:
-            continue
-        for path in source.rglob("*.py"):
-            destination = target / name / path.relative_to(source)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, destination)
-        copied.append(name)
-    return copied
-
-
-def run(argv: list[str], cwd: Path) -> tuple[float, int, bytes]:
-    """Wall seconds, peak resident set (KiB) and standard output of one whole process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV)
-    out = proc.stdout.read() if proc.stdout else b""
-    _, _, usage = os.wait4(proc.pid, 0)
-    proc.returncode = 0
-    return time.perf_counter() - start, usage.ru_maxrss, out
-
-
-FLOOR_READ = "import sys,pathlib\n[p.read_bytes() for p in pathlib.Path('.').rglob('*.py')]"
-FLOOR_AST = ("import ast,sys\nfor p in open(sys.argv[1]).read().split('\\n'):\n"
-             "    ast.parse(open(p, encoding='utf-8', errors='replace').read())")
-FLOOR_CST = ("import libcst,sys\nfor p in open(sys.argv[1]).read().split('\\n'):\n"
-             "    libcst.parse_module(open(p, encoding='utf-8', errors='replace').read())")
-PARSED_FILES = ("import sys\nfrom pathlib import Path\nfrom cfglint.config import load_settings\n"
-                "from cfglint.engine import Checker\nfrom cfglint.rules import ALL_RULES\n"
-                "c = Checker(load_settings(Path('.').absolute(), known_codes=ALL_RULES))\n"
-                "print('\\n'.join(m.path for m in c.parse_paths(['.'])[1]))")
+# In-process floors on one core: read every file; the prefilter (decode, signature, the parse decision
+# without cross-file knowledge) over every file; `ast.parse` of the files the engine parses.
+FLOORS = r"""
+import ast, json, sys, time
+from cfglint.prefilter import signature, worth_parsing
+from cfglint.source import decode_source
+files = [line for line in open(sys.argv[1], encoding="utf-8").read().split("\n") if line]
+parsed = set(line for line in open(sys.argv[2], encoding="utf-8").read().split("\n") if line)
+start = time.perf_counter()
+data = {}
+for path in files:
+    with open(path, "rb") as stream:
+        data[path] = stream.read()
+read = time.perf_counter() - start
+start = time.perf_counter()
+texts = {}
+for path in files:
+    try:
+        texts[path] = text = decode_source(data[path], path)
+    except Exception:
+        continue
+    worth_parsing(signature(text))
+prefilter = time.perf_counter() - start
+start = time.perf_counter()
+for path in parsed:
+    try:
+        ast.parse(texts[path])
+    except (SyntaxError, KeyError, ValueError):
+        pass
+parse = time.perf_counter() - start
+json.dump({"read": read, "prefilter": prefilter, "parse": parse}, sys.stdout)
+"""
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--json", type=Path, help="write the results here too")
-    parser.add_argument("--keep", type=Path, help="build (or reuse) the corpus in this folder and keep it")
-    args = parser.parse_args()
+class BenchError(Exception):
+    """A measured command failed or a tool is missing; the message says which and why."""
+
+
+@dataclass
+class Sample:
+    seconds: float
+    rss_kib: int
+    stdout: bytes
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> Sample:
+    """Wall seconds, peak resident set and standard output of one whole process (which must succeed)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise BenchError(f"{' '.join(argv[:8])} ... exited {proc.returncode} in {cwd}:\n"
+                             f"{err.read().decode(errors='replace')[-2000:]}")
+        return Sample(seconds, usage.ru_maxrss, out.read())
+
+
+def find_ruff(explicit: str | None) -> str:
+    """ruff from `--ruff`, the PATH, or beside this Python (a virtual environment not activated)."""
+    candidates = [explicit] if explicit else [shutil.which("ruff"), str(Path(sys.executable).parent / "ruff")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    where = explicit or "on the PATH or beside this Python"
+    raise BenchError(f"ruff not found ({where}): every figure is paired with ruff, so install it "
+                     "(pip install ruff, or pip install -e '.[dev]') or pass --ruff PATH")
+
+
+@dataclass
+class Pair:
+    """A cfglint command measured against its ruff counterpart, interleaved."""
+
+    name: str
+    cfglint: list[str]
+    ruff: list[str]
+    cfglint_s: list[float] = field(default_factory=list)
+    ruff_s: list[float] = field(default_factory=list)
+    rss_kib: int = 0
+    outputs: list[bytes] = field(default_factory=list)
+
+    def ratios(self) -> list[float]:
+        return [a / b for a, b in zip(self.cfglint_s, self.ruff_s, strict=True)]
+
+
+@dataclass
+class Measured:
+    """Everything measured on one corpus (what the table and the JSON are made from)."""
+
+    corpus: str
+    label: str
+    files: int
+    parsed: int
+    keras: int
+    one_file: str
+    batch: list[str]
+    jobs: int
+    pairs: dict[str, dict[str, Any]]
+    ruff_warm_s: float
+    jobs_ratio: float
+    jobs_ratios: list[float]
+    outputs_identical: bool
+    floors_s: dict[str, float]
+    lsp: dict[str, Any]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def commands(ruff: str, cache: Path, jobs: int, one: str, batch: list[str]) -> list[Pair]:
     python = sys.executable
-    cores = os.cpu_count() or 1
-    with tempfile.TemporaryDirectory(prefix="cfglint-bench-") as temp:
-        corpus = args.keep or Path(temp) / "corpus"
-        if not corpus.exists() or not any(corpus.iterdir()):
-            corpus.mkdir(parents=True, exist_ok=True)
-            packages = build_corpus(corpus)
-        else:
-            packages = sorted(p.name for p in corpus.iterdir() if p.is_dir() and p.name in PACKAGES)
-        if not packages:
-            print("no keras/tensorflow source installed: pip install -e '.[verify]' first", file=sys.stderr)
-            return 2
-        files = sum(1 for _ in corpus.rglob("*.py"))
-        parsed_list = Path(temp) / "parsed.txt"
-        parsed_list.write_text(subprocess.run([python, "-c", PARSED_FILES], cwd=corpus, capture_output=True,
-                                              text=True, check=True).stdout.strip())
-        parsed = len(parsed_list.read_text().splitlines())
-        cache = Path(temp) / "cache"
-        cfglint = [python, "-m", "cfglint", "check", ".", "--exit-zero"]
-        commands: dict[str, list[str]] = {
-            "cfglint cold, 1 worker": [*cfglint, "--no-cache", "--jobs", "1"],
-            f"cfglint cold, {cores} workers": [*cfglint, "--no-cache", "--jobs", str(cores)],
-            "cfglint warm": [*cfglint, "--cache-dir", str(cache)],
-            "cfglint one file": [python, "-m", "cfglint", "check", str(ONE_FILE), "--no-cache", "--exit-zero"],
-            "floor: read every file": [python, "-c", FLOOR_READ],
-            f"floor: ast.parse {parsed} files": [python, "-c", FLOOR_AST, str(parsed_list)],
-        }
-        ruff = shutil.which("ruff")
-        if ruff:
-            commands["ruff cold"] = [ruff, "check", "--no-cache", "--select", "E,F", "--exit-zero", "--quiet", "."]
-            commands["ruff warm"] = [ruff, "check", "--select", "E,F", "--exit-zero", "--quiet", "."]
-        if importlib.util.find_spec("libcst") is not None:
-            commands[f"floor: libcst {parsed} files"] = [python, "-c", FLOOR_CST, str(parsed_list)]
-        for argv in commands.values():  # warm caches: OS file cache, .pyc files, both tools' caches
-            run(argv, corpus)
-        samples: dict[str, list[float]] = {name: [] for name in commands}
-        memory: dict[str, int] = {}
-        for _ in range(args.runs):
-            for name, argv in commands.items():
-                seconds, rss, _ = run(argv, corpus)
-                samples[name].append(seconds)
-                memory[name] = max(memory.get(name, 0), rss)
-        _, _, serial = run([*cfglint, "--no-cache", "--jobs", "1"], corpus)
-        _, _, parallel = run([*cfglint, "--no-cache", "--jobs", str(cores)], corpus)
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    report(medians, memory, files, parsed, packages, serial == parallel, args.runs, cores)
+    check = [python, "-m", "cfglint", "check", "--exit-zero"]
+    ruff_check = [ruff, "check", "--select", "E,F", "--exit-zero", "--quiet"]
+    ruff_cold = [*ruff_check, "--no-cache", "."]
+    return [
+        Pair("cold, --jobs 1", [*check, "--no-cache", "--jobs", "1", "."], ruff_cold),
+        Pair(f"cold, --jobs {jobs} (all cores)", [*check, "--no-cache", "--jobs", str(jobs), "."], ruff_cold),
+        Pair("warm", [*check, "--cache-dir", str(cache), "."], ruff_cold),
+        Pair("one file", [*check, "--no-cache", one], [*ruff_check, "--no-cache", one]),
+        Pair(f"batch of {len(batch)} files", [*check, "--no-cache", *batch], [*ruff_check, "--no-cache", *batch]),
+    ]
+
+
+def measure_corpus(name: str, root: Path, label: str, ruff: str, runs: int, edits: int, work: Path,
+                   say: Callable[[str], None]) -> Measured:
+    env = corpora.bench_env()
+    say(f"{name}: asking cfglint which files it parses")
+    found = corpora.census(root, env)
+    one = corpora.typical_layer_file(found.keras, ONE_FILE.get(name, ()))
+    batch = corpora.layer_sample(found.keras, BATCH_SIZE)
+    jobs = max(2, os.cpu_count() or 1)
+    pairs = commands(ruff, work / f"{name}-cache", jobs, one, batch)
+    all_list, parsed_list = work / f"{name}-files.txt", work / f"{name}-parsed.txt"
+    all_list.write_text("\n".join(found.files), encoding="utf-8")
+    parsed_list.write_text("\n".join(found.parsed), encoding="utf-8")
+    floors_argv = [sys.executable, "-c", FLOORS, str(all_list), str(parsed_list)]
+    ruff_warm = [ruff, "check", "--select", "E,F", "--exit-zero", "--quiet", "."]
+    say(f"{name}: warming up (OS file cache, .pyc files, both tools' caches)")
+    for pair in pairs[2:]:  # the warm run fills cfglint's cache, so it is also the cold runs' warm-up
+        run(pair.cfglint, root, env)
+        run(pair.ruff, root, env)
+    run(ruff_warm, root, env)
+    floors: list[dict[str, float]] = []
+    ruff_warm_s: list[float] = []
+    for round_ in range(runs):
+        say(f"{name}: round {round_ + 1}/{runs}")
+        for index, pair in enumerate(pairs):
+            first_ruff = (round_ + index) % 2 == 1
+            if first_ruff:
+                pair.ruff_s.append(run(pair.ruff, root, env).seconds)
+            sample = run(pair.cfglint, root, env)
+            pair.cfglint_s.append(sample.seconds)
+            pair.rss_kib = max(pair.rss_kib, sample.rss_kib)
+            pair.outputs.append(sample.stdout)
+            if not first_ruff:
+                pair.ruff_s.append(run(pair.ruff, root, env).seconds)
+        ruff_warm_s.append(run(ruff_warm, root, env).seconds)
+        floors.append(json.loads(run(floors_argv, root, env).stdout))
+    say(f"{name}: editor latency ({edits} edits)")
+    path, text = lsp_latency.build_document(root, [p for p in found.keras if corpora.is_layer_file(p)])
+    lsp = lsp_latency.measure(path, text, edits, env)
+    serial, parallel = pairs[0], pairs[1]
+    jobs_ratios = [a / b for a, b in zip(parallel.cfglint_s, serial.cfglint_s, strict=True)]
+    return Measured(
+        corpus=name, label=label, files=len(found.files), parsed=len(found.parsed), keras=len(found.keras),
+        one_file=one, batch=batch, jobs=jobs,
+        pairs={p.name: {"cfglint_s": p.cfglint_s, "ruff_s": p.ruff_s, "cfglint_median_s": median(p.cfglint_s),
+                        "ruff_median_s": median(p.ruff_s), "ratio_median": median(p.ratios()),
+                        "peak_rss_mib": p.rss_kib / 1024} for p in pairs},
+        ruff_warm_s=median(ruff_warm_s), jobs_ratio=median(jobs_ratios), jobs_ratios=jobs_ratios,
+        outputs_identical=len(set(serial.outputs) | set(parallel.outputs)) == 1,
+        floors_s={key: median([f[key] for f in floors]) for key in ("read", "prefilter", "parse")},
+        lsp=lsp,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- table
+def _verdict(met: bool) -> str:
+    return "met" if met else "**not met**"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def _cells(m: Measured) -> list[tuple[str, str, str]]:
+    """(row, goal, cell) for one corpus, in table order."""
+    pairs = m.pairs
+    cold1, cold_all = pairs["cold, --jobs 1"], pairs[f"cold, --jobs {m.jobs} (all cores)"]
+    warm, one = pairs["warm"], pairs["one file"]
+    batch = next(v for k, v in pairs.items() if k.startswith("batch of"))
+    ruff_cold = median(cold1["ruff_s"] + cold_all["ruff_s"] + warm["ruff_s"])
+    cold_peak = max(cold1["peak_rss_mib"], cold_all["peak_rss_mib"])
+    lsp_s = m.lsp["latency_s"]
+
+    def paired(p: dict[str, Any], unit: str = "x ruff") -> str:
+        return f"{_seconds(p['cfglint_median_s'])} ({p['ratio_median']:.2f}{unit})"
+
+    return [
+        ("ruff cold (`--no-cache --select E,F`)", "baseline", _seconds(ruff_cold)),
+        ("ruff warm", "", _seconds(m.ruff_warm_s)),
+        ("cfglint cold, `--jobs 1`", "", paired(cold1)),
+        (f"cfglint cold, all cores (`--jobs {m.jobs}`)", "<= 2x ruff cold",
+         f"{paired(cold_all)} {_verdict(cold_all['ratio_median'] <= 2)}"),
+        (f"`--jobs {m.jobs}` / `--jobs 1`, cold", "<= 0.6x",
+         f"{m.jobs_ratio:.2f}x {_verdict(m.jobs_ratio <= 0.6)}"
+         + ("" if m.outputs_identical else " (outputs DIFFER)")),
+        ("cfglint warm (cache filled, nothing changed)", "<= 0.5x ruff cold",
+         f"{paired(warm)} {_verdict(warm['ratio_median'] <= 0.5)}"),
+        ("one layer file, fresh process", "<= 0.15 s",
+         f"{paired(one, 'x ruff on it')} {_verdict(one['cfglint_median_s'] <= 0.15)}"),
+        (f"batch of {BATCH_SIZE} layer/model files, fresh process", "<= 0.5 s",
+         f"{paired(batch, 'x ruff on them')} {_verdict(batch['cfglint_median_s'] <= 0.5)}"),
+        ("LSP: didChange to diagnostics, 2,000-line file", "<= 150 ms",
+         f"{lsp_s * 1000:.0f} ms (check alone {m.lsp['check_s'] * 1000:.0f} ms; {m.lsp['lines']:,} lines) "
+         f"{_verdict(lsp_s <= 0.15)}"),
+        ("peak memory, cold / warm", "<= 150 MiB",
+         f"{cold_peak:.0f} / {warm['peak_rss_mib']:.0f} MiB {_verdict(max(cold_peak, warm['peak_rss_mib']) <= 150)}"),
+        ("floor: read every file (one core)", "", _seconds(m.floors_s["read"])),
+        ("floor: prefilter over every file (one core)", "", _seconds(m.floors_s["prefilter"])),
+        ("floor: `ast.parse` of the files parsed (one core)", "",
+         f"{_seconds(m.floors_s['parse'])} ({m.parsed:,} files)"),
+        ("files the prefilter passes", "", f"{m.parsed:,} of {m.files:,} ({m.parsed / max(m.files, 1):.0%})"),
+        ("of those, files defining a Keras class", "", f"{m.keras:,} ({m.keras / max(m.parsed, 1):.0%})"),
+    ]
+
+
+def format_table(results: list[Measured]) -> str:
+    """The markdown table: one row per measurement, the goal, then one column per corpus."""
+    columns = [_cells(m) for m in results]
+    header = ["measurement", "goal", *(f"{TITLES.get(m.corpus, m.label)} ({m.files:,} files)" for m in results)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for index, (row, goal, _) in enumerate(columns[0]):
+        cells = [column[index][2] for column in columns]
+        lines.append("| " + " | ".join([row, goal, *cells]) + " |")
+    return "\n".join(lines)
+
+
+def machine_line(runs: int, load_before: float, ruff_version: str) -> str:
+    return (f"{runs} interleaved runs; {os.cpu_count()} cores; load average {load_before:.2f} before, "
+            f"{os.getloadavg()[0]:.2f} after; Python {platform.python_version()}; {ruff_version}")
+
+
+# ---------------------------------------------------------------------------------------------- main
+def build(name: str, target: Path, cache: Path) -> str:
+    """Build (or reuse) one corpus in `target`; its label for the table."""
+    if target.is_dir() and any(target.iterdir()):
+        used = sorted(p.name for p in target.iterdir() if p.is_dir())
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        used = corpora.build_dense(target, cache) if name == "dense" else corpora.build_stack(target)
+    return f"{TITLES[name]}: {', '.join(used)}"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", choices=("dense", "stack", "both"), default="both")
+    parser.add_argument("--runs", type=int, help="interleaved rounds (default 5; 3 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a fast look: 3 rounds, 5 editor edits")
+    parser.add_argument("--edits", type=int, help="editor edits timed (default 9; 5 with --quick)")
+    parser.add_argument("--json", type=Path, help="also write every sample here")
+    parser.add_argument("--keep", type=Path, help="build (or reuse) the corpora in this folder and keep them")
+    parser.add_argument("--cache", type=Path, default=corpora.DEFAULT_CACHE, help="where the pinned wheels are kept")
+    parser.add_argument("--ruff", help="the ruff executable (default: on the PATH or beside this Python)")
+    args = parser.parse_args(argv)
+    args.runs = args.runs or (3 if args.quick else 5)
+    args.edits = args.edits or (5 if args.quick else 9)
+    return args
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    names = ["dense", "stack"] if args.corpus == "both" else [args.corpus]
+    load_before = os.getloadavg()[0]
+    try:
+        ruff = find_ruff(args.ruff)
+        ruff_version = subprocess.run([ruff, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+        results = []
+        with tempfile.TemporaryDirectory(prefix="cfglint-bench-") as temp:
+            base = args.keep or Path(temp)
+            for name in names:
+                say(f"{name}: building the corpus")
+                label = build(name, base / name, args.cache)
+                results.append(measure_corpus(name, base / name, label, ruff, args.runs, args.edits, Path(temp), say))
+    except (BenchError, corpora.CorpusError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(machine_line(args.runs, load_before, ruff_version) + "\n")
+    print(format_table(results))
+    for m in results:
+        print(f"\n{m.label}\n  one file: {m.one_file}\n  batch: {' '.join(m.batch)}")
     if args.json:
-        args.json.write_text(json.dumps({
-            "files": files, "parsed": parsed, "packages": packages, "runs": args.runs, "cores": cores,
-            "medians_s": medians, "samples_s": samples, "peak_rss_kib": memory,
-            "jobs_output_identical": serial == parallel}, indent=2))
-    return 0 if serial == parallel else 1
-
-
-def report(medians: dict[str, float], memory: dict[str, int], files: int, parsed: int, packages: list[str],
-           identical: bool, runs: int, cores: int) -> None:
-    ruff = medians.get("ruff cold")
-    floor_read = medians["floor: read every file"]
-    print(f"corpus: {files} files from {', '.join(packages)}; cfglint parses {parsed}; "
-          f"{runs} interleaved runs; {cores} cores; load average {os.getloadavg()[0]:.2f}\n")
-    print(f"{'command':<32} {'median s':>9} {'x ruff cold':>12} {'x read floor':>13} {'peak MiB':>9}")
-    for name, value in medians.items():
-        ratio = f"{value / ruff:.2f}" if ruff else "-"
-        mib = f"{memory[name] / 1024:.0f}" if name in memory else "-"
-        print(f"{name:<32} {value:>9.3f} {ratio:>12} {value / floor_read:>13.1f} {mib:>9}")
-    cold = min(v for k, v in medians.items() if k.startswith("cfglint cold"))
-    warm, one = medians["cfglint warm"], medians["cfglint one file"]
-    peak = max(memory[k] for k in medians if k.startswith("cfglint")) / 1024
-    print("\ngoals:")
-    if ruff:
-        print(f"  cold <= 2x ruff cold:      {cold / ruff:.2f}x  {'met' if cold <= 2 * ruff else 'NOT met'}")
-        print(f"  warm <= 0.5x ruff cold:    {warm / ruff:.2f}x  {'met' if warm <= 0.5 * ruff else 'NOT met'}")
-    print(f"  one file <= 0.25 s:        {one:.3f} s  {'met' if one <= 0.25 else 'NOT met'}")
-    print(f"  peak memory <= 150 MiB:    {peak:.0f} MiB  {'met' if peak <= 150 else 'NOT met'}")
-    print(f"  --jobs 1 == --jobs {cores} output: {'identical' if identical else 'DIFFERENT'}")
+        args.json.write_text(json.dumps({"machine": machine_line(args.runs, load_before, ruff_version),
+                                         "corpora": [asdict(m) for m in results]}, indent=2))
+    return 0 if all(m.outputs_identical for m in results) else 1
 
 
 if __name__ == "__main__":
