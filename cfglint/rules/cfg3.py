@@ -344,6 +344,7 @@ class ModelWithoutGetConfig(Rule):
              "the model from the values passed instead of the defaults, a change in what running code builds; "
              "review it."),
         planner="cfglint.fixes.config_keys:plan_model_config",
+        decider="cfglint.fixes.decide:decide_model_config",
     )
     severity = {Target.KERAS3: Severity.ERROR}
     invalid = (

@@ -1,0 +1,332 @@
+"""The `ast`-only half of a fix: whether `--fix` would fix a finding, decided without libcst.
+
+`[*]` needs only *whether* `--fix` fixes a finding, but planning it with libcst costs libcst's import
+(about 0.2 s per process), more than checking the file. A rule's `FixSpec.decider` names a function
+`(finding, site) -> TextPlan` that takes its planner's decisions from the `ast` of the text and makes an
+equivalent edit as plain text: the same statements in the same places, possibly laid out differently.
+The fixing pipeline (`apply_fixes`: compile, validation by checking the result again, fixing until
+stable) runs unchanged on those texts, so the findings it resolves are the ones `--fix` resolves.
+
+Where a decider cannot mirror its planner for certain (a layout it does not handle: semicolons,
+parenthesized values, implicitly concatenated strings), it raises `Unsure` and the caller plans with
+libcst instead (`cfglint.fixes.plan.would_fix`). A test compares both on every example and fixture.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import keyword
+import re
+import tokenize
+from collections.abc import Callable, Iterator
+
+from cfglint.finding import Finding
+from cfglint.fixes.config_pairs import missing_key_pairs, model_config_pairs
+from cfglint.fixes.site import ClassSite, Skip, Unsure
+
+TextPlan = Callable[[str], str]  # one fix as text: the source before it, the source after it
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_COMMENT = re.compile(r"#[^\r\n]*")
+DECORATORS = {"classmethod", "staticmethod"}
+
+
+class Text:
+    """A source with its `ast`, to find nodes as the libcst rewrites find them and edit at them."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        try:
+            self.tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            raise Unsure("the text does not parse") from None
+        self.lines: list[str] = _LINES.findall(source)
+        self.starts = [0]
+        for line in self.lines:
+            self.starts.append(self.starts[-1] + len(line))
+
+    def offset(self, line: int, column: int) -> int:
+        """The index in `source` of an `ast` position (its column counts UTF-8 bytes)."""
+        if line > len(self.lines):
+            return len(self.source)
+        text = self.lines[line - 1]
+        return self.starts[line - 1] + len(text.encode("utf-8")[:column].decode("utf-8", "replace"))
+
+    def start(self, node: ast.AST) -> int:
+        return self.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+
+    def end(self, node: ast.AST) -> int:
+        return self.offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+
+    def starts_line(self, node: ast.stmt) -> bool:
+        """Whether only indentation precedes the statement on its line (it is not after `:` or `;`)."""
+        line = self.lines[node.lineno - 1]
+        return not line.encode("utf-8")[:node.col_offset].strip()
+
+    def indent(self, line: int) -> str:
+        text = self.lines[line - 1]
+        return text[: len(text) - len(text.lstrip(" \t"))]
+
+    def line_start(self, line: int) -> int:
+        return self.starts[line - 1] if line <= len(self.lines) else len(self.source)
+
+    def insert(self, at: int, text: str) -> str:
+        return self.source[:at] + text + self.source[at:]
+
+    def is_concatenated(self, node: ast.expr) -> bool:
+        """Whether a string node is several literals written side by side (`"a" "b"`): libcst sees each."""
+        segment = self.source[self.start(node):self.end(node)]
+        try:
+            tokens = list(tokenize.generate_tokens(io.StringIO(f"({segment})").readline))
+        except (tokenize.TokenError, SyntaxError):
+            return True
+        return sum(token.type == tokenize.STRING for token in tokens) != 1
+
+
+# ------------------------------------------------------------------------------------ locating
+def find_class(text: Text, name: str, index: int) -> ast.ClassDef:
+    """The `index`-th class named `name` in source order (`cfglint.fixes._cst.find_class`)."""
+    found = sorted((n for n in ast.walk(text.tree) if isinstance(n, ast.ClassDef) and n.name == name),
+                   key=lambda n: (n.lineno, n.col_offset))
+    if index >= len(found):
+        raise Skip(f"class `{name}` not found")
+    return found[index]
+
+
+def find_method(text: Text, cls: ast.ClassDef, name: str) -> FunctionNode | None:
+    """The last `def name` directly in the class body (Skip for a class written on one line)."""
+    if not text.starts_line(cls.body[0]):
+        raise Skip(f"class `{cls.name}` is written on one line")
+    found = None
+    for stmt in cls.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
+            found = stmt
+    return found
+
+
+def body_nodes(fn: FunctionNode) -> Iterator[ast.AST]:
+    """The nodes of a function body as libcst's walk sees them: not inside nested functions, classes or
+    lambdas, and an f-string's literal parts are not string literals."""
+    stack: list[ast.AST] = list(reversed(fn.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        children = list(ast.iter_child_nodes(node))
+        if isinstance(node, ast.JoinedStr):
+            children = [c for c in children if not isinstance(c, ast.Constant)]
+        stack.extend(reversed(children))
+
+
+def first_param_name(fn: FunctionNode, default: str = "self") -> str:
+    params = fn.args.posonlyargs + fn.args.args
+    return params[0].arg if params else default
+
+
+def _first_line(node: ast.stmt) -> int:
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+    return min([node.lineno, *(d.lineno for d in decorators)])
+
+
+# ------------------------------------------------------------------------------------ editing
+def _append_after(text: Text, last: ast.AST, closing: int, item: str) -> str:
+    """`item` after the last element of a bracketed list that closes at `closing` (the bracket's index);
+    Unsure when anything but a comma or comments follows the element (a parenthesized value)."""
+    after = text.end(last)
+    if _COMMENT.sub("", text.source[after:closing]).strip() not in ("", ","):
+        raise Unsure("the last element is followed by more than a comma")
+    return text.insert(after, f", {item}")
+
+
+def append_dict_element(text: Text, node: ast.Dict, element: str) -> str:
+    closing = text.end(node) - 1
+    if text.source[closing:closing + 1] != "}":
+        raise Unsure("the dict does not end at its brace")
+    if not node.values:
+        return text.insert(closing, element)
+    return _append_after(text, node.values[-1], closing, element)
+
+
+def append_keyword(text: Text, call: ast.Call, argument: str) -> str:
+    closing = text.end(call) - 1
+    if text.source[closing:closing + 1] != ")" or any(isinstance(a, ast.GeneratorExp) for a in call.args):
+        raise Unsure("the call does not end at its parenthesis")
+    items: list[ast.AST] = [*call.args, *call.keywords]
+    if not items:
+        return text.insert(closing, argument)
+    last = max(items, key=lambda n: (n.end_lineno, n.end_col_offset))  # type: ignore[attr-defined]
+    return _append_after(text, last, closing, argument)
+
+
+def insert_statement(text: Text, fn: FunctionNode, where: int, statement: str) -> str:
+    """`statement` as the `where`-th statement of the function body (before the one there now)."""
+    line = _first_line(fn.body[where])
+    return text.insert(text.line_start(line), f"{text.indent(fn.body[0].lineno)}{statement}\n")
+
+
+def append_method(text: Text, cls: ast.ClassDef, method: list[str]) -> str:
+    """A method (its lines, unindented) at the end of the class body, after a blank line."""
+    indent = text.indent(cls.body[0].lineno)
+    at = text.line_start((cls.end_lineno or cls.lineno) + 1)
+    lead = "" if text.source[:at].endswith(("\n", "\r")) else "\n"
+    return text.insert(at, lead + "\n" + "".join(f"{indent}{line}\n" for line in method))
+
+
+# ------------------------------------------------------------------------------------ CFG101/102/303
+def decide_missing_key(finding: Finding, site: ClassSite) -> TextPlan:
+    pairs = missing_key_pairs(finding, site)
+    return lambda source: add_keys(Text(source), site.name, site.index, pairs)
+
+
+def decide_model_config(finding: Finding, site: ClassSite) -> TextPlan:
+    pairs = model_config_pairs(finding, site)
+    return lambda source: add_keys(Text(source), site.name, site.index, pairs)
+
+
+def add_keys(text: Text, name: str, index: int, pairs: list[tuple[str, str]]) -> str:
+    """`cfglint.fixes.config_keys.add_keys` as text."""
+    cls = find_class(text, name, index)
+    fn = find_method(text, cls, "get_config")
+    if fn is None:
+        entries = ", ".join(f'"{key}": self.{attr}' for key, attr in pairs)
+        return append_method(text, cls, ["def get_config(self):", "    config = super().get_config()",
+                                         f"    config.update({{{entries}}})", "    return config"])
+    if len(pairs) != 1:
+        raise Unsure("several keys for an existing `get_config`")
+    key, attr = pairs[0]
+    return add_key(text, fn, key, attr)
+
+
+def _mentions(text: Text, fn: FunctionNode, key: str) -> bool:
+    for node in body_nodes(fn):
+        if isinstance(node, (ast.Constant, ast.JoinedStr)) and (isinstance(node, ast.JoinedStr)
+                                                                or isinstance(node.value, str)):
+            if text.is_concatenated(node):
+                raise Unsure("a string literal is implicitly concatenated")
+            if isinstance(node, ast.Constant) and node.value == key:
+                return True
+        if isinstance(node, ast.keyword) and node.arg == key:
+            return True
+    return False
+
+
+def _as_keyword(key: str) -> bool:
+    return key.isidentifier() and not keyword.iskeyword(key)
+
+
+def _is_dict_call(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict"
+
+
+def add_key(text: Text, fn: FunctionNode, key: str, attr: str) -> str:
+    """`cfglint.fixes.config_keys.add_key` as text."""
+    if _mentions(text, fn, key):
+        raise Skip(f"`get_config` already mentions `{key}`")
+    value = f"{first_param_name(fn)}.{attr}"
+    element = f'"{key}": {value}'
+    found = [n for n in body_nodes(fn) if isinstance(n, ast.Return)]
+    if len(found) != 1:
+        raise Skip("`get_config` has several `return` statements" if found else "`get_config` returns nothing")
+    expr = found[0].value
+    if isinstance(expr, ast.Dict):
+        return append_dict_element(text, expr, element)
+    if isinstance(expr, ast.Call) and _is_dict_call(expr) and _as_keyword(key):
+        return append_keyword(text, expr, f"{key}={value}")
+    if isinstance(expr, ast.Name):
+        return _add_to_variable(text, fn, found[0], expr.id, key, value, element)
+    raise Skip("cannot tell where `get_config` builds the dict it returns")
+
+
+def _binds(node: ast.AST, name: str) -> bool:
+    if isinstance(node, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return isinstance(node.target, ast.Name) and node.target.id == name
+    return False
+
+
+def _is_method_call(node: ast.AST, receiver: str, method: str) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == method
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == receiver)
+
+
+def _one_statement_a_line(text: Text, fn: FunctionNode) -> None:
+    if not text.starts_line(fn.body[0]):
+        raise Skip(f"`{fn.name}` is written on one line")
+    for before, after in zip(fn.body, fn.body[1:], strict=False):
+        if after.lineno <= (before.end_lineno or before.lineno):
+            raise Unsure("statements share a line")
+
+
+def _add_to_variable(text: Text, fn: FunctionNode, ret: ast.Return, var: str, key: str, value: str,
+                     element: str) -> str:
+    """`cfglint.fixes.config_keys._add_to_variable` as text (statement indices match: one a line)."""
+    _one_statement_a_line(text, fn)
+    ret_index = next((i for i, stmt in enumerate(fn.body) if stmt is ret), None)
+    if ret_index is None:
+        raise Skip("the config is returned from inside a block")
+    assigns = [(i, stmt) for i, stmt in enumerate(fn.body[:ret_index])
+               if isinstance(stmt, ast.Assign) and _binds(stmt, var)]
+    bindings = [n for n in body_nodes(fn) if _binds(n, var)]
+    if not assigns or len(bindings) != len(assigns):
+        raise Skip(f"`{var}` is built in a way that cannot be followed")
+    start = assigns[-1][0]
+    window = list(enumerate(fn.body))[start:ret_index]
+    updates = [stmt.value for _, stmt in window if isinstance(stmt, ast.Expr)
+               and _is_method_call(stmt.value, var, "update")]
+    if updates:
+        call = updates[-1]
+        assert isinstance(call, ast.Call)
+        if len(call.args) == 1 and not call.keywords and isinstance(call.args[0], ast.Dict):
+            return append_dict_element(text, call.args[0], element)
+        if not call.args and call.keywords and all(k.arg is not None for k in call.keywords) \
+                and _as_keyword(key):
+            return append_keyword(text, call, f"{key}={value}")
+    subscripts = [i for i, stmt in window if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                  and isinstance(stmt.targets[0], ast.Subscript)
+                  and isinstance(stmt.targets[0].value, ast.Name) and stmt.targets[0].value.id == var]
+    assigned = assigns[-1][1].value
+    if not subscripts and isinstance(assigned, ast.Dict):
+        return append_dict_element(text, assigned, element)
+    where = subscripts[-1] + 1 if subscripts else ret_index
+    return insert_statement(text, fn, where, f'{var}["{key}"] = {value}')
+
+
+# ------------------------------------------------------------------------------------ CFG401
+def from_config_problem(finding: Finding, site: ClassSite) -> None:
+    """Skip unless the finding is a missing `@classmethod` on a `from_config(cls, config)`."""
+    fc = site.facts.from_config
+    if fc is None or (fc.span.line, fc.span.column) != (finding.span.line, finding.span.column):
+        raise Skip("only a missing `@classmethod` is fixed")
+    if fc.decorators & DECORATORS or finding.subject != "classmethod":
+        raise Skip("only a missing `@classmethod` is fixed")
+    node = site.method("from_config")
+    positional = (node.args.posonlyargs + node.args.args) if node is not None else []
+    if len(positional) < 2 or node.args.vararg is not None:  # type: ignore[union-attr]
+        raise Skip("`from_config` does not take `(cls, config)`")
+
+
+def decide_from_config(finding: Finding, site: ClassSite) -> TextPlan:
+    from_config_problem(finding, site)
+
+    def apply(source: str) -> str:
+        text = Text(source)
+        fn = find_method(text, find_class(text, site.name, site.index), "from_config")
+        if fn is None:
+            raise Skip("`from_config` not found")
+        if any(_decorator_name(d) in DECORATORS for d in fn.decorator_list):
+            raise Skip("`from_config` is already a classmethod")
+        line = _first_line(fn)
+        return text.insert(text.line_start(line), f"{text.indent(line)}@classmethod\n")
+
+    return apply
+
+
+def _decorator_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
