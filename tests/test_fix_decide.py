@@ -34,7 +34,8 @@ CONFIG_VARIANTS = {
     "empty-dict": "return {}",
     "dict-call": "return dict(units=self.units)",
     "dict-call-empty": "return dict()",
-    "update-dict": "config = super().get_config()\n        config.update({\"units\": self.units})\n        return config",
+    "update-dict": ("config = super().get_config()\n        config.update({\"units\": self.units})\n"
+                    "        return config"),
     "update-kwargs": "config = super().get_config()\n        config.update(units=self.units)\n        return config",
     "subscript": "config = super().get_config()\n        config[\"units\"] = self.units\n        return config",
     "semicolons": "config = super().get_config(); config[\"units\"] = self.units\n        return config",
@@ -44,6 +45,37 @@ CONFIG_VARIANTS = {
     "in-block": "if True:\n            return {\"units\": self.units}",
     "rebound": "config = {}\n        config = {\"units\": self.units}\n        return config",
 }
+INIT_VARIANTS = {
+    "plain": "def __init__(self, units):\n        super().__init__()",
+    "trailing-comma": "def __init__(\n        self,\n        units,  # the width\n    ):\n        super().__init__()",
+    "default": "def __init__(self, units=(1)):\n        super().__init__(name=None)",
+    "keyword-only": "def __init__(self, *args, units=1):\n        super().__init__()",
+    "slash": "def __init__(self, units, /):\n        super().__init__()",
+    "explicit-base": "def __init__(self, units):\n        keras.layers.Layer.__init__(self)",
+    "old-super": "def __init__(self, units):\n        super(Scaled, self).__init__(\n            name=None,\n        )",
+    "two-calls": ("def __init__(self, units):\n        super().__init__()\n        if units:\n"
+                  "            super().__init__()"),
+    "attribute": "def __init__(self, units):\n        super().__init__()\n        self.kwargs = {}",
+    "f-string": "def __init__(self, units):\n        super().__init__(name=f\"{kwargs}\")",
+    "comment": "def __init__(self, units):\n        super().__init__()  # no kwargs",
+    "spread": "def __init__(self, units):\n        opts = {}\n        super().__init__(**opts)",
+    "no-call": "def __init__(self, units):\n        pass",
+    "forward": "def __init__(self, units, **kw):\n        super().__init__()",
+    "forward-spread": "def __init__(self, units, **kw):\n        super().__init__(**dict(kw))",
+}
+INIT_LAYER = """\
+import keras
+
+
+class Scaled(keras.layers.Layer):
+    {init}
+        self.units = units
+
+    def get_config(self):
+        config = super().get_config()
+        config["units"] = self.units
+        return config
+"""
 LAYER = """\
 import keras
 
@@ -98,7 +130,7 @@ def agree(source: str, path: str, recheck: Recheck) -> list[bool]:
 
 
 def test_the_deciders_cover_the_common_fixes() -> None:
-    assert {"CFG101", "CFG102", "CFG303", "CFG401"} <= set(DECIDED)
+    assert {"CFG101", "CFG102", "CFG301", "CFG302", "CFG303", "CFG306", "CFG401"} <= set(DECIDED)
 
 
 @pytest.mark.parametrize(("code", "index", "example"), EXAMPLES, ids=[f"{c}-bad{i}" for c, i, _ in EXAMPLES])
@@ -115,6 +147,12 @@ def _swap(triple: tuple[Recheck, str, str]) -> tuple[str, str, Recheck]:
 @pytest.mark.parametrize("variant", sorted(CONFIG_VARIANTS))
 def test_deciders_mark_what_libcst_fixes_on_config_layouts(tmp_path: Path, variant: str) -> None:
     source = LAYER.replace("{body}", CONFIG_VARIANTS[variant])
+    agree(*_swap(recheck_for(tmp_path, source=source)))
+
+
+@pytest.mark.parametrize("variant", sorted(INIT_VARIANTS))
+def test_deciders_mark_what_libcst_fixes_on_init_layouts(tmp_path: Path, variant: str) -> None:
+    source = INIT_LAYER.replace("{init}", INIT_VARIANTS[variant])
     agree(*_swap(recheck_for(tmp_path, source=source)))
 
 

@@ -131,33 +131,44 @@ def _first_line(node: ast.stmt) -> int:
 
 
 # ------------------------------------------------------------------------------------ editing
-def _append_after(text: Text, last: ast.AST, closing: int, item: str) -> str:
+Edit = tuple[int, str]  # insert this text at this index
+
+
+def _append_after(text: Text, last: ast.AST, closing: int, item: str) -> Edit:
     """`item` after the last element of a bracketed list that closes at `closing` (the bracket's index);
     Unsure when anything but a comma or comments follows the element (a parenthesized value)."""
     after = text.end(last)
     if _COMMENT.sub("", text.source[after:closing]).strip() not in ("", ","):
         raise Unsure("the last element is followed by more than a comma")
-    return text.insert(after, f", {item}")
+    return after, f", {item}"
 
 
-def append_dict_element(text: Text, node: ast.Dict, element: str) -> str:
+def dict_element_edit(text: Text, node: ast.Dict, element: str) -> Edit:
     closing = text.end(node) - 1
     if text.source[closing:closing + 1] != "}":
         raise Unsure("the dict does not end at its brace")
     if not node.values:
-        return text.insert(closing, element)
+        return closing, element
     return _append_after(text, node.values[-1], closing, element)
 
 
-def append_keyword(text: Text, call: ast.Call, argument: str) -> str:
+def argument_edit(text: Text, call: ast.Call, argument: str) -> Edit:
     closing = text.end(call) - 1
     if text.source[closing:closing + 1] != ")" or any(isinstance(a, ast.GeneratorExp) for a in call.args):
         raise Unsure("the call does not end at its parenthesis")
     items: list[ast.AST] = [*call.args, *call.keywords]
     if not items:
-        return text.insert(closing, argument)
+        return closing, argument
     last = max(items, key=lambda n: (n.end_lineno, n.end_col_offset))  # type: ignore[attr-defined]
     return _append_after(text, last, closing, argument)
+
+
+def apply_edits(text: Text, edits: list[Edit]) -> str:
+    """The source with every insertion made (from the last, so earlier indices stay valid)."""
+    source = text.source
+    for at, insert in sorted(edits, key=lambda e: e[0], reverse=True):
+        source = source[:at] + insert + source[at:]
+    return source
 
 
 def insert_statement(text: Text, fn: FunctionNode, where: int, statement: str) -> str:
@@ -231,9 +242,9 @@ def add_key(text: Text, fn: FunctionNode, key: str, attr: str) -> str:
         raise Skip("`get_config` has several `return` statements" if found else "`get_config` returns nothing")
     expr = found[0].value
     if isinstance(expr, ast.Dict):
-        return append_dict_element(text, expr, element)
+        return apply_edits(text, [dict_element_edit(text, expr, element)])
     if isinstance(expr, ast.Call) and _is_dict_call(expr) and _as_keyword(key):
-        return append_keyword(text, expr, f"{key}={value}")
+        return apply_edits(text, [argument_edit(text, expr, f"{key}={value}")])
     if isinstance(expr, ast.Name):
         return _add_to_variable(text, fn, found[0], expr.id, key, value, element)
     raise Skip("cannot tell where `get_config` builds the dict it returns")
@@ -280,16 +291,16 @@ def _add_to_variable(text: Text, fn: FunctionNode, ret: ast.Return, var: str, ke
         call = updates[-1]
         assert isinstance(call, ast.Call)
         if len(call.args) == 1 and not call.keywords and isinstance(call.args[0], ast.Dict):
-            return append_dict_element(text, call.args[0], element)
+            return apply_edits(text, [dict_element_edit(text, call.args[0], element)])
         if not call.args and call.keywords and all(k.arg is not None for k in call.keywords) \
                 and _as_keyword(key):
-            return append_keyword(text, call, f"{key}={value}")
+            return apply_edits(text, [argument_edit(text, call, f"{key}={value}")])
     subscripts = [i for i, stmt in window if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
                   and isinstance(stmt.targets[0], ast.Subscript)
                   and isinstance(stmt.targets[0].value, ast.Name) and stmt.targets[0].value.id == var]
     assigned = assigns[-1][1].value
     if not subscripts and isinstance(assigned, ast.Dict):
-        return append_dict_element(text, assigned, element)
+        return apply_edits(text, [dict_element_edit(text, assigned, element)])
     where = subscripts[-1] + 1 if subscripts else ret_index
     return insert_statement(text, fn, where, f'{var}["{key}"] = {value}')
 
@@ -330,3 +341,152 @@ def _decorator_name(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute):
         return node.attr
     return node.id if isinstance(node, ast.Name) else ""
+
+
+# ------------------------------------------------------------------------------------ CFG301/302/306
+KWARGS = "kwargs"
+
+
+def decide_accept(finding: Finding, site: ClassSite) -> TextPlan:
+    accept_problem(site)
+
+    def apply(source: str) -> str:
+        text = Text(source)
+        fn = _init(text, find_class(text, site.name, site.index))
+        if _uses_name(text, fn, KWARGS):
+            raise Skip(f"the name `{KWARGS}` is already used in `__init__`")
+        edits = _forward(text, fn, KWARGS)
+        if fn.args.kwarg is not None:
+            raise Skip("`__init__` already takes a var-keyword parameter")
+        edits.append(_star_kwarg(text, fn, KWARGS))
+        return apply_edits(text, edits)
+
+    return apply
+
+
+def decide_forward(finding: Finding, site: ClassSite) -> TextPlan:
+    name = forward_name(site)
+
+    def apply(source: str) -> str:
+        text = Text(source)
+        fn = _init(text, find_class(text, site.name, site.index))
+        return apply_edits(text, _forward(text, fn, name))
+
+    return apply
+
+
+def accept_problem(site: ClassSite) -> None:
+    """Skip unless `__init__` is the class's own and takes no var-keyword parameter (CFG301/302)."""
+    init = site.facts.init
+    if init is None:
+        dataclass = " (a dataclass layer)" if site.facts.is_dataclass else ""
+        raise Skip(f"the class has no `__init__` of its own{dataclass}")
+    if init.varkw is not None:
+        raise Skip("`__init__` already takes a var-keyword parameter")
+
+
+def forward_name(site: ClassSite) -> str:
+    """The name of `__init__`'s var-keyword parameter (CFG306), or Skip."""
+    init = site.facts.init
+    if init is None or init.varkw is None:
+        raise Skip("`__init__` has no var-keyword parameter")
+    return init.varkw.name
+
+
+def _init(text: Text, cls: ast.ClassDef) -> FunctionNode:
+    fn = find_method(text, cls, "__init__")
+    if fn is None:
+        raise Skip("`__init__` not found")
+    return fn
+
+
+def _uses_name(text: Text, fn: FunctionNode, name: str) -> bool:
+    """Whether a name of the parameters or the body spells `name` (libcst's names include attributes
+    and keywords); Unsure when it occurs there only in strings or comments (an f-string may use it)."""
+    if _signature_uses(fn, name):
+        return True
+    region = text.source[text.line_start(fn.body[0].lineno):text.end(fn)]
+    return name in region and _tokens_spell(region, name)
+
+
+def _signature_uses(fn: FunctionNode, name: str) -> bool:
+    args = fn.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, *(a for a in (args.vararg, args.kwarg) if a)]
+    if any(a.arg == name for a in every):
+        return True
+    if any(name in ast.dump(node) for node in [*args.defaults, *(d for d in args.kw_defaults if d),
+                                                 *(a.annotation for a in every if a.annotation)]):
+        raise Unsure(f"`{name}` may be used in a default or an annotation")
+    return False
+
+
+def _tokens_spell(region: str, name: str) -> bool:
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(region).readline))
+    except (tokenize.TokenError, SyntaxError):
+        raise Unsure("the function does not tokenize on its own") from None
+    if any(token.type == tokenize.NAME and token.string == name for token in tokens):
+        return True
+    raise Unsure(f"`{name}` occurs in a string or a comment")
+
+
+def _parent_init_calls(fn: FunctionNode) -> list[ast.Call]:
+    """`cfglint.fixes.kwargs.parent_init_calls`: `super().__init__(...)`, `Base.__init__(self, ...)`."""
+    self_name = first_param_name(fn)
+    calls = []
+    for node in body_nodes(fn):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"):
+            continue
+        receiver = node.func.value
+        is_super = isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name) \
+            and receiver.func.id == "super"
+        if is_super or _is_explicit_base_call(node, self_name):
+            calls.append(node)
+    return calls
+
+
+def _is_explicit_base_call(call: ast.Call, self_name: str) -> bool:
+    assert isinstance(call.func, ast.Attribute)
+    if not isinstance(call.func.value, (ast.Name, ast.Attribute)):
+        return False
+    items: list[ast.AST] = [*call.args, *call.keywords]
+    if not items:
+        return False
+    first = min(items, key=lambda n: (n.lineno, n.col_offset))  # type: ignore[attr-defined]
+    return isinstance(first, ast.Name) and first.id == self_name
+
+
+def _forward(text: Text, fn: FunctionNode, name: str) -> list[Edit]:
+    """`cfglint.fixes.kwargs._forward`: `**name` appended to every parent `__init__` call."""
+    calls = _parent_init_calls(fn)
+    if not calls:
+        raise Skip("`__init__` calls no `super().__init__(...)` to forward the keywords to")
+    todo = []
+    for call in calls:
+        spreads = [k.value for k in call.keywords if k.arg is None]
+        if any(not isinstance(value, ast.Name) for value in spreads):
+            raise Unsure("a spread mapping that is not a plain name")
+        if any(isinstance(value, ast.Name) and value.id == name for value in spreads):
+            continue
+        if spreads:
+            raise Skip("`super().__init__(...)` already spreads another mapping")
+        todo.append(call)
+    if not todo:
+        raise Skip(f"`**{name}` is already forwarded")
+    return [argument_edit(text, call, f"**{name}") for call in todo]
+
+
+def _star_kwarg(text: Text, fn: FunctionNode, name: str) -> Edit:
+    """`**name` appended to the parameters (Unsure unless the list ends with a parameter, a comma or
+    comments before its parenthesis)."""
+    args = fn.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, *(a for a in (args.vararg,) if a)]
+    parts: list[ast.AST] = [*every, *args.defaults, *(d for d in args.kw_defaults if d)]
+    last = max(parts, key=lambda n: (n.end_lineno, n.end_col_offset))  # type: ignore[attr-defined]
+    after = text.end(last)
+    # the parenthesis must be the one closing the parameters: `:` or `->` follows it (a parenthesized
+    # default's own parenthesis is followed by the list's)
+    rest = re.match(r"(?:\s|,|#[^\r\n]*|\\\r?\n)*\)[ \t\f]*(?:\\\r?\n[ \t\f]*)*(?::|->)", text.source[after:])
+    if rest is None or rest.group(0).count(",") > 1:
+        raise Unsure("the parameter list does not end with a parameter")
+    return after, f", **{name}"
