@@ -76,6 +76,29 @@ class Scaled(keras.layers.Layer):
         config["units"] = self.units
         return config
 """
+SERIALIZE_VARIANTS = {
+    "dict": "return {\"activation\": self.activation}",
+    "parenthesized": "return {\"activation\": (self.activation)}",
+    "subscript": ("config = super().get_config()\n        config[\"activation\"] = self.activation\n"
+                  "        return config"),
+    "update": "config = super().get_config()\n        config.update(activation=self.activation)\n        return config",
+    "setdefault": "config = {}\n        config.setdefault(\"activation\", self.activation)\n        return config",
+    "twice": ("config = {\"activation\": self.activation}\n        config[\"activation\"] = self.activation\n"
+              "        return config"),
+    "serialized": "return {\"activation\": keras.activations.serialize(self.activation)}",
+}
+SERIALIZE_LAYER = """\
+import keras
+
+
+class Act(keras.layers.Layer):
+    def __init__(self, activation="relu", **kwargs):
+        super().__init__(**kwargs)
+        self.activation = keras.activations.get(activation)
+
+    def get_config(self):
+        {body}
+"""
 LAYER = """\
 import keras
 
@@ -130,7 +153,7 @@ def agree(source: str, path: str, recheck: Recheck) -> list[bool]:
 
 
 def test_the_deciders_cover_the_common_fixes() -> None:
-    assert {"CFG101", "CFG102", "CFG301", "CFG302", "CFG303", "CFG306", "CFG401"} <= set(DECIDED)
+    assert {"CFG101", "CFG102", "CFG201", "CFG301", "CFG302", "CFG303", "CFG306", "CFG401"} <= set(DECIDED)
 
 
 @pytest.mark.parametrize(("code", "index", "example"), EXAMPLES, ids=[f"{c}-bad{i}" for c, i, _ in EXAMPLES])
@@ -153,6 +176,12 @@ def test_deciders_mark_what_libcst_fixes_on_config_layouts(tmp_path: Path, varia
 @pytest.mark.parametrize("variant", sorted(INIT_VARIANTS))
 def test_deciders_mark_what_libcst_fixes_on_init_layouts(tmp_path: Path, variant: str) -> None:
     source = INIT_LAYER.replace("{init}", INIT_VARIANTS[variant])
+    agree(*_swap(recheck_for(tmp_path, source=source)))
+
+
+@pytest.mark.parametrize("variant", sorted(SERIALIZE_VARIANTS))
+def test_deciders_mark_what_libcst_fixes_on_serialize_layouts(tmp_path: Path, variant: str) -> None:
+    source = SERIALIZE_LAYER.replace("{body}", SERIALIZE_VARIANTS[variant])
     agree(*_swap(recheck_for(tmp_path, source=source)))
 
 

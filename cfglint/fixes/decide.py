@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 
 from cfglint.finding import Finding
 from cfglint.fixes.config_pairs import missing_key_pairs, model_config_pairs
+from cfglint.fixes.serializer import serializer_for
 from cfglint.fixes.site import ClassSite, Skip, Unsure
 
 TextPlan = Callable[[str], str]  # one fix as text: the source before it, the source after it
@@ -490,3 +491,67 @@ def _star_kwarg(text: Text, fn: FunctionNode, name: str) -> Edit:
     if rest is None or rest.group(0).count(",") > 1:
         raise Unsure("the parameter list does not end with a parameter")
     return after, f", **{name}"
+
+
+# ------------------------------------------------------------------------------------ CFG201
+def decide_serialize(finding: Finding, site: ClassSite) -> TextPlan:
+    key, family, serializer = serializer_for(finding, site)
+    if any(char in serializer for char in "\\#\r\n"):
+        raise Unsure("the serializer is spelled across lines")
+
+    def apply(source: str) -> str:
+        text = Text(source)
+        fn = find_method(text, find_class(text, site.name, site.index), "get_config")
+        if fn is None:
+            raise Skip("`get_config` not found")
+        values = _values_of(text, fn, key)
+        if len(values) != 1:
+            raise Skip(f"`get_config` sets `{key}` in {len(values) or 'no'} places")
+        old = values[0]
+        if isinstance(old, ast.Call) and _callee_name(old.func).endswith("serialize"):
+            raise Skip(f"`{key}` is already serialized")
+        try:
+            ast.parse(serializer, mode="eval")
+        except SyntaxError:
+            raise Skip(f"cannot spell `{family}.serialize` in this file") from None
+        return apply_edits(text, [(text.start(old), f"{serializer}("), (text.end(old), ")")])
+
+    return apply
+
+
+def _key_is(text: Text, node: ast.AST | None, key: str) -> bool:
+    """Whether `node` is the plain string literal `key` (Unsure for `"k" "ey"`: libcst sees two)."""
+    if not (isinstance(node, ast.Constant) and node.value == key):
+        return False
+    if text.is_concatenated(node):
+        raise Unsure("a string literal is implicitly concatenated")
+    return True
+
+
+def _values_of(text: Text, fn: FunctionNode, key: str) -> list[ast.expr]:
+    """`cfglint.fixes.serialize._values_of`: every expression `get_config` stores under `key`."""
+    found: list[ast.expr] = []
+    for node in body_nodes(fn):
+        if isinstance(node, ast.Dict):
+            found += [value for k, value in zip(node.keys, node.values, strict=False) if _key_is(text, k, key)]
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Subscript):
+            index = node.targets[0].slice
+            if isinstance(index, ast.Tuple) and len(index.elts) == 1 and _key_is(text, index.elts[0], key):
+                raise Unsure("a one-element tuple as the key")  # `config["k",]`: libcst sees one index
+            if _key_is(text, index, key):
+                found.append(node.value)
+        elif isinstance(node, ast.keyword) and node.arg == key:
+            found.append(node.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr == "setdefault" and len(node.args) + len(node.keywords) == 2:
+            if node.keywords or isinstance(node.args[0], ast.Starred):
+                raise Unsure("a `setdefault` call with keywords or unpacking")
+            if _key_is(text, node.args[0], key):
+                found.append(node.args[1])
+    return found
+
+
+def _callee_name(node: ast.expr) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else ""
