@@ -87,6 +87,32 @@ SERIALIZE_VARIANTS = {
               "        return config"),
     "serialized": "return {\"activation\": keras.activations.serialize(self.activation)}",
 }
+MERGE_VARIANTS = {
+    "dict": "return {\"units\": self.units}",
+    "empty": "return ({})",
+    "variable": "config = {\"units\": self.units}\n        return config",
+    "two-returns": "if self.units:\n            return {}\n        return {\"units\": self.units}",
+    "same-variable": ("config = {\"units\": self.units}\n        if self.units:\n            return config\n"
+                      "        return config"),
+    "rebound": "config = {}\n        config = {\"units\": self.units}\n        return config",
+    "dict-call": "return dict(units=self.units)",
+    "dict-call-empty": "return dict ()",
+    "dict-call-spread": "return dict(**{\"units\": self.units})",
+    "semicolons": "config = {\"units\": self.units}; return config",
+    "comprehension": "return {k: getattr(self, k) for k in [\"units\"]}",
+}
+MERGE_LAYER = """\
+import keras
+
+
+class Scaled(keras.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def get_config(self):
+        {body}
+"""
 SERIALIZE_LAYER = """\
 import keras
 
@@ -153,7 +179,7 @@ def agree(source: str, path: str, recheck: Recheck) -> list[bool]:
 
 
 def test_the_deciders_cover_the_common_fixes() -> None:
-    assert {"CFG101", "CFG102", "CFG201", "CFG301", "CFG302", "CFG303", "CFG306", "CFG401"} <= set(DECIDED)
+    assert {"CFG101", "CFG102", "CFG104", "CFG201", "CFG301", "CFG302", "CFG303", "CFG306", "CFG401"} <= set(DECIDED)
 
 
 @pytest.mark.parametrize(("code", "index", "example"), EXAMPLES, ids=[f"{c}-bad{i}" for c, i, _ in EXAMPLES])
@@ -182,6 +208,12 @@ def test_deciders_mark_what_libcst_fixes_on_init_layouts(tmp_path: Path, variant
 @pytest.mark.parametrize("variant", sorted(SERIALIZE_VARIANTS))
 def test_deciders_mark_what_libcst_fixes_on_serialize_layouts(tmp_path: Path, variant: str) -> None:
     source = SERIALIZE_LAYER.replace("{body}", SERIALIZE_VARIANTS[variant])
+    agree(*_swap(recheck_for(tmp_path, source=source)))
+
+
+@pytest.mark.parametrize("variant", sorted(MERGE_VARIANTS))
+def test_deciders_mark_what_libcst_fixes_on_merge_layouts(tmp_path: Path, variant: str) -> None:
+    source = MERGE_LAYER.replace("{body}", MERGE_VARIANTS[variant])
     agree(*_swap(recheck_for(tmp_path, source=source)))
 
 

@@ -165,10 +165,15 @@ def argument_edit(text: Text, call: ast.Call, argument: str) -> Edit:
 
 
 def apply_edits(text: Text, edits: list[Edit]) -> str:
-    """The source with every insertion made (from the last, so earlier indices stay valid)."""
+    """The source with every insertion made."""
+    return replace_spans(text, [(at, at, insert) for at, insert in edits])
+
+
+def replace_spans(text: Text, changes: list[tuple[int, int, str]]) -> str:
+    """The source with each `[start, end)` replaced (from the last, so earlier indices stay valid)."""
     source = text.source
-    for at, insert in sorted(edits, key=lambda e: e[0], reverse=True):
-        source = source[:at] + insert + source[at:]
+    for start, end, new in sorted(changes, key=lambda c: (c[0], c[1]), reverse=True):
+        source = source[:start] + new + source[end:]
     return source
 
 
@@ -555,3 +560,74 @@ def _callee_name(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute):
         return node.attr
     return node.id if isinstance(node, ast.Name) else ""
+
+
+# ------------------------------------------------------------------------------------ CFG104
+SUPER_CONFIG = "super().get_config()"
+
+
+def super_config_problem(finding: Finding, site: ClassSite) -> None:
+    """Skip unless the finding is on this class's own, undecorated `get_config`."""
+    gc = site.facts.get_config
+    if gc is None or (gc.span.line, gc.span.column) != (finding.span.line, finding.span.column):
+        raise Skip("the finding is not on this class's `get_config`")
+    if gc.decorators:
+        raise Skip("`get_config` is decorated")
+
+
+def decide_merge_super(finding: Finding, site: ClassSite) -> TextPlan:
+    super_config_problem(finding, site)
+
+    def apply(source: str) -> str:
+        text = Text(source)
+        fn = find_method(text, find_class(text, site.name, site.index), "get_config")
+        if fn is None:
+            raise Skip("`get_config` not found")
+        return replace_spans(text, _merge_super(text, fn))
+
+    return apply
+
+
+def _merge_super(text: Text, fn: FunctionNode) -> list[tuple[int, int, str]]:
+    """`cfglint.fixes.super_config.merge_super` as text changes."""
+    found = [n for n in body_nodes(fn) if isinstance(n, ast.Return)]
+    if not found:
+        raise Skip("`get_config` returns nothing")
+    if not text.starts_line(fn.body[0]):
+        raise Skip(f"`{fn.name}` is written on one line")
+    targets: dict[int, ast.expr] = {}
+    for ret in found:
+        expr = ret.value
+        if isinstance(expr, ast.Name):
+            name = expr.id
+            assigns = [n for n in body_nodes(fn) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign))
+                       and _binds(n, name)]
+            if len(assigns) != 1 or not isinstance(assigns[0], ast.Assign) \
+                    or not any(stmt is assigns[0] for stmt in fn.body):
+                raise Skip(f"`{name}` is built in a way that cannot be followed")
+            expr = assigns[0].value
+        if expr is None:
+            raise Skip("`get_config` returns nothing")
+        targets[id(expr)] = expr
+    return [_merged(text, expr) for expr in targets.values()]
+
+
+def _merged(text: Text, expr: ast.expr) -> tuple[int, int, str]:
+    """`{...}` → `{**super().get_config(), ...}`; `{}` → `super().get_config()`; `dict(k=v)` →
+    `dict(super().get_config(), k=v)`."""
+    start, end = text.start(expr), text.end(expr)
+    if isinstance(expr, ast.Dict):
+        if text.source[start:start + 1] != "{":
+            raise Unsure("the dict does not start at its brace")
+        if not expr.keys:
+            return start, end, SUPER_CONFIG
+        return start + 1, start + 1, f"**{SUPER_CONFIG}, "
+    if isinstance(expr, ast.Call) and _is_dict_call(expr):
+        if expr.args or any(k.arg is None for k in expr.keywords):
+            raise Skip("`dict(...)` already has a positional argument")
+        opening = re.match(r"[ \t]*\(", text.source[text.end(expr.func):end])
+        if opening is None:
+            raise Unsure("the call's parenthesis does not follow its name")
+        at = text.end(expr.func) + opening.end()
+        return at, at, f"{SUPER_CONFIG}, " if expr.keywords else SUPER_CONFIG
+    raise Skip("cannot tell where `get_config` builds the dict it returns")

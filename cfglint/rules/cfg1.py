@@ -1136,6 +1136,7 @@ class GetConfigWithoutSuper(Rule):
              "what working reloads build changes (a frozen layer reloads frozen), and `__init__` must accept "
              "`**kwargs` (CFG301 reports it when it does not)."),
         planner="cfglint.fixes.super_config:plan",
+        decider="cfglint.fixes.decide:decide_merge_super",
     )
     severity = both(Severity.WARNING)
     invalid = (
