@@ -10,11 +10,9 @@ nothing here raises for a single bad file.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import os
 import stat as stat_module
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -252,6 +250,8 @@ def _tree(root: str) -> str:
 
 
 def _swap(target: str, directory: str, name: str, read: _Read, data: bytes, mode: int) -> str | None:
+    import tempfile  # only when writing: `[*]` and `--diff` never need it
+
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".cfglint-tmp", dir=directory or ".")
     except OSError as exc:
@@ -332,6 +332,8 @@ def _remove(path: str) -> None:
 def unified_diff(path: str, old: str, new: str) -> str:
     """A unified diff of one file (`patch -p0` applies it)."""
     lines = []
+    import difflib
+
     for line in difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                      fromfile=path, tofile=path):
         if not line.endswith(("\n", "\r")):
