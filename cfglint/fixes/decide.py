@@ -10,6 +10,8 @@ stable) runs unchanged on those texts, so the findings it resolves are the ones 
 Where a decider cannot mirror its planner for certain (a layout it does not handle: semicolons,
 parenthesized values, implicitly concatenated strings), it raises `Unsure` and the caller plans with
 libcst instead (`cfglint.fixes.plan.would_fix`). A test compares both on every example and fixture.
+The one thing a decider cannot know is whether libcst's own parser accepts a file that `ast` accepts
+(it does for all of Python 3.11's grammar; `--fix` would report such a file as not rewritable).
 """
 
 from __future__ import annotations
