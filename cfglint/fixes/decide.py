@@ -33,10 +33,23 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _COMMENT = re.compile(r"#[^\r\n]*")
 DECORATORS = {"classmethod", "staticmethod"}
+_TEXTS: dict[str, Text] = {}  # the last few texts parsed, by source
+
+
+def text_of(source: str) -> Text:
+    """The `Text` of a source, reused: validation plans several fixes on the same text in turn."""
+    cached = _TEXTS.get(source)
+    if cached is None:
+        cached = Text(source)
+        if len(_TEXTS) >= 4:
+            _TEXTS.pop(next(iter(_TEXTS)))
+        _TEXTS[source] = cached
+    return cached
 
 
 class Text:
-    """A source with its `ast`, to find nodes as the libcst rewrites find them and edit at them."""
+    """A source with its `ast`, to find nodes as the libcst rewrites find them and edit at them
+    (never changed once made)."""
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -89,12 +102,27 @@ class Text:
 
 # ------------------------------------------------------------------------------------ locating
 def find_class(text: Text, name: str, index: int) -> ast.ClassDef:
-    """The `index`-th class named `name` in source order (`cfglint.fixes._cst.find_class`)."""
-    found = sorted((n for n in ast.walk(text.tree) if isinstance(n, ast.ClassDef) and n.name == name),
-                   key=lambda n: (n.lineno, n.col_offset))
+    """The `index`-th class named `name` in source order (`cfglint.fixes._cst.find_class`). Classes are
+    statements, so only statement lists are walked, never expressions (a large file has many)."""
+    found: list[ast.ClassDef] = []
+    stack: list[ast.stmt] = list(reversed(text.tree.body))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            found.append(node)
+        stack.extend(reversed(_inner_statements(node)))
     if index >= len(found):
         raise Skip(f"class `{name}` not found")
     return found[index]
+
+
+def _inner_statements(node: ast.stmt) -> list[ast.stmt]:
+    """The statements nested in a compound statement, in source order."""
+    inner: list[ast.stmt] = []
+    for field in ("body", "handlers", "orelse", "finalbody", "cases"):
+        for item in getattr(node, field, ()):
+            inner.extend(item.body if isinstance(item, (ast.ExceptHandler, ast.match_case)) else [item])
+    return inner
 
 
 def find_method(text: Text, cls: ast.ClassDef, name: str) -> FunctionNode | None:
@@ -196,12 +224,12 @@ def append_method(text: Text, cls: ast.ClassDef, method: list[str]) -> str:
 # ------------------------------------------------------------------------------------ CFG101/102/303
 def decide_missing_key(finding: Finding, site: ClassSite) -> TextPlan:
     pairs = missing_key_pairs(finding, site)
-    return lambda source: add_keys(Text(source), site.name, site.index, pairs)
+    return lambda source: add_keys(text_of(source), site.name, site.index, pairs)
 
 
 def decide_model_config(finding: Finding, site: ClassSite) -> TextPlan:
     pairs = model_config_pairs(finding, site)
-    return lambda source: add_keys(Text(source), site.name, site.index, pairs)
+    return lambda source: add_keys(text_of(source), site.name, site.index, pairs)
 
 
 def add_keys(text: Text, name: str, index: int, pairs: list[tuple[str, str]]) -> str:
@@ -331,7 +359,7 @@ def decide_from_config(finding: Finding, site: ClassSite) -> TextPlan:
     from_config_problem(finding, site)
 
     def apply(source: str) -> str:
-        text = Text(source)
+        text = text_of(source)
         fn = find_method(text, find_class(text, site.name, site.index), "from_config")
         if fn is None:
             raise Skip("`from_config` not found")
@@ -359,7 +387,7 @@ def decide_accept(finding: Finding, site: ClassSite) -> TextPlan:
     accept_problem(site)
 
     def apply(source: str) -> str:
-        text = Text(source)
+        text = text_of(source)
         fn = _init(text, find_class(text, site.name, site.index))
         if _uses_name(text, fn, KWARGS):
             raise Skip(f"the name `{KWARGS}` is already used in `__init__`")
@@ -376,7 +404,7 @@ def decide_forward(finding: Finding, site: ClassSite) -> TextPlan:
     name = forward_name(site)
 
     def apply(source: str) -> str:
-        text = Text(source)
+        text = text_of(source)
         fn = _init(text, find_class(text, site.name, site.index))
         return apply_edits(text, _forward(text, fn, name))
 
@@ -507,7 +535,7 @@ def decide_serialize(finding: Finding, site: ClassSite) -> TextPlan:
         raise Unsure("the serializer is spelled across lines")
 
     def apply(source: str) -> str:
-        text = Text(source)
+        text = text_of(source)
         fn = find_method(text, find_class(text, site.name, site.index), "get_config")
         if fn is None:
             raise Skip("`get_config` not found")
@@ -581,7 +609,7 @@ def decide_merge_super(finding: Finding, site: ClassSite) -> TextPlan:
     super_config_problem(finding, site)
 
     def apply(source: str) -> str:
-        text = Text(source)
+        text = text_of(source)
         fn = find_method(text, find_class(text, site.name, site.index), "get_config")
         if fn is None:
             raise Skip("`get_config` not found")
