@@ -47,7 +47,7 @@ def describe(code: str) -> str:
 
 
 def fix_source(source: str, findings: Sequence[Finding], *, unsafe: bool = False, check: Check | None = None,
-               baseline: Sequence[Finding] | None = None) -> FixOutcome:
+               baseline: Sequence[Finding] | None = None, decide: bool = False) -> FixOutcome:
     """Apply the fix of every fixable finding of one file's `source` (unsafe fixes too when `unsafe`).
 
     Each fix is located from the facts of `source` (the class by `finding.class_name` and the line, the
@@ -58,10 +58,13 @@ def fix_source(source: str, findings: Sequence[Finding], *, unsafe: bool = False
     With `check` (`(text, path) -> findings`, the same configuration that produced the findings) and
     without `unsafe`, the safe fixes are validated: the result is checked once, and when it has a
     finding that `baseline` (every finding of `source`, by default `findings`) did not have, each fix is
-    checked on its own and the ones that create a finding are held back."""
+    checked on its own and the ones that create a finding are held back.
+
+    `decide` only decides which findings are fixed, without libcst (see `cfglint.fixes.decide`): the
+    text it gives is equivalent, not what `--fix` writes, and it raises `Unsure` where it cannot tell."""
     from cfglint.fixes.apply import apply_fixes
 
-    return apply_fixes(source, findings, unsafe=unsafe, check=check, baseline=baseline)
+    return apply_fixes(source, findings, unsafe=unsafe, check=check, baseline=baseline, decide=decide)
 
 
 def fix_one(source: str, finding: Finding, check: Check | None = None) -> str | None:

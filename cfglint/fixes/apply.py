@@ -1,4 +1,5 @@
-"""`fix_source`: locate each finding's target from the facts of the source, rewrite it with libcst.
+"""`fix_source`: locate each finding's target from the facts of the source, rewrite it with libcst
+(or, to decide only, with the text edits of `cfglint.fixes.decide`).
 
 Targets are found with the same stdlib-`ast` facts the rules read (`cfglint.parsing.parse_module`): the
 class by `finding.class_name` and the finding's line, the parameter or config key by its position.
@@ -10,24 +11,31 @@ fixes can be applied one after the other to the same tree without positions goin
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
-
-import libcst as cst
 
 from cfglint.finding import Finding
 from cfglint.fixes.outcome import FixOutcome
 from cfglint.fixes.safety import Check, describe_new, new_findings
-from cfglint.fixes.site import Analysis, Plan, Planner, Skip, analyse
+from cfglint.fixes.site import Analysis, Skip, Unsure, analyse
 from cfglint.rules import fix_spec
+
+# The fixes run on a libcst module (plans from `FixSpec.planner`), or, to decide without libcst, on the
+# text itself (plans from `FixSpec.decider`): a document is either, and a plan maps one to the next.
+Doc = Any
+DocPlan = Callable[[Doc], Doc]
 
 HELD_BACK = "held back as unsafe: {reason}; applied only with --unsafe-fixes"
 
 
 def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = False, check: Check | None = None,
-                baseline: Sequence[Finding] | None = None) -> FixOutcome:
+                baseline: Sequence[Finding] | None = None, decide: bool = False) -> FixOutcome:
     """Apply the fixes (see `cfglint.fixes.fix_source`); with `check`, validate the safe ones against
     `baseline` (every finding of `source`; `findings` when not given).
+
+    With `decide`, the deciders' text edits stand in for libcst's (`cfglint.fixes.decide`): the outcome
+    says which findings are fixed, its text is equivalent but not what `--fix` writes; `Unsure` is
+    raised where a decider cannot tell.
 
     Validation costs one check of the combined result; only when that shows a new finding is each fix
     tried and checked on its own, in order, and the ones that create a finding are held back."""
@@ -46,26 +54,27 @@ def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = Fals
     path = candidates[0].path
     try:
         analysis = _analysed(source, path, check)
-        module = _parsed(source)
+        module = source if decide else _parse(source)
     except Skip as exc:
         outcome.skipped.extend((finding, str(exc)) for finding in candidates)
         outcome.blocked = str(exc)
         return outcome
-    except (cst.ParserSyntaxError, RecursionError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        reason = f"the source cannot be rewritten: {detail}"
+    except RecursionError:
+        reason = "the source cannot be rewritten: RecursionError"
         outcome.skipped.extend((finding, reason) for finding in candidates)
         outcome.blocked = reason
         return outcome
-    plans: list[tuple[Finding, Plan]] = []
-    planners: dict[str, Planner] = {}
+    plans: list[tuple[Finding, DocPlan]] = []
+    planners: dict[str, Callable[..., DocPlan]] = {}
     for finding in candidates:
         try:
             if finding.code not in planners:
-                planners[finding.code] = _planner(finding.code)
+                planners[finding.code] = _planner(finding.code, decide)
             plans.append((finding, planners[finding.code](finding, analysis.site(finding))))
         except Skip as exc:
             outcome.skipped.append((finding, str(exc)))
+        except Unsure:
+            raise
         except RecursionError:
             outcome.skipped.append((finding, "the code is nested too deeply to rewrite"))
         except Exception as exc:
@@ -92,7 +101,7 @@ def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = Fals
 # last few texts, which halves the cost of a file with many findings.
 _RECENT = 8
 _analyses: dict[tuple[str, str, int], tuple[Check | None, Analysis]] = {}
-_trees: dict[str, cst.Module] = {}
+_trees: dict[str, Doc] = {}
 
 
 def _analysed(source: str, path: str, check: Check | None) -> Analysis:
@@ -105,14 +114,6 @@ def _analysed(source: str, path: str, check: Check | None) -> Analysis:
     return analysis
 
 
-def _parsed(source: str) -> cst.Module:
-    module = _trees.get(source)
-    if module is None:
-        module = cst.parse_module(source)
-        _remember(_trees, source, module)
-    return module
-
-
 def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
     memo.pop(key, None)
     memo[key] = value
@@ -120,11 +121,35 @@ def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
         del memo[next(iter(memo))]
 
 
-def _planner(code: str) -> Planner:
-    """The planner the rule's `FixSpec` names (imported now: this is where libcst is needed)."""
+def _parse(source: str) -> Doc:
+    """The libcst module of `source` (libcst is imported here, when a fix is to be built), or Skip."""
+    import libcst as cst
+
+    module = _trees.get(source)
+    if module is not None:
+        return module
+    try:
+        module = cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise Skip(f"the source cannot be rewritten: {detail}") from None
+    _remember(_trees, source, module)
+    return module
+
+
+def _code(module: Doc) -> str:
+    """The text of a document: a libcst module's code, or the text itself."""
+    return module if isinstance(module, str) else str(module.code)
+
+
+def _planner(code: str, decide: bool) -> Callable[..., DocPlan]:
+    """The planner the rule's `FixSpec` names (imported now: this is where libcst is needed), or with
+    `decide` its decider (Unsure when it has none)."""
     spec = fix_spec(code)
     assert spec is not None
-    planner: Planner = spec.load_planner()
+    planner: Callable[..., DocPlan] | None = spec.load_decider() if decide else spec.load_planner()
+    if planner is None:
+        raise Unsure(f"{code} has no decider")
     return planner
 
 
@@ -134,13 +159,14 @@ def _merge(outcome: FixOutcome, trial: FixOutcome) -> None:
     outcome.skipped.extend(trial.skipped)
 
 
-def _apply_one(module: cst.Module, current: str, finding: Finding, plan: Plan
-               ) -> tuple[cst.Module, str] | str:
+def _apply_one(module: Doc, current: str, finding: Finding, plan: DocPlan) -> tuple[Doc, str] | str:
     """The module and text after one more fix, or the reason it is left out."""
     try:
         fixed = plan(module)
     except Skip as exc:
         return str(exc)
+    except Unsure:
+        raise
     except RecursionError:
         return "the code is nested too deeply to rewrite"
     except Exception as exc:
@@ -148,7 +174,7 @@ def _apply_one(module: cst.Module, current: str, finding: Finding, plan: Plan
             raise
         return f"the fix could not be built ({type(exc).__name__}: {exc})"
     try:
-        text = fixed.code
+        text = _code(fixed)
     except (RecursionError, MemoryError):
         return "the code is nested too deeply to rewrite"
     if text == current:
@@ -160,7 +186,7 @@ def _apply_one(module: cst.Module, current: str, finding: Finding, plan: Plan
     return fixed, text
 
 
-def _apply_in_order(module: cst.Module, source: str, plans: list[tuple[Finding, Plan]],
+def _apply_in_order(module: Doc, source: str, plans: list[tuple[Finding, DocPlan]],
                     outcome: FixOutcome) -> None:
     """Every plan applied one after the other, recorded in `outcome`.
 
@@ -174,6 +200,8 @@ def _apply_in_order(module: cst.Module, source: str, plans: list[tuple[Finding, 
         except Skip as exc:
             skipped.append((finding, str(exc)))
             continue
+        except Unsure:
+            raise
         except RecursionError:
             skipped.append((finding, "the code is nested too deeply to rewrite"))
             continue
@@ -182,13 +210,13 @@ def _apply_in_order(module: cst.Module, source: str, plans: list[tuple[Finding, 
                 raise
             skipped.append((finding, f"the fix could not be built ({type(exc).__name__}: {exc})"))
             continue
-        if changed is fixed:
+        if changed is fixed or (isinstance(changed, str) and changed == fixed):
             skipped.append((finding, "the fix changes nothing"))
             continue
         fixed = changed
         applied.append(finding)
     try:
-        text = fixed.code if applied else source
+        text = _code(fixed) if applied else source
     except (RecursionError, MemoryError):
         outcome.skipped.extend(skipped + [(f, "the code is nested too deeply to rewrite") for f in applied])
         outcome.source = source
@@ -207,7 +235,7 @@ def _apply_in_order(module: cst.Module, source: str, plans: list[tuple[Finding, 
     outcome.source = text
 
 
-def _apply_one_by_one(module: cst.Module, source: str, plans: list[tuple[Finding, Plan]],
+def _apply_one_by_one(module: Doc, source: str, plans: list[tuple[Finding, DocPlan]],
                       outcome: FixOutcome) -> None:
     current = source
     for finding, plan in plans:
@@ -220,7 +248,7 @@ def _apply_one_by_one(module: cst.Module, source: str, plans: list[tuple[Finding
     outcome.source = current
 
 
-def _apply_validated(module: cst.Module, source: str, plans: list[tuple[Finding, Plan]],
+def _apply_validated(module: Doc, source: str, plans: list[tuple[Finding, DocPlan]],
                      before: Sequence[Finding], check: Check, outcome: FixOutcome) -> None:
     """The fallback when the combined fixes create a finding: each fix in order, kept only when the
     text with it (and the fixes kept so far) has no finding that `before` did not have."""

@@ -10,11 +10,9 @@ nothing here raises for a single bad file.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
 import os
 import stat as stat_module
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -40,13 +38,14 @@ class Stable:
 
 
 def fix_until_stable(source: str, path: str, findings: Sequence[Finding], check: Check, *,
-                     unsafe: bool = False, passes: int = MAX_PASSES) -> Stable:
+                     unsafe: bool = False, passes: int = MAX_PASSES, decide: bool = False) -> Stable:
     """Fix, check the result again, fix what the first fixes revealed, up to `passes` times, so that a
     second `--fix` finds nothing left to do. `check` also validates the safe fixes of each pass
     (`cfglint.fixes.fix_source`): the ones held back are collected, not applied.
 
     `reported` lists the given findings that some pass fixed (a later pass fixes one the first left
-    out as the same rule, class and subject): the findings a report marks `[*]`."""
+    out as the same rule, class and subject): the findings a report marks `[*]`. With `decide`, only
+    `reported` is meant (`cfglint.fixes.decide`: the text is equivalent, not what `--fix` writes)."""
     from cfglint.fixes.safety import Key, finding_key
 
     current, applied, remaining = source, 0, list(findings)
@@ -59,7 +58,7 @@ def fix_until_stable(source: str, path: str, findings: Sequence[Finding], check:
     for _ in range(passes):
         if not any(f.code in codes for f in remaining):
             break
-        outcome = fixes.fix_source(current, remaining, unsafe=unsafe, check=check)
+        outcome = fixes.fix_source(current, remaining, unsafe=unsafe, check=check, decide=decide)
         held_back.extend(outcome.held_back)
         if outcome.blocked is not None and not applied:
             return Stable(current, 0, remaining, held_back, outcome.blocked)
@@ -115,7 +114,7 @@ class FixRun:
 
 
 def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False, write: bool = True,
-              roots: Sequence[str] | None = None) -> FixRun:
+              roots: Sequence[str] | None = None, decide: bool = False) -> FixRun:
     """Fix every file that has a fixable finding; write them when `write` (else only compute, for
     `--diff`). Files that resolve outside every one of `roots` (the paths named) are never written."""
     codes = fixes.fixable_codes(unsafe)
@@ -134,7 +133,7 @@ def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False
             result.problem = exc.reason
             continue
         # the findings again, from the text just read: positions from an earlier read could be stale
-        stable = fix_until_stable(read.text, path, check(read.text, path), check, unsafe=unsafe)
+        stable = fix_until_stable(read.text, path, check(read.text, path), check, unsafe=unsafe, decide=decide)
         result.original, result.fixed, result.applied = read.text, stable.source, stable.applied
         result.held_back, result.reported = stable.held_back, stable.reported
         if stable.blocked is not None:
@@ -259,6 +258,8 @@ def _tree(root: str) -> str:
 
 
 def _swap(target: str, directory: str, name: str, read: _Read, data: bytes, mode: int) -> str | None:
+    import tempfile  # only when writing: `[*]` and `--diff` never need it
+
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".cfglint-tmp", dir=directory or ".")
     except OSError as exc:
@@ -339,6 +340,8 @@ def _remove(path: str) -> None:
 def unified_diff(path: str, old: str, new: str) -> str:
     """A unified diff of one file (`patch -p0` applies it)."""
     lines = []
+    import difflib
+
     for line in difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                      fromfile=path, tofile=path):
         if not line.endswith(("\n", "\r")):

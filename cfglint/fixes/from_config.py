@@ -6,21 +6,12 @@ import libcst as cst
 
 from cfglint.finding import Finding
 from cfglint.fixes._cst import find_class, find_method, replace_in
+from cfglint.fixes.decide import DECORATORS, from_config_problem
 from cfglint.fixes.site import ClassSite, Plan, Skip
-
-DECORATORS = {"classmethod", "staticmethod"}
 
 
 def plan(finding: Finding, site: ClassSite) -> Plan:
-    fc = site.facts.from_config
-    if fc is None or (fc.span.line, fc.span.column) != (finding.span.line, finding.span.column):
-        raise Skip("only a missing `@classmethod` is fixed")
-    if fc.decorators & DECORATORS or finding.subject != "classmethod":
-        raise Skip("only a missing `@classmethod` is fixed")
-    node = site.method("from_config")
-    positional = (node.args.posonlyargs + node.args.args) if node is not None else []
-    if len(positional) < 2 or node.args.vararg is not None:  # type: ignore[union-attr]
-        raise Skip("`from_config` does not take `(cls, config)`")
+    from_config_problem(finding, site)
 
     def apply(module: cst.Module) -> cst.Module:
         cls = find_class(module, site.name, site.index)

@@ -15,18 +15,14 @@ from cfglint.fixes._cst import (
     names_used,
     replace_in,
 )
+from cfglint.fixes.decide import accept_problem, forward_name
 from cfglint.fixes.site import ClassSite, Plan, Skip
 
 NAME = "kwargs"
 
 
 def plan_accept(finding: Finding, site: ClassSite) -> Plan:
-    init = site.facts.init
-    if init is None:
-        dataclass = " (a dataclass layer)" if site.facts.is_dataclass else ""
-        raise Skip(f"the class has no `__init__` of its own{dataclass}")
-    if init.varkw is not None:
-        raise Skip("`__init__` already takes a var-keyword parameter")
+    accept_problem(site)
 
     def apply(module: cst.Module) -> cst.Module:
         cls = find_class(module, site.name, site.index)
@@ -40,10 +36,7 @@ def plan_accept(finding: Finding, site: ClassSite) -> Plan:
 
 
 def plan_forward(finding: Finding, site: ClassSite) -> Plan:
-    init = site.facts.init
-    if init is None or init.varkw is None:
-        raise Skip("`__init__` has no var-keyword parameter")
-    name = init.varkw.name
+    name = forward_name(site)
 
     def apply(module: cst.Module) -> cst.Module:
         cls = find_class(module, site.name, site.index)

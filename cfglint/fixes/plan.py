@@ -8,12 +8,14 @@ rewriting machinery (libcst).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cfglint import fixes
 from cfglint.finding import Edit, Finding, Fix, Span
 from cfglint.fixes.files import Check, fix_files, fix_until_stable
+from cfglint.fixes.site import Unsure
 from cfglint.line_edit import character_edit
 from cfglint.reporters import Identity, identity
 from cfglint.rules import fix_spec
@@ -25,9 +27,18 @@ if TYPE_CHECKING:
 
 def would_fix(findings: Sequence[Finding], check: Check, *, unsafe: bool) -> frozenset[Identity]:
     """The findings (by `identity`) that `cfglint check --fix` (with `unsafe`) would fix: exactly the
-    ones `--diff` counts, computed the same way (fix until stable, validated, nothing written)."""
+    ones `--diff` counts, computed the same way (fix until stable, validated, nothing written).
+
+    Decided without libcst where every fix involved has a decider (`cfglint.fixes.decide`); planned
+    with libcst where one is unsure."""
     if not any(f.code in fixes.fixable_codes(unsafe) for f in findings):
         return frozenset()
+    if decidable(findings, unsafe):
+        try:
+            return frozenset(identity(f) for f in fix_files(findings, check, unsafe=unsafe, write=False,
+                                                            decide=True).reported)
+        except Unsure:
+            pass
     run = fix_files(findings, check, unsafe=unsafe, write=False)
     return frozenset(identity(f) for f in run.reported)
 
@@ -37,10 +48,25 @@ def would_fix_source(source: str, path: str, findings: Sequence[Finding], check:
     """`would_fix` for a text that is not read from disk (standard input)."""
     if not any(f.code in fixes.fixable_codes(unsafe) for f in findings):
         return frozenset()
-    stable = fix_until_stable(source, path, findings, check, unsafe=unsafe)
+    stable = None
+    if decidable(findings, unsafe):
+        with contextlib.suppress(Unsure):
+            stable = fix_until_stable(source, path, findings, check, unsafe=unsafe, decide=True)
+    if stable is None:
+        stable = fix_until_stable(source, path, findings, check, unsafe=unsafe)
     if stable.blocked is not None or stable.source == source:
         return frozenset()
     return frozenset(identity(f) for f in stable.reported)
+
+
+def decidable(findings: Iterable[Finding], unsafe: bool) -> bool:
+    """Whether every fix these findings could get has an `ast`-only decider."""
+    codes = fixes.fixable_codes(unsafe)
+    for code in {f.code for f in findings if f.code in codes}:
+        spec = fix_spec(code)
+        if spec is None or spec.decider is None:
+            return False
+    return True
 
 
 def with_fixes(findings: Sequence[Finding], check: Check, *, sources: Mapping[str, str] | None = None

@@ -26,6 +26,11 @@ class Skip(Exception):
     """The fix cannot be applied with confidence; `str()` says why (one line, lower case)."""
 
 
+class Unsure(Exception):
+    """An `ast`-only decider (`cfglint.fixes.decide`) cannot mirror its libcst planner here: plan with
+    libcst instead."""
+
+
 Plan = Callable[["cst.Module"], "cst.Module"]  # one fix: the module before it, the module after it
 Planner = Callable[[Finding, "ClassSite"], Plan]  # what a rule's `FixSpec.planner` names
 MODULE = "_cfglint_fixed_module_"  # a module name for the facts: only local names matter here

@@ -16,15 +16,12 @@ from cfglint.fixes._cst import (
     super_get_config,
     top_level_small,
 )
+from cfglint.fixes.decide import super_config_problem
 from cfglint.fixes.site import ClassSite, Plan, Skip
 
 
 def plan(finding: Finding, site: ClassSite) -> Plan:
-    gc = site.facts.get_config
-    if gc is None or (gc.span.line, gc.span.column) != (finding.span.line, finding.span.column):
-        raise Skip("the finding is not on this class's `get_config`")
-    if gc.decorators:
-        raise Skip("`get_config` is decorated")
+    super_config_problem(finding, site)
 
     def apply(module: cst.Module) -> cst.Module:
         cls = find_class(module, site.name, site.index)

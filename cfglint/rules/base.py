@@ -73,12 +73,16 @@ class FixSpec:
     safety" text. `planner` names the function that plans the rewrite, as `"module:function"`: it is
     imported only when a fix is planned, so `cfglint check` never loads libcst. A planner takes
     `(finding, site)` (a `cfglint.fixes.site.ClassSite`) and returns a `Plan` or raises `Skip`.
+
+    `decider` optionally names the planner's `ast`-only twin (`cfglint.fixes.decide`): same arguments,
+    the same decisions, an equivalent edit as plain text. It lets `[*]` be computed without libcst.
     """
 
     applicability: Literal["safe", "unsafe"]
     title: str
     why: str
     planner: str
+    decider: str | None = None
 
     @property
     def safe(self) -> bool:
@@ -86,13 +90,21 @@ class FixSpec:
 
     def load_planner(self) -> Any:
         """The planner function (importing its module)."""
-        module, _, function = self.planner.partition(":")
-        return getattr(importlib.import_module(module), function)
+        return _load(self.planner)
+
+    def load_decider(self) -> Any:
+        """The decider function, or None when the fix has none."""
+        return None if self.decider is None else _load(self.decider)
 
     def safety_text(self) -> str:
         """The "Fix safety" paragraph: `Safe fix: ...` or `Unsafe fix (`--unsafe-fixes`): ...`."""
         lead = "Safe fix" if self.safe else "Unsafe fix (`--unsafe-fixes`)"
         return f"{lead}: {self.why[:1].lower()}{self.why[1:]}"
+
+
+def _load(dotted: str) -> Any:
+    module, _, function = dotted.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 @dataclass(frozen=True)

@@ -288,6 +288,7 @@ class MissingRequiredParam(Rule):
              "written over Keras's automatic config (a class whose chain defines none, such as one under "
              "tf-keras's `AbstractRNNCell`), which would drop the arguments it records."),
         planner="cfglint.fixes.config_keys:plan_missing_key",
+        decider="cfglint.fixes.decide:decide_missing_key",
     )
     severity = both(Severity.ERROR)
     invalid = (
@@ -641,6 +642,7 @@ class MissingDefaultedParam(Rule):
              "builds: the layer as it was created instead of one with the default, which is what the config is "
              "for; creating, calling, training and saving the layer are unchanged."),
         planner="cfglint.fixes.config_keys:plan_missing_key",
+        decider="cfglint.fixes.decide:decide_missing_key",
     )
     severity = both(Severity.WARNING)
     invalid = (
@@ -1134,6 +1136,7 @@ class GetConfigWithoutSuper(Rule):
              "what working reloads build changes (a frozen layer reloads frozen), and `__init__` must accept "
              "`**kwargs` (CFG301 reports it when it does not)."),
         planner="cfglint.fixes.super_config:plan",
+        decider="cfglint.fixes.decide:decide_merge_super",
     )
     severity = both(Severity.WARNING)
     invalid = (

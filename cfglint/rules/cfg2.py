@@ -37,6 +37,7 @@ class KerasObjectNotSerialized(Rule):
              "`<family>.get(argument)`, which accepts the serialized form, so a reload builds the same object; "
              "only the config's value changes, from a Python object to JSON."),
         planner="cfglint.fixes.serialize:plan",
+        decider="cfglint.fixes.decide:decide_serialize",
     )
     severity = both(Severity.WARNING)
     severity_note = "info when `__init__` decodes it with `<family>.get`: only plain JSON and `.h5` break"

@@ -46,6 +46,7 @@ class SuperConfigWithoutKwargs(Rule):
              "call that worked before passes nothing through it. No fix when `__init__` calls no "
              "`super().__init__(...)` or that call already spreads another mapping."),
         planner="cfglint.fixes.kwargs:plan_accept",
+        decider="cfglint.fixes.decide:decide_accept",
     )
     severity = both(Severity.ERROR)
     invalid = (
@@ -237,6 +238,7 @@ class AutoconfigWithoutKwargs(Rule):
              "call that worked before passes nothing through it. No fix for a `@dataclass` layer (it has no "
              "`__init__` to edit) or when `__init__` calls no `super().__init__(...)`."),
         planner="cfglint.fixes.kwargs:plan_accept",
+        decider="cfglint.fixes.decide:decide_accept",
     )
     severity = {Target.KERAS3: Severity.ERROR, Target.TF_KERAS: Severity.INFO}
     invalid = (
@@ -344,6 +346,7 @@ class ModelWithoutGetConfig(Rule):
              "the model from the values passed instead of the defaults, a change in what running code builds; "
              "review it."),
         planner="cfglint.fixes.config_keys:plan_model_config",
+        decider="cfglint.fixes.decide:decide_model_config",
     )
     severity = {Target.KERAS3: Severity.ERROR}
     invalid = (
@@ -724,6 +727,7 @@ class KwargsSwallowed(Rule):
              "`dtype`, a misspelled argument) then take effect or raise, which changes what working code does. "
              "No fix when the call already spreads another mapping."),
         planner="cfglint.fixes.kwargs:plan_forward",
+        decider="cfglint.fixes.decide:decide_forward",
     )
     severity = both(Severity.WARNING)
     invalid = (

@@ -27,6 +27,7 @@ class FromConfigSignature(Rule):
              "code depends on its absence. A `cls(config)` without `**` or a missing `return` has no automatic "
              "fix."),
         planner="cfglint.fixes.from_config:plan",
+        decider="cfglint.fixes.decide:decide_from_config",
     )
     severity = both(Severity.ERROR)
     invalid = (
