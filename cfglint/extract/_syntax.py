@@ -121,15 +121,33 @@ def always_exits(body: list[ast.stmt]) -> bool:
 AST = ast.AST
 NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
+# Fields that never hold a node worth visiting: names and flags (str, int), and the context and
+# operator singletons (`Load()`, `Add()`) hanging off a third of all nodes, which no extractor looks
+# for in a walk (they read `node.ctx`/`node.op` directly). Skipping them is most of a walk's saving.
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "name", "arg", "kind", "type_comment", "level",
+                          "module", "is_async", "conversion", "simple", "tag"})
+CHILD_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
+
+
+def child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node class that may hold child nodes (cached in CHILD_FIELDS)."""
+    fields = CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)  # type: ignore[attr-defined]
+    return fields
+
 
 def walk(node: ast.AST) -> Iterator[ast.AST]:
-    """`ast.walk`, about three times faster: reads `_fields` directly (order does not matter here)."""
+    """`ast.walk`, several times faster: known child fields only, no context or operator nodes (order
+    does not matter here)."""
     stack = [node]
     pop, push = stack.pop, stack.append
+    table = CHILD_FIELDS
     while stack:
         node = pop()
         yield node
-        for name in node._fields:
+        fields = table.get(node.__class__)
+        for name in fields if fields is not None else child_fields(node.__class__):
             value = getattr(node, name, None)
             if value.__class__ is list:
                 for item in value:
@@ -142,18 +160,21 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
 def walk_no_nested(body: Iterable[ast.AST]) -> Iterator[ast.AST]:
     """Walk statements in source order without entering nested functions, lambdas or classes."""
     stack = list(body)[::-1]
-    pop = stack.pop
+    pop, push = stack.pop, stack.append
+    table = CHILD_FIELDS
     while stack:
         node = pop()
         yield node
-        children: list[ast.AST] = []
-        for name in node._fields:
-            value = getattr(node, name, None)
+        fields = table.get(node.__class__)
+        fields = fields if fields is not None else child_fields(node.__class__)
+        for index in range(len(fields) - 1, -1, -1):  # pushed last field first: popped in source order
+            value = getattr(node, fields[index], None)
             if value.__class__ is list:
-                children.extend(i for i in value if isinstance(i, AST) and not isinstance(i, NESTED_SCOPES))
+                for item in reversed(value):
+                    if isinstance(item, AST) and not isinstance(item, NESTED_SCOPES):
+                        push(item)
             elif isinstance(value, AST) and not isinstance(value, NESTED_SCOPES):
-                children.append(value)
-        stack.extend(reversed(children))
+                push(value)
 
 
 def self_name_of(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:

@@ -13,6 +13,8 @@ from typing import cast
 
 from cfglint.extract._syntax import (
     AST,
+    CHILD_FIELDS,
+    child_fields,
     is_super_call,
     method_call,
     self_attr,
@@ -202,14 +204,14 @@ class ClassExtractor:
         walk per method; a tuple use is reported on the statement that holds it."""
         uses = facts.attr_uses
         seen_tuple_uses: set[tuple[int, str]] = set()
+        table, stmt = CHILD_FIELDS, ast.stmt
         for fn in methods.values():
             self_name = self_name_of(fn)
             stack: list[tuple[ast.AST, ast.AST | None]] = [(fn, None)]
+            pop, push = stack.pop, stack.append
             while stack:
-                node, statement = stack.pop()
+                node, statement = pop()
                 kind = node.__class__
-                if isinstance(node, ast.stmt):
-                    statement = node
                 if kind is ast.Call:
                     func = node.func  # type: ignore[attr-defined]
                     attr = self_attr(func, self_name)
@@ -232,12 +234,17 @@ class ClassExtractor:
                         if (id(statement), attr) not in seen_tuple_uses:
                             seen_tuple_uses.add((id(statement), attr))
                             facts.tuple_uses.append((attr, self.pos.span(statement)))
-                for name in node._fields:
+                elif isinstance(node, stmt):
+                    statement = node
+                fields = table.get(kind)
+                for name in fields if fields is not None else child_fields(kind):
                     value = getattr(node, name, None)
                     if value.__class__ is list:
-                        stack.extend((item, statement) for item in value if isinstance(item, AST))
+                        for item in value:
+                            if isinstance(item, AST):
+                                push((item, statement))
                     elif isinstance(value, AST):
-                        stack.append((value, statement))
+                        push((value, statement))
 
 
 def _tuple_concatenated(node: ast.BinOp, self_name: str) -> Iterator[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 
-from cfglint.extract._syntax import AST, Positions, always_exits, walk
+from cfglint.extract._syntax import AST, Positions, always_exits, child_fields, walk
 from cfglint.extract.classes import ClassExtractor, called_from_builders
 from cfglint.extract.imports import conditional_imports, keras_flavour
 from cfglint.extract.lambdas import LambdaSiteFinder
@@ -99,7 +99,7 @@ class ModuleExtractor:
                         if isinstance(item, AST):
                             push((item, cls, method))
             if lines and isinstance(node, ast.stmt) and _spans_any(node, lines):
-                for name in node._fields:
+                for name in child_fields(kind):
                     if name in STATEMENT_FIELDS:
                         continue
                     value = getattr(node, name, None)
