@@ -17,10 +17,11 @@ class Positions:
 
     def __init__(self, source: str) -> None:
         self.lines = source.splitlines()
+        self.ascii = source.isascii()  # then every column is its byte offset + 1: most files
 
     def column(self, line: int, byte_offset: int) -> int:
         """The 1-based character column of a byte offset on a line."""
-        if 1 <= line <= len(self.lines):
+        if not self.ascii and 1 <= line <= len(self.lines):
             text = self.lines[line - 1]
             if not text.isascii():
                 return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "ignore")) + 1
