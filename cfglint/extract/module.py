@@ -7,6 +7,7 @@ with, then hands each class to `ClassExtractor` and each interesting call to `La
 from __future__ import annotations
 
 import ast
+from bisect import bisect_left
 
 from cfglint.extract._syntax import AST, Positions, always_exits, child_fields, walk
 from cfglint.extract.classes import ClassExtractor, called_from_builders
@@ -77,7 +78,7 @@ class ModuleExtractor:
         at (with their class and method). Expressions elsewhere are never visited: most of a tree."""
         classes: list[ast.ClassDef] = []
         calls: list[tuple[ast.Call, str | None, str | None]] = []
-        lines = _call_lines(self.source)
+        lines = sorted(_call_lines(self.source))
         stack: list[tuple[ast.AST, str | None, str | None]] = [(self.tree, None, None)]
         pop, push = stack.pop, stack.append
         module = self.facts.module
@@ -92,7 +93,8 @@ class ModuleExtractor:
             elif kind is ast.Import or kind is ast.ImportFrom:
                 self._import(node)  # type: ignore[arg-type]
                 continue
-            for name in STATEMENT_FIELDS:
+            fields = _BLOCK_FIELDS.get(kind)
+            for name in fields if fields is not None else _block_fields(kind):
                 value = getattr(node, name, None)
                 if value.__class__ is list:
                     for item in value:
@@ -266,10 +268,20 @@ def _call_lines(source: str) -> set[int]:
     return lines
 
 
-def _spans_any(node: ast.stmt, lines: set[int]) -> bool:
+def _spans_any(node: ast.stmt, lines: list[int]) -> bool:
+    """Whether a statement's lines hold one of these (sorted) lines."""
     end = getattr(node, "end_lineno", None) or node.lineno
-    return any(node.lineno <= line <= end for line in lines) if end - node.lineno < len(lines) else \
-        any(line in lines for line in range(node.lineno, end + 1))
+    index = bisect_left(lines, node.lineno)
+    return index < len(lines) and lines[index] <= end
+
+
+_BLOCK_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _block_fields(kind: type) -> tuple[str, ...]:
+    """The STATEMENT_FIELDS a node class has (none for most statements): cached in _BLOCK_FIELDS."""
+    fields = _BLOCK_FIELDS[kind] = tuple(f for f in STATEMENT_FIELDS if f in kind._fields)  # type: ignore[attr-defined]
+    return fields
 
 
 def _interesting_call(call: ast.Call) -> bool:
