@@ -7,6 +7,7 @@ position handed out is 1-based, with columns counted in characters (`ast` counts
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Iterable, Iterator
 
 from cfglint.finding import Span
@@ -15,9 +16,9 @@ from cfglint.finding import Span
 class Positions:
     """Converts `ast` offsets (UTF-8 bytes) to 1-based character columns."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, fast: bool = True) -> None:
         self.lines = source.splitlines()
-        self.ascii = source.isascii()  # then every column is its byte offset + 1: most files
+        self.ascii = source.isascii() and fast  # then every column is its byte offset + 1: most files
 
     def column(self, line: int, byte_offset: int) -> int:
         """The 1-based character column of a byte offset on a line."""
@@ -127,14 +128,32 @@ NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef
 # for in a walk (they read `node.ctx`/`node.op` directly). Skipping them is most of a walk's saving.
 _LEAF_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "name", "arg", "kind", "type_comment", "level",
                           "module", "is_async", "conversion", "simple", "tag"})
-CHILD_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
+CHILD_FIELDS: dict[type, tuple[str, ...]] = {}  # filled by `child_fields`, emptied when the mode changes
+_MODE = [True]  # whether CHILD_FIELDS holds the fast path's fields
+
+
+def fast_path() -> bool:
+    """Whether the extractor takes its fast paths. `CFGLINT_NO_FAST_PATH=1` turns them all off: the
+    reference behaviour they must match fact for fact (tests/test_fast_path.py). Read once per module."""
+    return os.environ.get("CFGLINT_NO_FAST_PATH", "") in ("", "0")
+
+
+def use_fast_path(enabled: bool) -> None:
+    """Set the walks' mode for the next module: fast (known child fields) or reference (every field)."""
+    if _MODE[0] != enabled or not CHILD_FIELDS:
+        _MODE[0] = enabled
+        CHILD_FIELDS.clear()
+        if enabled:
+            CHILD_FIELDS[ast.Constant] = ()
 
 
 def child_fields(kind: type) -> tuple[str, ...]:
-    """The fields of a node class that may hold child nodes (cached in CHILD_FIELDS)."""
+    """The fields of a node class that may hold child nodes (cached in CHILD_FIELDS): with the fast
+    path off, every field, as `ast.walk` reads them."""
     fields = CHILD_FIELDS.get(kind)
     if fields is None:
-        fields = CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)  # type: ignore[attr-defined]
+        skip = _LEAF_FIELDS if _MODE[0] else frozenset()
+        fields = CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in skip)  # type: ignore[attr-defined]
     return fields
 
 

@@ -102,8 +102,9 @@ def _generic_origin(base: ast.expr) -> ast.expr:
 class ClassExtractor:
     """Facts of one class: its bases, and what `__init__`, `get_config`, `from_config`, `build` do."""
 
-    def __init__(self, scope: ModuleScope, node: ast.ClassDef) -> None:
+    def __init__(self, scope: ModuleScope, node: ast.ClassDef, fast: bool = True) -> None:
         self.m = scope
+        self.fast = fast
         self.node = node
         self.pos = scope.pos
 
@@ -206,7 +207,7 @@ class ClassExtractor:
         seen_tuple_uses: set[tuple[int, str]] = set()
         for fn in methods.values():
             self_name = self_name_of(fn)
-            if _attribute_uses_in(fn, self_name, facts.attr_uses):
+            if _attribute_uses_in(fn, self_name, facts.attr_uses) or not self.fast:
                 self._tuple_uses(fn, self_name, facts, seen_tuple_uses)
 
     def _tuple_uses(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, self_name: str, facts: ClassFacts,

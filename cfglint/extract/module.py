@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from bisect import bisect_left
 
-from cfglint.extract._syntax import AST, Positions, always_exits, child_fields, walk
+from cfglint.extract._syntax import AST, Positions, always_exits, child_fields, fast_path, use_fast_path, walk
 from cfglint.extract.classes import ClassExtractor, called_from_builders
 from cfglint.extract.imports import conditional_imports, keras_flavour
 from cfglint.extract.lambdas import LambdaSiteFinder
@@ -28,7 +28,9 @@ class ModuleExtractor:
         self.tree = tree
         self.source = source
         self.facts = ModuleFacts(path=path, module=module)
-        self.scope = ModuleScope(self.facts, Positions(source))
+        self.fast = fast_path()
+        use_fast_path(self.fast)
+        self.scope = ModuleScope(self.facts, Positions(source, self.fast))
         self.package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.conditional_imports: set[int] = set()  # ids of imports in one branch of a keras switch
         self.keras_imports: list[KerasImport] = []
@@ -51,7 +53,7 @@ class ModuleExtractor:
             for arg in call.args if isinstance(arg, ast.Name)
         }
         for node in classes:
-            facts = ClassExtractor(self.scope, node).run()
+            facts = ClassExtractor(self.scope, node, self.fast).run()
             if node.name in registered_by_call:
                 facts.registered = True
             self.facts.classes.append(facts)
