@@ -1,0 +1,117 @@
+"""The extractor's fast paths change nothing: facts and findings are the same with them off.
+
+`CFGLINT_NO_FAST_PATH=1` turns every fast path of the facts pass off (see `cfglint.extract._syntax.fast_path`).
+Each test here computes the same thing in both modes and compares: the findings (code, path, span,
+message, severity, subject) on the bundled fixtures and on every rule example, bad and good, with its
+extra files and target, and the `ModuleFacts` of every one of those sources.
+
+A larger comparison runs when CFGLINT_FAST_PATH_CORPUS names one or more folders (separated like PATH),
+e.g. the Keras-dense corpus of `benchmarks/` or an installed Keras: facts of every `.py` file under them,
+and the findings on each folder, must be identical.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from helpers import REPO, run_check, write_project
+
+from cfglint.engine import Report
+from cfglint.facts import ModuleFacts
+from cfglint.parsing import ParseFailure, parse_module
+from cfglint.rules import ALL_RULES
+from cfglint.rules.base import Example
+
+SWITCH = "CFGLINT_NO_FAST_PATH"
+CORPUS = "CFGLINT_FAST_PATH_CORPUS"
+STATIC = {code: rule for code, rule in ALL_RULES.items() if not rule.dynamic}
+EXAMPLES = [(f"{code}-{kind}{index}", example) for code, rule in STATIC.items()
+            for kind, examples in (("bad", rule.invalid), ("good", rule.valid))
+            for index, example in enumerate(examples)]
+FIXTURES = REPO / "fixtures"
+T = TypeVar("T")
+
+Row = tuple[str, str, tuple[int, int, int, int], str, str, str | None]
+
+
+def _both(monkeypatch: pytest.MonkeyPatch, compute: Callable[[], T]) -> tuple[T, T]:
+    """`compute()` with the fast paths on, then with them off."""
+    monkeypatch.delenv(SWITCH, raising=False)
+    fast = compute()
+    monkeypatch.setenv(SWITCH, "1")
+    reference = compute()
+    monkeypatch.delenv(SWITCH)
+    return fast, reference
+
+
+def _rows(report: Report) -> list[Row]:
+    span = lambda f: (f.span.line, f.span.column, f.span.end_line, f.span.end_column)  # noqa: E731
+    return sorted((f.code, f.path, span(f), f.message, str(f.severity), f.subject) for f in report.findings)
+
+
+def _facts(source: str, path: str, module: str) -> ModuleFacts | tuple[str, int, int]:
+    try:
+        return parse_module(source, path, module)
+    except ParseFailure as failure:
+        return failure.message, failure.line, failure.column
+
+
+def _python_files(root: Path) -> Iterator[Path]:
+    return (path for path in sorted(root.rglob("*.py")) if path.is_file())
+
+
+def test_switch_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cfglint.extract._syntax import fast_path
+
+    assert _both(monkeypatch, fast_path) == (True, False)
+
+
+def test_fixture_findings_are_identical(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, reference = _both(monkeypatch, lambda: _rows(run_check(FIXTURES)))
+    assert fast, "the fixtures have findings"
+    assert fast == reference
+
+
+def test_fixture_facts_are_identical(monkeypatch: pytest.MonkeyPatch) -> None:
+    sources = [(path.read_text(encoding="utf-8"), str(path), path.stem) for path in _python_files(FIXTURES)]
+    fast, reference = _both(monkeypatch, lambda: [_facts(*source) for source in sources])
+    assert len(fast) == len(sources) > 0
+    for source, one, other in zip(sources, fast, reference, strict=True):
+        assert one == other, source[1]
+
+
+@pytest.mark.parametrize(("name", "example"), EXAMPLES, ids=[name for name, _ in EXAMPLES])
+def test_rule_example_findings_and_facts_are_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       name: str, example: Example) -> None:
+    files = {"example.py": example.code, **dict(example.files)}
+    write_project(tmp_path, files)
+    check = lambda: _rows(run_check(tmp_path, [str(tmp_path)], select=list(STATIC),  # noqa: E731
+                                    target=example.target.value))
+    fast, reference = _both(monkeypatch, check)
+    assert fast == reference
+    for file in files:
+        path = tmp_path / file
+        source = path.read_text(encoding="utf-8")
+        module = ".".join(Path(file).with_suffix("").parts)
+        one, other = _both(monkeypatch, lambda: _facts(source, str(path), module))  # noqa: B023
+        assert one == other, f"{name}: {file}"
+
+
+@pytest.mark.skipif(not os.environ.get(CORPUS), reason=f"set {CORPUS} to folders to compare on")
+def test_corpus_facts_and_findings_are_identical(monkeypatch: pytest.MonkeyPatch) -> None:
+    folders = [Path(folder) for folder in os.environ.get(CORPUS, "").split(os.pathsep) if folder]
+    differ: list[str] = []
+    for folder in folders:
+        for path in _python_files(folder):
+            source = path.read_text(encoding="utf-8", errors="replace")
+            module = ".".join(path.relative_to(folder).with_suffix("").parts)
+            one, other = _both(monkeypatch, lambda: _facts(source, str(path), module))  # noqa: B023
+            if one != other:
+                differ.append(str(path))
+        fast, reference = _both(monkeypatch, lambda: _rows(run_check(folder)))  # noqa: B023
+        assert fast == reference, folder
+    assert not differ, differ[:20]
