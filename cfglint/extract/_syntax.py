@@ -77,6 +77,12 @@ def names_in(node: ast.AST | None) -> frozenset[str]:
     """Every bare name an expression mentions: how rules tell which parameters a value comes from."""
     if node is None:
         return frozenset()
+    if _MODE[0]:  # the fast path: most expressions summarised are a bare name or a constant
+        kind = node.__class__
+        if kind is ast.Name:
+            return frozenset((node.id,))  # type: ignore[attr-defined]
+        if kind is ast.Constant:
+            return frozenset()
     return frozenset(n.id for n in walk(node) if isinstance(n, ast.Name))
 
 

@@ -80,7 +80,9 @@ class ModuleExtractor:
         at (with their class and method). Expressions elsewhere are never visited: most of a tree."""
         classes: list[ast.ClassDef] = []
         calls: list[tuple[ast.Call, str | None, str | None]] = []
-        lines = sorted(_call_lines(self.source))
+        lines = sorted(_word_lines(self.source, CALL_WORDS))
+        # the fast path enters a function only if its lines hold an import, a class or such a call
+        wanted = sorted(set(lines) | _word_lines(self.source, ("import", "class"))) if self.fast else None
         stack: list[tuple[ast.AST, str | None, str | None]] = [(self.tree, None, None)]
         pop, push = stack.pop, stack.append
         module = self.facts.module
@@ -92,6 +94,8 @@ class ModuleExtractor:
                 cls, method = f"{module}.{node.name}", None  # type: ignore[attr-defined]
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 method = node.name if method is None else method  # type: ignore[attr-defined]
+                if wanted is not None and not _spans_any(node, wanted):  # type: ignore[arg-type]
+                    continue  # nothing in it is read: most of a module's statements
             elif kind is ast.Import or kind is ast.ImportFrom:
                 self._import(node)  # type: ignore[arg-type]
                 continue
@@ -254,10 +258,13 @@ class ModuleExtractor:
                    and any((a.asname or a.name.split(".")[0]) == name for a in n.names) for n in nodes)
 
 
-def _call_lines(source: str) -> set[int]:
-    """Lines holding what `_interesting_call` looks for: keyword lambdas, `Lambda(`, registration."""
+CALL_WORDS = ("lambda", "Lambda", "register_keras_serializable")  # what `_interesting_call` looks for
+
+
+def _word_lines(source: str, words: tuple[str, ...]) -> set[int]:
+    """Lines holding one of the words (anywhere, in strings and comments too: a superset is safe)."""
     positions: list[int] = []
-    for word in ("lambda", "Lambda", "register_keras_serializable"):
+    for word in words:
         index = source.find(word)
         while index != -1:
             positions.append(index)
