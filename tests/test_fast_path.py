@@ -101,6 +101,89 @@ def test_rule_example_findings_and_facts_are_identical(tmp_path: Path, monkeypat
         assert one == other, f"{name}: {file}"
 
 
+# Sources where a fast path could go wrong: what the module scan must still find inside functions
+# (imports, classes, lambdas, registration calls), line breaks it does not count, non-ASCII columns,
+# a tuple concatenation, and the reads of helpers that `load_assets` and `__init__` call.
+TRICKY = {
+    "nested": """\
+import keras
+
+
+def make():
+    from keras import layers as L
+
+    @keras.saving.register_keras_serializable()
+    class Inner(L.Layer):
+        def __init__(self, act=lambda x: x, **kwargs):
+            super().__init__(**kwargs)
+            self.act = act
+            self.d = L.Dense(3, activation=lambda t: t)
+
+        def call(self, x):
+            return self.d(x) + (1,) + self.shape
+
+    return Inner
+
+
+def _keras():
+    import tf_keras as k
+    return k
+
+
+K = _keras()
+""",
+    "lone_cr": "import keras\r\rdef f():\r    import tf_keras\r    class A(keras.layers.Layer):\r"
+               "        def __init__(self, units):\r            super().__init__()\r",
+    "crlf": "import keras\r\n\r\ndef f():\r\n    from keras import layers\r\n"
+            "    class B(layers.Layer):\r\n        pass\r\n",
+    "non_ascii": """\
+import keras
+
+
+class Ünïcode(keras.layers.Layer):
+    def __init__(self, größe=3, **kwargs):
+        super().__init__(**kwargs)
+        self.größe = größe  # «größe»
+
+    def call(self, x):
+        return x * self.größe + ("é",) + self.shape
+""",
+    "assets_and_helpers": """\
+import keras
+
+
+class Vocab(keras.layers.Layer):
+    def __init__(self, vocabulary=None, fn=None, **kwargs):
+        super().__init__(**kwargs)
+        self._setup(vocabulary)
+        self.set_vocabulary(vocabulary)
+
+    def _setup(self, vocabulary):
+        self.layer = keras.layers.Lambda(lambda x: x)
+
+    def set_vocabulary(self, vocabulary):
+        self.vocabulary = vocabulary
+
+    def load_assets(self, folder):
+        self._restore(folder)
+
+    def _restore(self, folder):
+        self.set_vocabulary(open(folder).read())
+        self.table = None
+
+    def helper(self):
+        return keras.layers.Dense(2, kernel_initializer=lambda s: s)
+""",
+}
+
+
+@pytest.mark.parametrize("name", list(TRICKY))
+def test_tricky_source_facts_are_identical(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    fast, reference = _both(monkeypatch, lambda: _facts(TRICKY[name], f"{name}.py", name))
+    assert isinstance(fast, ModuleFacts) and fast.classes
+    assert fast == reference
+
+
 @pytest.mark.skipif(not os.environ.get(CORPUS), reason=f"set {CORPUS} to folders to compare on")
 def test_corpus_facts_and_findings_are_identical(monkeypatch: pytest.MonkeyPatch) -> None:
     folders = [Path(folder) for folder in os.environ.get(CORPUS, "").split(os.pathsep) if folder]

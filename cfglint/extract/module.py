@@ -82,7 +82,10 @@ class ModuleExtractor:
         calls: list[tuple[ast.Call, str | None, str | None]] = []
         lines = sorted(_word_lines(self.source, CALL_WORDS))
         # the fast path enters a function only if its lines hold an import, a class or such a call
-        wanted = sorted(set(lines) | _word_lines(self.source, ("import", "class"))) if self.fast else None
+        # (lines are counted at "\n": a file with a lone "\r" break, which `ast` counts too, is walked whole)
+        lone_cr = "\r" in self.source and self.source.count("\r") != self.source.count("\r\n")
+        wanted = sorted(set(lines) | _word_lines(self.source, ("import", "class"))) \
+            if self.fast and not lone_cr else None
         stack: list[tuple[ast.AST, str | None, str | None]] = [(self.tree, None, None)]
         pop, push = stack.pop, stack.append
         module = self.facts.module
