@@ -13,6 +13,8 @@ from typing import cast
 
 from cfglint.extract._syntax import (
     AST,
+    CHILD_FIELDS,
+    child_fields,
     is_super_call,
     method_call,
     self_attr,
@@ -100,8 +102,9 @@ def _generic_origin(base: ast.expr) -> ast.expr:
 class ClassExtractor:
     """Facts of one class: its bases, and what `__init__`, `get_config`, `from_config`, `build` do."""
 
-    def __init__(self, scope: ModuleScope, node: ast.ClassDef) -> None:
+    def __init__(self, scope: ModuleScope, node: ast.ClassDef, fast: bool = True) -> None:
         self.m = scope
+        self.fast = fast
         self.node = node
         self.pos = scope.pos
 
@@ -199,45 +202,82 @@ class ClassExtractor:
     def _attribute_uses(self, facts: ClassFacts,
                         methods: Mapping[str, ast.FunctionDef | ast.AsyncFunctionDef]) -> None:
         """How each `self.attr` is used anywhere in the class (called, built, used as a tuple), in one
-        walk per method; a tuple use is reported on the statement that holds it."""
-        uses = facts.attr_uses
+        walk per method; a tuple use is reported on the statement that holds it, which only the
+        methods that have one are walked again to find (rare: the first walk keeps no statements)."""
         seen_tuple_uses: set[tuple[int, str]] = set()
         for fn in methods.values():
             self_name = self_name_of(fn)
-            stack: list[tuple[ast.AST, ast.AST | None]] = [(fn, None)]
-            while stack:
-                node, statement = stack.pop()
-                kind = node.__class__
-                if isinstance(node, ast.stmt):
-                    statement = node
-                if kind is ast.Call:
-                    func = node.func  # type: ignore[attr-defined]
-                    attr = self_attr(func, self_name)
-                    if attr:
-                        uses.setdefault(attr, set()).add("called")
-                    if func.__class__ is ast.Attribute:
-                        inner = self_attr(func.value, self_name)
-                        if inner:
-                            uses.setdefault(inner, set()).add(f".{func.attr}()")
-                elif kind is ast.Attribute:
-                    inner = self_attr(node.value, self_name)  # type: ignore[attr-defined]
-                    if inner:
-                        uses.setdefault(inner, set()).add(f".{node.attr}")  # type: ignore[attr-defined]
-                elif kind is ast.keyword and node.arg is None:  # type: ignore[attr-defined]
-                    inner = self_attr(node.value, self_name)  # type: ignore[attr-defined]
-                    if inner:
-                        uses.setdefault(inner, set()).add("**")  # spread into a call: `Conv(**self.opts)`
-                elif kind is ast.BinOp and node.op.__class__ is ast.Add and statement is not None:  # type: ignore[attr-defined]
-                    for attr in _tuple_concatenated(node, self_name):  # type: ignore[arg-type]
-                        if (id(statement), attr) not in seen_tuple_uses:
-                            seen_tuple_uses.add((id(statement), attr))
-                            facts.tuple_uses.append((attr, self.pos.span(statement)))
-                for name in node._fields:
-                    value = getattr(node, name, None)
-                    if value.__class__ is list:
-                        stack.extend((item, statement) for item in value if isinstance(item, AST))
-                    elif isinstance(value, AST):
-                        stack.append((value, statement))
+            if _attribute_uses_in(fn, self_name, facts.attr_uses) or not self.fast:
+                self._tuple_uses(fn, self_name, facts, seen_tuple_uses)
+
+    def _tuple_uses(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, self_name: str, facts: ClassFacts,
+                    seen: set[tuple[int, str]]) -> None:
+        """`self.x` concatenated with a tuple literal, each reported once per statement that holds it."""
+        table, stmt = CHILD_FIELDS, ast.stmt
+        stack: list[tuple[ast.AST, ast.AST]] = [(fn, fn)]
+        pop, push = stack.pop, stack.append
+        while stack:
+            node, statement = pop()
+            kind = node.__class__
+            if kind is ast.BinOp and node.op.__class__ is ast.Add:  # type: ignore[attr-defined]
+                for attr in _tuple_concatenated(node, self_name):  # type: ignore[arg-type]
+                    if (id(statement), attr) not in seen:
+                        seen.add((id(statement), attr))
+                        facts.tuple_uses.append((attr, self.pos.span(statement)))
+            elif isinstance(node, stmt):
+                statement = node
+            fields = table.get(kind)
+            for name in fields if fields is not None else child_fields(kind):
+                value = getattr(node, name, None)
+                if value.__class__ is list:
+                    for item in value:
+                        if isinstance(item, AST):
+                            push((item, statement))
+                elif isinstance(value, AST):
+                    push((value, statement))
+
+
+def _attribute_uses_in(fn: ast.FunctionDef | ast.AsyncFunctionDef, self_name: str,
+                       uses: dict[str, set[str]]) -> bool:
+    """Record how a method uses each `self.attr` (called, `.method()`, `.attr`, `**`) in one walk of
+    every node; True when it may concatenate one with a tuple (then `_tuple_uses` looks again)."""
+    table = CHILD_FIELDS
+    attribute, name_kind, call, keyword, binop, add = ast.Attribute, ast.Name, ast.Call, ast.keyword, ast.BinOp, ast.Add
+    tuples = False
+    stack: list[ast.AST] = [fn]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        kind = node.__class__
+        if kind is attribute:
+            inner = node.value  # type: ignore[attr-defined]
+            if inner.__class__ is attribute and inner.value.__class__ is name_kind and inner.value.id == self_name:
+                uses.setdefault(inner.attr, set()).add(f".{node.attr}")  # type: ignore[attr-defined]
+        elif kind is call:
+            func = node.func  # type: ignore[attr-defined]
+            attr = self_attr(func, self_name)
+            if attr:
+                uses.setdefault(attr, set()).add("called")
+            if func.__class__ is attribute:
+                inner_attr = self_attr(func.value, self_name)
+                if inner_attr:
+                    uses.setdefault(inner_attr, set()).add(f".{func.attr}()")
+        elif kind is keyword and node.arg is None:  # type: ignore[attr-defined]
+            inner_attr = self_attr(node.value, self_name)  # type: ignore[attr-defined]
+            if inner_attr:
+                uses.setdefault(inner_attr, set()).add("**")  # spread into a call: `Conv(**self.opts)`
+        elif kind is binop and not tuples and node.op.__class__ is add:  # type: ignore[attr-defined]
+            tuples = any(_tuple_concatenated(node, self_name))  # type: ignore[arg-type]
+        fields = table.get(kind)
+        for field in fields if fields is not None else child_fields(kind):
+            value = getattr(node, field, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, AST):
+                        push(item)
+            elif isinstance(value, AST):
+                push(value)
+    return tuples
 
 
 def _tuple_concatenated(node: ast.BinOp, self_name: str) -> Iterator[str]:

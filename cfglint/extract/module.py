@@ -7,8 +7,9 @@ with, then hands each class to `ClassExtractor` and each interesting call to `La
 from __future__ import annotations
 
 import ast
+from bisect import bisect_left
 
-from cfglint.extract._syntax import AST, Positions, always_exits, walk
+from cfglint.extract._syntax import AST, Positions, always_exits, child_fields, fast_path, use_fast_path, walk
 from cfglint.extract.classes import ClassExtractor, called_from_builders
 from cfglint.extract.imports import conditional_imports, keras_flavour
 from cfglint.extract.lambdas import LambdaSiteFinder
@@ -27,7 +28,9 @@ class ModuleExtractor:
         self.tree = tree
         self.source = source
         self.facts = ModuleFacts(path=path, module=module)
-        self.scope = ModuleScope(self.facts, Positions(source))
+        self.fast = fast_path()
+        use_fast_path(self.fast)
+        self.scope = ModuleScope(self.facts, Positions(source, self.fast))
         self.package = module.rpartition(".")[0] if not path.endswith("__init__.py") else module
         self.conditional_imports: set[int] = set()  # ids of imports in one branch of a keras switch
         self.keras_imports: list[KerasImport] = []
@@ -50,7 +53,7 @@ class ModuleExtractor:
             for arg in call.args if isinstance(arg, ast.Name)
         }
         for node in classes:
-            facts = ClassExtractor(self.scope, node).run()
+            facts = ClassExtractor(self.scope, node, self.fast).run()
             if node.name in registered_by_call:
                 facts.registered = True
             self.facts.classes.append(facts)
@@ -77,7 +80,12 @@ class ModuleExtractor:
         at (with their class and method). Expressions elsewhere are never visited: most of a tree."""
         classes: list[ast.ClassDef] = []
         calls: list[tuple[ast.Call, str | None, str | None]] = []
-        lines = _call_lines(self.source)
+        lines = sorted(_word_lines(self.source, CALL_WORDS))
+        # the fast path enters a function only if its lines hold an import, a class or such a call
+        # (lines are counted at "\n": a file with a lone "\r" break, which `ast` counts too, is walked whole)
+        lone_cr = "\r" in self.source and self.source.count("\r") != self.source.count("\r\n")
+        wanted = sorted(set(lines) | _word_lines(self.source, ("import", "class"))) \
+            if self.fast and not lone_cr else None
         stack: list[tuple[ast.AST, str | None, str | None]] = [(self.tree, None, None)]
         pop, push = stack.pop, stack.append
         module = self.facts.module
@@ -89,17 +97,20 @@ class ModuleExtractor:
                 cls, method = f"{module}.{node.name}", None  # type: ignore[attr-defined]
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 method = node.name if method is None else method  # type: ignore[attr-defined]
+                if wanted is not None and not _spans_any(node, wanted):  # type: ignore[arg-type]
+                    continue  # nothing in it is read: most of a module's statements
             elif kind is ast.Import or kind is ast.ImportFrom:
                 self._import(node)  # type: ignore[arg-type]
                 continue
-            for name in STATEMENT_FIELDS:
+            fields = _BLOCK_FIELDS.get(kind)
+            for name in fields if fields is not None else _block_fields(kind):
                 value = getattr(node, name, None)
                 if value.__class__ is list:
                     for item in value:
                         if isinstance(item, AST):
                             push((item, cls, method))
             if lines and isinstance(node, ast.stmt) and _spans_any(node, lines):
-                for name in node._fields:
+                for name in child_fields(kind):
                     if name in STATEMENT_FIELDS:
                         continue
                     value = getattr(node, name, None)
@@ -250,10 +261,13 @@ class ModuleExtractor:
                    and any((a.asname or a.name.split(".")[0]) == name for a in n.names) for n in nodes)
 
 
-def _call_lines(source: str) -> set[int]:
-    """Lines holding what `_interesting_call` looks for: keyword lambdas, `Lambda(`, registration."""
+CALL_WORDS = ("lambda", "Lambda", "register_keras_serializable")  # what `_interesting_call` looks for
+
+
+def _word_lines(source: str, words: tuple[str, ...]) -> set[int]:
+    """Lines holding one of the words (anywhere, in strings and comments too: a superset is safe)."""
     positions: list[int] = []
-    for word in ("lambda", "Lambda", "register_keras_serializable"):
+    for word in words:
         index = source.find(word)
         while index != -1:
             positions.append(index)
@@ -266,10 +280,20 @@ def _call_lines(source: str) -> set[int]:
     return lines
 
 
-def _spans_any(node: ast.stmt, lines: set[int]) -> bool:
+def _spans_any(node: ast.stmt, lines: list[int]) -> bool:
+    """Whether a statement's lines hold one of these (sorted) lines."""
     end = getattr(node, "end_lineno", None) or node.lineno
-    return any(node.lineno <= line <= end for line in lines) if end - node.lineno < len(lines) else \
-        any(line in lines for line in range(node.lineno, end + 1))
+    index = bisect_left(lines, node.lineno)
+    return index < len(lines) and lines[index] <= end
+
+
+_BLOCK_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _block_fields(kind: type) -> tuple[str, ...]:
+    """The STATEMENT_FIELDS a node class has (none for most statements): cached in _BLOCK_FIELDS."""
+    fields = _BLOCK_FIELDS[kind] = tuple(f for f in STATEMENT_FIELDS if f in kind._fields)  # type: ignore[attr-defined]
+    return fields
 
 
 def _interesting_call(call: ast.Call) -> bool:
