@@ -17,6 +17,7 @@ The one thing a decider cannot know is whether libcst's own parser accepts a fil
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import keyword
 import re
@@ -31,6 +32,7 @@ from cfglint.fixes.site import ClassSite, Skip, Unsure
 TextPlan = Callable[[str], str]  # one fix as text: the source before it, the source after it
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_CLASS_LINE = re.compile(r"^([ \t]*)class[ \t]+(\w+)", re.M)
 _COMMENT = re.compile(r"#[^\r\n]*")
 DECORATORS = {"classmethod", "staticmethod"}
 _TEXTS: dict[str, Text] = {}  # the last few texts parsed, by source
@@ -53,14 +55,66 @@ class Text:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        try:
-            self.tree = ast.parse(source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            raise Unsure("the text does not parse") from None
+        self._tree: ast.Module | None = None
         self.lines: list[str] = _LINES.findall(source)
         self.starts = [0]
         for line in self.lines:
             self.starts.append(self.starts[-1] + len(line))
+
+    @property
+    def tree(self) -> ast.Module:
+        """The whole text's `ast`, parsed on first use (`class_by_lines` usually makes it unneeded)."""
+        if self._tree is None:
+            try:
+                self._tree = ast.parse(self.source)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                raise Unsure("the text does not parse") from None
+        return self._tree
+
+    def class_by_lines(self, name: str, index: int, expected: int) -> ast.ClassDef | None:
+        """The `index`-th class `name` from its own lines, parsed alone (positions as in the whole text),
+        or None when that cannot be done with certainty (the full parse is then used).
+
+        Fixing a file with fifty classes re-reads the text after each fix; parsing one class instead of
+        the file each time is what keeps `[*]` cheap. Certainty: the lines that start `class NAME` must be
+        exactly the `expected` classes of that name the facts know (a line in a string would add one), and
+        every code line of the block must carry the class's indentation (no string or bracket continues
+        below it), and the block must parse as that one class."""
+        matches = [m for m in _CLASS_LINE.finditer(self.source) if m.group(2) == name]
+        if len(matches) != expected or index >= len(matches):
+            return None
+        match = matches[index]
+        indent = match.group(1)
+        first = bisect.bisect_right(self.starts, match.start()) - 1  # 0-based line of `class`
+        last = first
+        for number in range(first + 1, len(self.lines)):
+            stripped = self.lines[number].strip()
+            if not stripped or stripped.startswith("#"):
+                continue  # comments may sit at any indentation inside a class
+            if not self.lines[number].startswith(indent) or len(self.lines[number]) - len(
+                    self.lines[number].lstrip(" \t")) <= len(indent):
+                break
+            last = number
+        block = self.lines[first:last + 1]
+        if any(line.strip() and not line.strip().startswith("#") and not line.startswith(indent) for line in block):
+            return None
+        try:
+            tree = ast.parse("".join(line[len(indent):] if line.startswith(indent) else line.lstrip(" \t")
+                                     for line in block))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        if len(tree.body) != 1 or not isinstance(tree.body[0], ast.ClassDef) or tree.body[0].name != name:
+            return None
+        node = tree.body[0]
+        ast.increment_lineno(node, first)
+        width = len(indent.encode("utf-8"))
+        if width:
+            for sub in ast.walk(node):
+                for field in ("col_offset", "end_col_offset"):
+                    value = getattr(sub, field, None)
+                    if value is not None:
+                        setattr(sub, field, value + width)
+        return node
 
     def offset(self, line: int, column: int) -> int:
         """The index in `source` of an `ast` position (its column counts UTF-8 bytes)."""
@@ -101,9 +155,14 @@ class Text:
 
 
 # ------------------------------------------------------------------------------------ locating
-def find_class(text: Text, name: str, index: int) -> ast.ClassDef:
+def find_class(text: Text, name: str, index: int, expected: int | None = None) -> ast.ClassDef:
     """The `index`-th class named `name` in source order (`cfglint.fixes._cst.find_class`). Classes are
-    statements, so only statement lists are walked, never expressions (a large file has many)."""
+    statements, so only statement lists are walked, never expressions (a large file has many). With
+    `expected` (how many classes of that name the text has), the class alone is parsed when it can be."""
+    if expected is not None:
+        alone = text.class_by_lines(name, index, expected)
+        if alone is not None:
+            return alone
     found: list[ast.ClassDef] = []
     stack: list[ast.stmt] = list(reversed(text.tree.body))
     while stack:
@@ -114,6 +173,11 @@ def find_class(text: Text, name: str, index: int) -> ast.ClassDef:
     if index >= len(found):
         raise Skip(f"class `{name}` not found")
     return found[index]
+
+
+def same_name(site: ClassSite) -> int:
+    """How many classes of the site's name its source has (every fix keeps that number)."""
+    return sum(1 for node in site.analysis.classes if node.name == site.name)
 
 
 def _inner_statements(node: ast.stmt) -> list[ast.stmt]:
@@ -224,17 +288,18 @@ def append_method(text: Text, cls: ast.ClassDef, method: list[str]) -> str:
 # ------------------------------------------------------------------------------------ CFG101/102/303
 def decide_missing_key(finding: Finding, site: ClassSite) -> TextPlan:
     pairs = missing_key_pairs(finding, site)
-    return lambda source: add_keys(text_of(source), site.name, site.index, pairs)
+    return lambda source: add_keys(text_of(source), site.name, site.index, pairs, same_name(site))
 
 
 def decide_model_config(finding: Finding, site: ClassSite) -> TextPlan:
     pairs = model_config_pairs(finding, site)
-    return lambda source: add_keys(text_of(source), site.name, site.index, pairs)
+    return lambda source: add_keys(text_of(source), site.name, site.index, pairs, same_name(site))
 
 
-def add_keys(text: Text, name: str, index: int, pairs: list[tuple[str, str]]) -> str:
+def add_keys(text: Text, name: str, index: int, pairs: list[tuple[str, str]], expected: int | None = None
+             ) -> str:
     """`cfglint.fixes.config_keys.add_keys` as text."""
-    cls = find_class(text, name, index)
+    cls = find_class(text, name, index, expected)
     fn = find_method(text, cls, "get_config")
     if fn is None:
         entries = ", ".join(f'"{key}": self.{attr}' for key, attr in pairs)
@@ -360,7 +425,7 @@ def decide_from_config(finding: Finding, site: ClassSite) -> TextPlan:
 
     def apply(source: str) -> str:
         text = text_of(source)
-        fn = find_method(text, find_class(text, site.name, site.index), "from_config")
+        fn = find_method(text, find_class(text, site.name, site.index, same_name(site)), "from_config")
         if fn is None:
             raise Skip("`from_config` not found")
         if any(_decorator_name(d) in DECORATORS for d in fn.decorator_list):
@@ -388,7 +453,7 @@ def decide_accept(finding: Finding, site: ClassSite) -> TextPlan:
 
     def apply(source: str) -> str:
         text = text_of(source)
-        fn = _init(text, find_class(text, site.name, site.index))
+        fn = _init(text, find_class(text, site.name, site.index, same_name(site)))
         if _uses_name(text, fn, KWARGS):
             raise Skip(f"the name `{KWARGS}` is already used in `__init__`")
         edits = _forward(text, fn, KWARGS)
@@ -405,7 +470,7 @@ def decide_forward(finding: Finding, site: ClassSite) -> TextPlan:
 
     def apply(source: str) -> str:
         text = text_of(source)
-        fn = _init(text, find_class(text, site.name, site.index))
+        fn = _init(text, find_class(text, site.name, site.index, same_name(site)))
         return apply_edits(text, _forward(text, fn, name))
 
     return apply
@@ -536,7 +601,7 @@ def decide_serialize(finding: Finding, site: ClassSite) -> TextPlan:
 
     def apply(source: str) -> str:
         text = text_of(source)
-        fn = find_method(text, find_class(text, site.name, site.index), "get_config")
+        fn = find_method(text, find_class(text, site.name, site.index, same_name(site)), "get_config")
         if fn is None:
             raise Skip("`get_config` not found")
         values = _values_of(text, fn, key)
@@ -610,7 +675,7 @@ def decide_merge_super(finding: Finding, site: ClassSite) -> TextPlan:
 
     def apply(source: str) -> str:
         text = text_of(source)
-        fn = find_method(text, find_class(text, site.name, site.index), "get_config")
+        fn = find_method(text, find_class(text, site.name, site.index, same_name(site)), "get_config")
         if fn is None:
             raise Skip("`get_config` not found")
         return replace_spans(text, _merge_super(text, fn))
