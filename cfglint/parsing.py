@@ -19,7 +19,13 @@ class ParseFailure(Exception):
 
 
 def parse_module(source: str, path: str, module: str) -> ModuleFacts:
-    """Parse and extract one module, turning every way that can fail into a `ParseFailure`.
+    """Parse and extract one module, turning every way that can fail into a `ParseFailure`."""
+    return parse_with_tree(source, path, module)[1]
+
+
+def parse_with_tree(source: str, path: str, module: str) -> tuple[ast.Module, ModuleFacts]:
+    """`parse_module`, and the syntax tree the facts were read from (the fixes locate their targets in
+    it; the extraction only reads it).
 
     The cyclic garbage collector is paused meanwhile: a syntax tree is millions of young objects in a
     large file, none of them cyclic garbage, and collecting over them doubled the time."""
@@ -32,7 +38,7 @@ def parse_module(source: str, path: str, module: str) -> ModuleFacts:
             gc.enable()
 
 
-def _parse_module(source: str, path: str, module: str) -> ModuleFacts:
+def _parse_module(source: str, path: str, module: str) -> tuple[ast.Module, ModuleFacts]:
     try:
         tree = ast.parse(source, filename=path)
     except SyntaxError as exc:
@@ -46,7 +52,7 @@ def _parse_module(source: str, path: str, module: str) -> ModuleFacts:
     except RecursionError:
         raise ParseFailure("cannot be analysed: the code is nested too deeply") from None
     facts.noqa = parse_noqa(source)
-    return facts
+    return tree, facts
 
 
 def _reason(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from cfglint.facts import ClassFacts, InitFacts, ModuleFacts
 from cfglint.finding import Finding
 from cfglint.fixes.safety import Check, Project, Recheck, inherited_config_problem, local_project
-from cfglint.parsing import ParseFailure, parse_module
+from cfglint.parsing import ParseFailure, parse_with_tree
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -141,8 +141,7 @@ class ClassSite:
 
 def analyse(source: str, path: str, check: Check | None = None) -> Analysis:
     try:
-        facts = parse_module(source, path or "<fix>", MODULE)
-        tree = ast.parse(source)
+        tree, facts = parse_with_tree(source, path or "<fix>", MODULE)
     except (ParseFailure, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise Skip(f"the source does not parse ({getattr(exc, 'message', exc)})") from None
     depth, nodes = rewrite_size(tree)
