@@ -211,8 +211,9 @@ class Checker:
             report.findings.extend(self._parse_error(str(path), reason, 1, 1))
 
     def _pool_map(self, function: Callable[[Job], Result], items: list[Job], *, minimum: int,
-                  chunksize: int = 0) -> list[Result]:
-        """`map` in `jobs` processes when there is enough work to pay for them, else in this one."""
+                  chunksize: int = 0, speculate: Speculation | None = None) -> list[Result]:
+        """`map` in `jobs` processes when there is enough work to pay for them, else in this one.
+        A pool started here with `speculate` parses, while reading, the files sure to be parsed."""
         if self.jobs < 2 or len(items) < max(minimum, 2 * self.jobs):
             return [function(item) for item in items]
         if self._pool is None:
@@ -221,7 +222,8 @@ class Checker:
 
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
+                                             initializer=_start_worker, initargs=(speculate,))
         return list(self._pool.map(function, items, chunksize=chunksize or max(1, len(items) // (self.jobs * 8))))
 
     def close(self) -> None:
@@ -236,9 +238,9 @@ class Checker:
         report = Report(files_checked=len(found.files))
         explicit = {os.path.normpath(p) for p in paths if os.path.isfile(p)}
         entries: dict[Path, FileEntry] = {}
-        missing = [(str(path), module_name(path)[0], self.max_file_size) for path, (key, stat)
+        missing = [(str(path), module_name(path)[0], self.max_file_size, stat[2] if stat else 0) for path, (key, stat)
                    in zip(found.files, stats, strict=True) if stat is None or self.cache.by_stat(key, stat) is None]
-        fresh = dict(zip((m[0] for m in missing), self._pool_map(read_entry, missing, minimum=64), strict=True))
+        fresh = self._read_missing(missing, found)
         for path, (_, stat) in zip(found.files, stats, strict=True):
             entry = self._entry(path, stat, report, fresh.get(str(path)))
             if entry is None:
@@ -280,6 +282,20 @@ class Checker:
                 break
             known |= names
         return report, checked
+
+    def _read_missing(self, missing: list[tuple[str, str, int, int]], found: Discovery
+                      ) -> dict[str, tuple[FileEntry | None, str | None]]:
+        """Read the files the cache cannot vouch for (in `jobs` processes when there are many). The
+        worker processes also parse, from the bytes they just read, every file that the first round
+        of the prefilter parses whatever the other files say, so that round needs no second read
+        and the workers never wait for the whole tree to be read: largest first, in small chunks."""
+        jobs = [job[:3] for job in sorted(missing, key=lambda job: -job[3])] if self.jobs > 1 else \
+            [job[:3] for job in missing]
+        speculate = None if self.parse_all else \
+            (frozenset(self._project_modules(found.files)), frozenset(module_name(p)[0] for p in found.files))
+        results = self._pool_map(read_entry, jobs, minimum=64, chunksize=max(1, min(8, len(jobs) // (self.jobs * 16))),
+                                 speculate=speculate)
+        return dict(zip((job[0] for job in jobs), results, strict=True))
 
     def _parse_batch(self, batch: list[tuple[Path, FileEntry]], report: Report) -> dict[Path, FileEntry]:
         """Parse the entries that have no facts yet, in `jobs` processes when there are many. Returns
@@ -525,9 +541,20 @@ def _entry_from_bytes(data: bytes, stat: StatKey, path: str, module: str) -> Fil
         return FileEntry(stat, content, module, error=(exc.reason, exc.line, exc.column))
 
 
+Speculation = tuple[frozenset[str], frozenset[str]]  # the prefilter's project modules and walked modules
+_speculation: Speculation | None = None  # set in worker processes only
+
+
+def _start_worker(speculate: Speculation | None) -> None:
+    """Runs first in each worker process: what its `read_entry` may parse at once."""
+    global _speculation
+    _speculation = speculate
+
+
 def read_entry(job: tuple[str, str, int]) -> tuple[FileEntry | None, str | None]:
     """Read one file and take its prefilter signature (in a worker process when `--jobs` > 1).
-    None and the reason when it cannot be read: nothing about such a file is cached."""
+    None and the reason when it cannot be read: nothing about such a file is cached. In a worker,
+    a file that the prefilter's first round is sure to parse is parsed at once (see `_read_missing`)."""
     path, module, limit = job
     try:
         data, stat = _read_bytes(path, limit)
@@ -535,7 +562,23 @@ def read_entry(job: tuple[str, str, int]) -> tuple[FileEntry | None, str | None]
         return None, read_error(exc)
     except Refused as refused:
         return None, str(refused)
-    return _entry_from_bytes(data, stat, path, module), None
+    content = digest(data)
+    try:
+        text = decode_source(data, path)
+    except SourceError as exc:
+        return FileEntry(stat, content, module, error=(exc.reason, exc.line, exc.column)), None
+    entry = FileEntry(stat, content, module, signature(text))
+    if _speculation is not None and entry.signature is not None and worth_parsing(entry.signature, (), *_speculation):
+        entry.facts, entry.error = _facts_of(text, path, module)
+    return entry, None
+
+
+def _facts_of(text: str, path: str, module: str) -> tuple[ModuleFacts | None, tuple[str, int, int] | None]:
+    """The facts of a decoded source, or its CFG001 error."""
+    try:
+        return parse_module(text, path, module), None
+    except ParseFailure as failure:
+        return None, (failure.message, failure.line, failure.column)
 
 
 @dataclass
