@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import os
 import stat as stat_module
-import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from cfglint import __version__
 from cfglint.cache import UNTRUSTED, FileEntry, Inputs, ResultCache, Snapshot, StatKey, digest, run_key, stat_key
+from cfglint.cache import facts_json as cache_json
 from cfglint.config import DEFAULT_MAX_FILE_SIZE, RuleSelection, Settings
 from cfglint.context import ClassContext, ModuleContext
 from cfglint.discovery import Discovery, discover
@@ -81,7 +81,7 @@ class Checker:
         self.inputs: Inputs | None = None
         self.respect_gitignore = True  # skip what Git ignores when walking folders (`--no-respect-gitignore`)
         roots = [settings.root, settings.root / "src"]
-        self.index = ProjectIndex(_loader(self), roots)
+        self.index = ProjectIndex(self._load_for_index, roots)
 
     # ------------------------------------------------------------------ entry points
     def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
@@ -180,8 +180,7 @@ class Checker:
         return (tuple(fingerprint), tuple(cli.select or ()), tuple(cli.ignore or ()),
                 tuple(cli.extend_select or ()), cli.target)
 
-    def _entry(self, path: Path, stat: StatKey | None, report: Report,
-               fresh: tuple[FileEntry | None, str | None] | None = None) -> FileEntry | None:
+    def _entry(self, path: Path, stat: StatKey | None, report: Report, fresh: Read | None = None) -> FileEntry | None:
         """The cached entry of a file when its stat (or, failing that, its bytes) are unchanged; else a
         fresh one (read, decoded, its prefilter signature taken). None when it cannot be read.
         `fresh` is a `read_entry` result already computed in a worker process."""
@@ -191,14 +190,14 @@ class Checker:
             entry = self.cache.by_stat(key, stat)
             if entry is not None and entry.module == dotted:
                 return entry
-        new, error = fresh if fresh is not None else read_entry((str(path), dotted, self.max_file_size))
+        new, error, facts = fresh if fresh is not None else read_entry((str(path), dotted, self.max_file_size))
         if new is None:
             self._unreadable(path, error or "cannot be read", report)
             return None
         cached = self.cache.by_digest(key, new.stat, new.digest)
         if cached is not None and cached.module == dotted:
             return cached
-        self.cache.put(key, new)
+        self.cache.put(key, new, facts)
         return new
 
     def _unreadable(self, path: Path, reason: str, report: Report) -> None:
@@ -224,7 +223,7 @@ class Checker:
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
-                                             initializer=_start_worker, initargs=(speculate,))
+                                             initializer=_start_worker, initargs=(speculate, self.cache.enabled))
         return list(self._pool.map(function, items, chunksize=chunksize or max(1, len(items) // (self.jobs * 8))))
 
     def close(self) -> None:
@@ -284,8 +283,7 @@ class Checker:
             known |= names
         return report, checked
 
-    def _read_missing(self, missing: list[tuple[str, str, int, int]], found: Discovery
-                      ) -> dict[str, tuple[FileEntry | None, str | None]]:
+    def _read_missing(self, missing: list[tuple[str, str, int, int]], found: Discovery) -> dict[str, Read]:
         """Read the files the cache cannot vouch for (in `jobs` processes when there are many). The
         worker processes also parse, from the bytes they just read, every file that the first round
         of the prefilter parses whatever the other files say, so that round needs no second read
@@ -325,10 +323,12 @@ class Checker:
             self._unreadable(path, parsed.unreadable, report if report is not None else Report())
         elif parsed.replaced is not None:
             self._unstable = True
-            self.cache.put(_key(path), parsed.replaced)
+            self.cache.put(_key(path), parsed.replaced, parsed.facts_json)
             current[path] = parsed.replaced
         else:
             entry.facts, entry.error = parsed.facts, parsed.error
+            if parsed.facts_json is not None:
+                self.cache.put(_key(path), entry, parsed.facts_json)
 
     def _project_modules(self, files: Iterable[Path]) -> set[str]:
         """Top-level module names that belong to the project: imports of them may name its bases."""
@@ -406,16 +406,7 @@ class Checker:
         yield Finding(path, span, PARSE_ERROR.code, PARSE_ERROR.name, message, severity)
 
 
-def _loader(checker: Checker) -> Callable[[Path], ModuleFacts | None]:
-    """`checker._load_for_index` without a reference cycle between the checker and its index: the
-    facts they hold are freed when the checker goes, without waiting for the cyclic collector, which
-    never sees them (`_collector_paused`)."""
-    reference = weakref.ref(checker)
-
-    def load(path: Path) -> ModuleFacts | None:
-        alive = reference()
-        return alive._load_for_index(path) if alive is not None else None
-    return load
+FREEZE_AFTER = 100_000
 
 
 @contextmanager
@@ -424,16 +415,21 @@ def _collector_paused() -> Iterator[None]:
     that live until the end of the run and hold no cycles, which every full collection would walk
     again. Unpickling the facts sent back by worker processes took 15 times longer with it on.
 
-    What survives the pause is then moved out of the collector's sight (`gc.freeze`): otherwise the
-    first collection after it walks every one of those objects at once (0.2 s on a large tree).
-    Frozen objects are still freed when no longer referenced."""
+    After a large run, what survives the pause is moved out of the collector's sight (`gc.freeze`):
+    otherwise the first collection after it walks every one of those objects at once (0.2 s on a
+    large tree). Frozen objects are still freed by reference counting; what an earlier run left frozen
+    (a checker and its index refer to each other) is collected when the next run starts."""
     enabled = gc.isenabled()
+    if enabled and gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
-            gc.freeze()
+            if gc.get_count()[0] >= FREEZE_AFTER:  # objects allocated (and not freed) during the pause
+                gc.freeze()
             gc.enable()
 
 
@@ -560,16 +556,19 @@ def _entry_from_bytes(data: bytes, stat: StatKey, path: str, module: str) -> Fil
 
 
 Speculation = tuple[frozenset[str], frozenset[str]]  # the prefilter's project modules and walked modules
+Read = tuple[FileEntry | None, str | None, str | None]  # entry, or why it cannot be read; its facts as JSON
 _speculation: Speculation | None = None  # set in worker processes only
+_encode_facts = False  # in worker processes of a run with a cache
 
 
-def _start_worker(speculate: Speculation | None) -> None:
-    """Runs first in each worker process: what its `read_entry` may parse at once."""
-    global _speculation
-    _speculation = speculate
+def _start_worker(speculate: Speculation | None, encode_facts: bool) -> None:
+    """Runs first in each worker process: what its `read_entry` may parse at once, and whether the
+    facts it sends back go with their encoding for the cache (the parent then saves without encoding)."""
+    global _speculation, _encode_facts
+    _speculation, _encode_facts = speculate, encode_facts
 
 
-def read_entry(job: tuple[str, str, int]) -> tuple[FileEntry | None, str | None]:
+def read_entry(job: tuple[str, str, int]) -> Read:
     """Read one file and take its prefilter signature (in a worker process when `--jobs` > 1).
     None and the reason when it cannot be read: nothing about such a file is cached. In a worker,
     a file that the prefilter's first round is sure to parse is parsed at once (see `_read_missing`)."""
@@ -577,18 +576,19 @@ def read_entry(job: tuple[str, str, int]) -> tuple[FileEntry | None, str | None]
     try:
         data, stat = _read_bytes(path, limit)
     except OSError as exc:
-        return None, read_error(exc)
+        return None, read_error(exc), None
     except Refused as refused:
-        return None, str(refused)
+        return None, str(refused), None
     content = digest(data)
     try:
         text = decode_source(data, path)
     except SourceError as exc:
-        return FileEntry(stat, content, module, error=(exc.reason, exc.line, exc.column)), None
+        return FileEntry(stat, content, module, error=(exc.reason, exc.line, exc.column)), None, None
     entry = FileEntry(stat, content, module, signature(text))
     if _speculation is not None and entry.signature is not None and worth_parsing(entry.signature, (), *_speculation):
         entry.facts, entry.error = _facts_of(text, path, module)
-    return entry, None
+        return entry, None, cache_json(entry.facts) if _encode_facts else None
+    return entry, None, None
 
 
 def _facts_of(text: str, path: str, module: str) -> tuple[ModuleFacts | None, tuple[str, int, int] | None]:
@@ -609,6 +609,7 @@ class Parsed:
     error: tuple[str, int, int] | None = None
     replaced: FileEntry | None = None
     unreadable: str | None = None
+    facts_json: str | None = None  # the facts as the cache writes them (worker processes of a cached run)
 
 
 def parse_file(job: tuple[str, str, bytes | None, int]) -> Parsed:
@@ -637,4 +638,6 @@ def parse_file(job: tuple[str, str, bytes | None, int]) -> Parsed:
         outcome.error = (failure.message, failure.line, failure.column)
     if outcome.replaced is not None:
         outcome.replaced.facts, outcome.replaced.error = outcome.facts, outcome.error
+    if _encode_facts:
+        outcome.facts_json = cache_json(outcome.facts)
     return outcome

@@ -5,15 +5,23 @@ neither stays on nor keeps a finished checker's facts alive."""
 from __future__ import annotations
 
 import gc
+import json
+import os
 import textwrap
+import time
 import weakref
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import cfglint.engine
+import cfglint.plaindata
+from cfglint.cache import ENTRIES_FILE, ResultCache
+from cfglint.cache import __version__ as VERSION
 from cfglint.config import load_settings
 from cfglint.engine import Checker
+from cfglint.facts import ModuleFacts
 from cfglint.finding import Finding
 from cfglint.rules import ALL_RULES
 
@@ -77,6 +85,9 @@ def chain(tmp_path: Path) -> Path:
     (package / "notes.py").write_text("VALUE = 1\n")
     for n in range(LEAVES):
         (package / f"leaf{n}.py").write_text(textwrap.dedent(LEAF.format(n=n)))
+    an_hour_ago = time.time() - 3600  # not "racy": the cache keeps the files' stats (see `_distrust_recent`)
+    for path in package.iterdir():
+        os.utime(path, (an_hour_ago, an_hour_ago))
     return tmp_path
 
 
@@ -130,14 +141,43 @@ def test_first_round_parsed_while_reading(chain: Path, monkeypatch: pytest.Monke
     assert read["broken.py"] is not None and read["broken.py"].error is not None
 
 
-def test_collector_restored_and_facts_freed(chain: Path) -> None:
+def test_collector_restored_and_facts_freed(chain: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a large run froze out of the collector's sight is collected when the next one starts."""
+    monkeypatch.setattr(cfglint.engine, "FREEZE_AFTER", 0)  # this tree counts as large
     assert gc.isenabled()
     _, checker = check(chain, 1)
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() > 0
     facts = weakref.ref(checker.index.modules["pkg.base"])
-    gc.disable()
-    try:
-        del checker
-        assert facts() is None  # freed by reference counting alone: no cycle holds the facts
-    finally:
-        gc.enable()
+    del checker
+    gc.collect()
+    assert facts() is not None  # frozen: a checker and its index refer to each other
+    check(chain, 1)
+    assert facts() is None
+    gc.unfreeze()
+
+
+def test_cache_written_by_workers_same_as_in_process(chain: Path, tmp_path: Path, pools: list[int],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker processes send the facts' encoding with them; the entries file is the one a
+    `--jobs 1` run writes, and reading it back gives the same findings."""
+    settings = load_settings(chain, known_codes=ALL_RULES)
+    written = {}
+    encoded = {1: 0, 2: 0}
+    real_encode = cfglint.plaindata.encode
+
+    def counting(value: Any) -> Any:
+        if isinstance(value, ModuleFacts):
+            encoded[jobs] += 1
+        return real_encode(value)
+
+    monkeypatch.setattr(cfglint.plaindata, "encode", counting)  # (its recursive calls)
+    for jobs in (1, 2):
+        folder = tmp_path / f"cache{jobs}"
+        cold = Checker(settings, jobs=jobs, cache=ResultCache(folder)).check_paths([str(chain)]).findings
+        written[jobs] = json.loads((folder / VERSION / ENTRIES_FILE).read_text(encoding="utf-8"))
+        warm = Checker(settings, jobs=jobs, cache=ResultCache(folder)).check_paths([str(chain)]).findings
+        assert cold == warm == check(chain, 1)[0]
+    assert pools == [2]  # the warm runs read nothing
+    assert written[1] == written[2]
+    assert sum(entry[4] is not None for entry in written[2]["items"].values()) == LEAVES + 2  # base, core, leaves
+    assert encoded == {1: LEAVES + 2, 2: 1}  # facts encoded in this process (core.py: a round of one file)
