@@ -73,6 +73,7 @@ class Checker:
         self._pool: ProcessPoolExecutor | None = None  # worker processes, started on first use, kept for the run
         self._parsed: dict[str, ModuleFacts | None] = {}
         self._consulted: dict[str, StatKey] = {}  # files read only to resolve base classes
+        self._module_names: dict[Path, tuple[str, Path]] = {}  # of the files of the current run
         self._unstable = False  # a file changed or could not be read during the run
         self.metadata = ProjectMetadata()  # what each project declares about its Keras (`auto`)
         self.discovered: list[Path] = []  # the files of the last `check_paths`
@@ -85,12 +86,13 @@ class Checker:
 
     # ------------------------------------------------------------------ entry points
     def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
+        self._module_names.clear()
         found = discover(paths, self.settings, force_exclude=force_exclude,
                          respect_gitignore=self.respect_gitignore)
         self.discovered = found.files
         stats = _stats(found.files)
         key = run_key(__version__, sorted(paths), force_exclude, self._settings_fingerprint(found.files),
-                      _modules(found.files))
+                      tuple(self._module_name(path)[0] for path in found.files))
         snapshot = self.cache.snapshot(key)
         if snapshot is not None and _unchanged(snapshot, stats):
             report = Report(list(snapshot.findings), snapshot.files_checked)  # nothing changed: no source read
@@ -114,6 +116,7 @@ class Checker:
 
     def parse_paths(self, paths: list[str], *, force_exclude: bool = False) -> tuple[Report, list[ModuleFacts]]:
         """Discover and parse the files that may hold Keras classes (also used by `verify`)."""
+        self._module_names.clear()
         found = discover(paths, self.settings, force_exclude=force_exclude,
                          respect_gitignore=self.respect_gitignore)
         with _collector_paused():
@@ -185,7 +188,7 @@ class Checker:
         fresh one (read, decoded, its prefilter signature taken). None when it cannot be read.
         `fresh` is a `read_entry` result already computed in a worker process."""
         key = _key(path)
-        dotted = module_name(path)[0]
+        dotted = self._module_name(path)[0]
         if stat is not None:
             entry = self.cache.by_stat(key, stat)
             if entry is not None and entry.module == dotted:
@@ -238,8 +241,9 @@ class Checker:
         report = Report(files_checked=len(found.files))
         explicit = {os.path.normpath(p) for p in paths if os.path.isfile(p)}
         entries: dict[Path, FileEntry] = {}
-        missing = [(str(path), module_name(path)[0], self.max_file_size, stat[2] if stat else 0) for path, (key, stat)
-                   in zip(found.files, stats, strict=True) if stat is None or self.cache.by_stat(key, stat) is None]
+        missing = [(str(path), self._module_name(path)[0], self.max_file_size, stat[2] if stat else 0)
+                   for path, (key, stat) in zip(found.files, stats, strict=True)
+                   if stat is None or self.cache.by_stat(key, stat) is None]
         fresh = self._read_missing(missing, found)
         for path, (_, stat) in zip(found.files, stats, strict=True):
             entry = self._entry(path, stat, report, fresh.get(str(path)))
@@ -274,7 +278,7 @@ class Checker:
                 elif entry.facts is not None:
                     facts = entry.facts if entry.facts.path == str(path) else replace(entry.facts, path=str(path))
                     self._parsed[_key(path)] = facts
-                    self.index.add(facts, module_name(path)[1])
+                    self.index.add(facts, self._module_name(path)[1])
                     checked.append(facts)
             names = {cls.name for facts in checked for cls, _ in self.index.keras_classes(facts)}
             names |= reexported_names((e.signature for e in entries.values() if e.signature), names)
@@ -291,7 +295,7 @@ class Checker:
         jobs = [job[:3] for job in sorted(missing, key=lambda job: -job[3])] if self.jobs > 1 else \
             [job[:3] for job in missing]
         speculate = None if self.parse_all else \
-            (frozenset(self._project_modules(found.files)), frozenset(module_name(p)[0] for p in found.files))
+            (frozenset(self._project_modules(found.files)), frozenset(self._module_name(p)[0] for p in found.files))
         results = self._pool_map(read_entry, jobs, minimum=64, chunksize=max(1, min(8, len(jobs) // (self.jobs * 16))),
                                  speculate=speculate)
         return dict(zip((job[0] for job in jobs), results, strict=True))
@@ -329,6 +333,14 @@ class Checker:
             entry.facts, entry.error = parsed.facts, parsed.error
             if parsed.facts_json is not None:
                 self.cache.put(_key(path), entry, parsed.facts_json)
+
+    def _module_name(self, path: Path) -> tuple[str, Path]:
+        """`module_name`, once per file and run (each file's name is asked for five times). The key
+        of a run's snapshot holds these names: adding an `__init__.py` above a file changes them."""
+        known = self._module_names.get(path)
+        if known is None:
+            known = self._module_names[path] = module_name(path)
+        return known
 
     def _project_modules(self, files: Iterable[Path]) -> set[str]:
         """Top-level module names that belong to the project: imports of them may name its bases."""
@@ -487,11 +499,6 @@ def _stats(files: list[Path]) -> list[tuple[str, StatKey | None]]:
         except OSError:
             result.append((_key(path), None))
     return result
-
-
-def _modules(files: list[Path]) -> tuple[str, ...]:
-    """Each file's module name: adding an `__init__.py` anywhere above a file changes it."""
-    return tuple(module_name(path)[0] for path in files)
 
 
 def _unchanged(snapshot: Snapshot, stats: list[tuple[str, StatKey | None]]) -> bool:
