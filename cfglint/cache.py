@@ -24,6 +24,7 @@ restore, so an edit that keeps size and mtime is still seen.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -80,6 +81,28 @@ class Snapshot:
     files: tuple[tuple[str, StatKey | None], ...]  # every file read or consulted, with its stat
     findings: list[Finding] = field(default_factory=list)
     files_checked: int = 0
+
+
+class Encoded(str):
+    """An entry already written as JSON text (its facts encoded by a worker process that parsed
+    them): spliced into the entries file as it is, so the end of a parallel run encodes nothing."""
+
+
+def facts_json(facts: ModuleFacts | None) -> str | None:
+    """The facts as JSON text, to be spliced into their entry by `ResultCache.put`; None when they
+    cannot be written (they are then encoded again, and fail the same way, when the cache is saved)."""
+    try:
+        return json.dumps(encode(facts), separators=(",", ":"), allow_nan=False)
+    except (PlainDataError, ValueError, RecursionError):
+        return None
+
+
+def _entry_json(entry: FileEntry, facts: str) -> Encoded:
+    """`entry` as `encode` and `json` write it, with `facts` already written."""
+    parts = [facts if f.name == "facts" else json.dumps(encode(getattr(entry, f.name)), separators=(",", ":"),
+                                                        allow_nan=False)
+             for f in dataclasses.fields(FileEntry)]
+    return Encoded(f"[{','.join(parts)}]")
 
 
 _decode_entry: Callable[[Any], FileEntry] = decoder(FileEntry)
@@ -176,9 +199,13 @@ class ResultCache:
             return entry
         return None
 
-    def put(self, key: str, entry: FileEntry) -> None:
+    def put(self, key: str, entry: FileEntry, facts: str | None = None) -> None:
+        """Keep `entry`; `facts` is its facts (or their absence) already written as JSON (`facts_json`)."""
         self._entries[key] = entry
         self._as_read.pop(key, None)
+        if facts is not None and self.directory is not None:
+            with contextlib.suppress(PlainDataError, ValueError, RecursionError):
+                self._as_read[key] = (_entry_json(entry, facts), _shape(entry))
         self._raw().pop(key, None)
         self._used.add(key)
         self._dirty = True
@@ -230,7 +257,15 @@ class ResultCache:
             pass  # a read-only checkout still gets its findings, just no cache
 
     def _write(self, path: Path, items: dict[str, Any]) -> None:
-        _write(path, {"format": FORMAT, "code": self.code_digest, "items": items})
+        document = {"format": FORMAT, "code": self.code_digest, "items": items}
+        if not any(type(value) is Encoded for value in items.values()):
+            _write(path, document)
+            return
+        compact = functools.partial(json.dumps, separators=(",", ":"), allow_nan=False)
+        head = compact({"format": FORMAT, "code": self.code_digest})[:-1]  # the same text as `json.dumps`
+        body = ",".join(f"{compact(key)}:{value if type(value) is Encoded else compact(value)}"
+                        for key, value in items.items())
+        _write_text(path, f'{head},"items":{{{body}}}}}')
 
     # ------------------------------------------------------------------ fix plans
     def plan(self, key: str) -> Any:
@@ -283,11 +318,14 @@ def _distrust_recent(entries: dict[str, FileEntry], snapshots: dict[str, Snapsho
 
 def _write(path: Path, document: dict[str, Any]) -> None:
     """Atomically: a temporary file in the same directory, then a rename."""
+    _write_text(path, json.dumps(document, separators=(",", ":"), allow_nan=False))  # (`dump` would not use C)
+
+
+def _write_text(path: Path, text: str) -> None:
     import tempfile  # only when writing: it is a slow import for the one-file path
 
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:
-        text = json.dumps(document, separators=(",", ":"), allow_nan=False)  # (`dump` would not use C)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(temp, path)

@@ -6,15 +6,18 @@ named on the command line or pulled in because a checked class derives from a cl
 
 from __future__ import annotations
 
+import gc
 import os
 import stat as stat_module
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from cfglint import __version__
 from cfglint.cache import UNTRUSTED, FileEntry, Inputs, ResultCache, Snapshot, StatKey, digest, run_key, stat_key
+from cfglint.cache import facts_json as cache_json
 from cfglint.config import DEFAULT_MAX_FILE_SIZE, RuleSelection, Settings
 from cfglint.context import ClassContext, ModuleContext
 from cfglint.discovery import Discovery, discover
@@ -70,6 +73,7 @@ class Checker:
         self._pool: ProcessPoolExecutor | None = None  # worker processes, started on first use, kept for the run
         self._parsed: dict[str, ModuleFacts | None] = {}
         self._consulted: dict[str, StatKey] = {}  # files read only to resolve base classes
+        self._module_names: dict[Path, tuple[str, Path]] = {}  # of the files of the current run
         self._unstable = False  # a file changed or could not be read during the run
         self.metadata = ProjectMetadata()  # what each project declares about its Keras (`auto`)
         self.discovered: list[Path] = []  # the files of the last `check_paths`
@@ -82,20 +86,22 @@ class Checker:
 
     # ------------------------------------------------------------------ entry points
     def check_paths(self, paths: list[str], *, force_exclude: bool = False) -> Report:
+        self._module_names.clear()
         found = discover(paths, self.settings, force_exclude=force_exclude,
                          respect_gitignore=self.respect_gitignore)
         self.discovered = found.files
         stats = _stats(found.files)
         key = run_key(__version__, sorted(paths), force_exclude, self._settings_fingerprint(found.files),
-                      _modules(found.files))
+                      tuple(self._module_name(path)[0] for path in found.files))
         snapshot = self.cache.snapshot(key)
         if snapshot is not None and _unchanged(snapshot, stats):
             report = Report(list(snapshot.findings), snapshot.files_checked)  # nothing changed: no source read
             self.inputs = (key, snapshot.files)
         else:
-            report, checked = self._parse(found, paths, stats)
-            for facts in checked:
-                report.findings.extend(self._check_module(facts))
+            with _collector_paused():
+                report, checked = self._parse(found, paths, stats)
+                for facts in checked:
+                    report.findings.extend(self._check_module(facts))
             report.findings.sort(key=Finding.sort_key)
             self.close()
             if self.cache.enabled and not self._unstable:  # a file changed or vanished mid-run: no snapshot
@@ -110,9 +116,11 @@ class Checker:
 
     def parse_paths(self, paths: list[str], *, force_exclude: bool = False) -> tuple[Report, list[ModuleFacts]]:
         """Discover and parse the files that may hold Keras classes (also used by `verify`)."""
+        self._module_names.clear()
         found = discover(paths, self.settings, force_exclude=force_exclude,
                          respect_gitignore=self.respect_gitignore)
-        report, checked = self._parse(found, paths, _stats(found.files))
+        with _collector_paused():
+            report, checked = self._parse(found, paths, _stats(found.files))
         self.close()
         report.errors.extend(f"{path}: {message}" for path, message in found.errors)
         report.warnings.extend(found.warnings)
@@ -185,25 +193,24 @@ class Checker:
         return (tuple(fingerprint), tuple(cli.select or ()), tuple(cli.ignore or ()),
                 tuple(cli.extend_select or ()), cli.target)
 
-    def _entry(self, path: Path, stat: StatKey | None, report: Report,
-               fresh: tuple[FileEntry | None, str | None] | None = None) -> FileEntry | None:
+    def _entry(self, path: Path, stat: StatKey | None, report: Report, fresh: Read | None = None) -> FileEntry | None:
         """The cached entry of a file when its stat (or, failing that, its bytes) are unchanged; else a
         fresh one (read, decoded, its prefilter signature taken). None when it cannot be read.
         `fresh` is a `read_entry` result already computed in a worker process."""
         key = _key(path)
-        dotted = module_name(path)[0]
+        dotted = self._module_name(path)[0]
         if stat is not None:
             entry = self.cache.by_stat(key, stat)
             if entry is not None and entry.module == dotted:
                 return entry
-        new, error = fresh if fresh is not None else read_entry((str(path), dotted, self.max_file_size))
+        new, error, facts = fresh if fresh is not None else read_entry((str(path), dotted, self.max_file_size))
         if new is None:
             self._unreadable(path, error or "cannot be read", report)
             return None
         cached = self.cache.by_digest(key, new.stat, new.digest)
         if cached is not None and cached.module == dotted:
             return cached
-        self.cache.put(key, new)
+        self.cache.put(key, new, facts)
         return new
 
     def _unreadable(self, path: Path, reason: str, report: Report) -> None:
@@ -217,8 +224,9 @@ class Checker:
             report.findings.extend(self._parse_error(str(path), reason, 1, 1))
 
     def _pool_map(self, function: Callable[[Job], Result], items: list[Job], *, minimum: int,
-                  chunksize: int = 0) -> list[Result]:
-        """`map` in `jobs` processes when there is enough work to pay for them, else in this one."""
+                  chunksize: int = 0, speculate: Speculation | None = None) -> list[Result]:
+        """`map` in `jobs` processes when there is enough work to pay for them, else in this one.
+        A pool started here with `speculate` parses, while reading, the files sure to be parsed."""
         if self.jobs < 2 or len(items) < max(minimum, 2 * self.jobs):
             return [function(item) for item in items]
         if self._pool is None:
@@ -227,7 +235,8 @@ class Checker:
 
             methods = multiprocessing.get_all_start_methods()
             context = multiprocessing.get_context("fork" if "fork" in methods else None)
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
+                                             initializer=_start_worker, initargs=(speculate, self.cache.enabled))
         return list(self._pool.map(function, items, chunksize=chunksize or max(1, len(items) // (self.jobs * 8))))
 
     def close(self) -> None:
@@ -242,9 +251,10 @@ class Checker:
         report = Report(files_checked=len(found.files))
         explicit = {os.path.normpath(p) for p in paths if os.path.isfile(p)}
         entries: dict[Path, FileEntry] = {}
-        missing = [(str(path), module_name(path)[0], self.max_file_size) for path, (key, stat)
-                   in zip(found.files, stats, strict=True) if stat is None or self.cache.by_stat(key, stat) is None]
-        fresh = dict(zip((m[0] for m in missing), self._pool_map(read_entry, missing, minimum=64), strict=True))
+        missing = [(str(path), self._module_name(path)[0], self.max_file_size, stat[2] if stat else 0)
+                   for path, (key, stat) in zip(found.files, stats, strict=True)
+                   if stat is None or self.cache.by_stat(key, stat) is None]
+        fresh = self._read_missing(missing, found)
         for path, (_, stat) in zip(found.files, stats, strict=True):
             entry = self._entry(path, stat, report, fresh.get(str(path)))
             if entry is None:
@@ -278,7 +288,7 @@ class Checker:
                 elif entry.facts is not None:
                     facts = entry.facts if entry.facts.path == str(path) else replace(entry.facts, path=str(path))
                     self._parsed[_key(path)] = facts
-                    self.index.add(facts, module_name(path)[1])
+                    self.index.add(facts, self._module_name(path)[1])
                     checked.append(facts)
             names = {cls.name for facts in checked for cls, _ in self.index.keras_classes(facts)}
             names |= reexported_names((e.signature for e in entries.values() if e.signature), names)
@@ -286,6 +296,19 @@ class Checker:
                 break
             known |= names
         return report, checked
+
+    def _read_missing(self, missing: list[tuple[str, str, int, int]], found: Discovery) -> dict[str, Read]:
+        """Read the files the cache cannot vouch for (in `jobs` processes when there are many). The
+        worker processes also parse, from the bytes they just read, every file that the first round
+        of the prefilter parses whatever the other files say, so that round needs no second read
+        and the workers never wait for the whole tree to be read: largest first, in small chunks."""
+        jobs = [job[:3] for job in sorted(missing, key=lambda job: -job[3])] if self.jobs > 1 else \
+            [job[:3] for job in missing]
+        speculate = None if self.parse_all else \
+            (frozenset(self._project_modules(found.files)), frozenset(self._module_name(p)[0] for p in found.files))
+        results = self._pool_map(read_entry, jobs, minimum=64, chunksize=max(1, min(8, len(jobs) // (self.jobs * 16))),
+                                 speculate=speculate)
+        return dict(zip((job[0] for job in jobs), results, strict=True))
 
     def _parse_batch(self, batch: list[tuple[Path, FileEntry]], report: Report) -> dict[Path, FileEntry]:
         """Parse the entries that have no facts yet, in `jobs` processes when there are many. Returns
@@ -314,10 +337,20 @@ class Checker:
             self._unreadable(path, parsed.unreadable, report if report is not None else Report())
         elif parsed.replaced is not None:
             self._unstable = True
-            self.cache.put(_key(path), parsed.replaced)
+            self.cache.put(_key(path), parsed.replaced, parsed.facts_json)
             current[path] = parsed.replaced
         else:
             entry.facts, entry.error = parsed.facts, parsed.error
+            if parsed.facts_json is not None:
+                self.cache.put(_key(path), entry, parsed.facts_json)
+
+    def _module_name(self, path: Path) -> tuple[str, Path]:
+        """`module_name`, once per file and run (each file's name is asked for five times). The key
+        of a run's snapshot holds these names: adding an `__init__.py` above a file changes them."""
+        known = self._module_names.get(path)
+        if known is None:
+            known = self._module_names[path] = module_name(path)
+        return known
 
     def _project_modules(self, files: Iterable[Path]) -> set[str]:
         """Top-level module names that belong to the project: imports of them may name its bases."""
@@ -395,6 +428,33 @@ class Checker:
         yield Finding(path, span, PARSE_ERROR.code, PARSE_ERROR.name, message, severity)
 
 
+FREEZE_AFTER = 100_000
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while facts pile up: hundreds of thousands of small objects
+    that live until the end of the run and hold no cycles, which every full collection would walk
+    again. Unpickling the facts sent back by worker processes took 15 times longer with it on.
+
+    After a large run, what survives the pause is moved out of the collector's sight (`gc.freeze`):
+    otherwise the first collection after it walks every one of those objects at once (0.2 s on a
+    large tree). Frozen objects are still freed by reference counting; what an earlier run left frozen
+    (a checker and its index refer to each other) is collected when the next run starts."""
+    enabled = gc.isenabled()
+    if enabled and gc.get_freeze_count():
+        gc.unfreeze()
+        gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            if gc.get_count()[0] >= FREEZE_AFTER:  # objects allocated (and not freed) during the pause
+                gc.freeze()
+            gc.enable()
+
+
 def _line_of_key(path: Path, key: str) -> int:
     """The line of `key = ...` in a configuration file (1 when it cannot be found)."""
     try:
@@ -449,11 +509,6 @@ def _stats(files: list[Path]) -> list[tuple[str, StatKey | None]]:
         except OSError:
             result.append((_key(path), None))
     return result
-
-
-def _modules(files: list[Path]) -> tuple[str, ...]:
-    """Each file's module name: adding an `__init__.py` anywhere above a file changes it."""
-    return tuple(module_name(path)[0] for path in files)
 
 
 def _unchanged(snapshot: Snapshot, stats: list[tuple[str, StatKey | None]]) -> bool:
@@ -517,17 +572,48 @@ def _entry_from_bytes(data: bytes, stat: StatKey, path: str, module: str) -> Fil
         return FileEntry(stat, content, module, error=(exc.reason, exc.line, exc.column))
 
 
-def read_entry(job: tuple[str, str, int]) -> tuple[FileEntry | None, str | None]:
+Speculation = tuple[frozenset[str], frozenset[str]]  # the prefilter's project modules and walked modules
+Read = tuple[FileEntry | None, str | None, str | None]  # entry, or why it cannot be read; its facts as JSON
+_speculation: Speculation | None = None  # set in worker processes only
+_encode_facts = False  # in worker processes of a run with a cache
+
+
+def _start_worker(speculate: Speculation | None, encode_facts: bool) -> None:
+    """Runs first in each worker process: what its `read_entry` may parse at once, and whether the
+    facts it sends back go with their encoding for the cache (the parent then saves without encoding)."""
+    global _speculation, _encode_facts
+    _speculation, _encode_facts = speculate, encode_facts
+
+
+def read_entry(job: tuple[str, str, int]) -> Read:
     """Read one file and take its prefilter signature (in a worker process when `--jobs` > 1).
-    None and the reason when it cannot be read: nothing about such a file is cached."""
+    None and the reason when it cannot be read: nothing about such a file is cached. In a worker,
+    a file that the prefilter's first round is sure to parse is parsed at once (see `_read_missing`)."""
     path, module, limit = job
     try:
         data, stat = _read_bytes(path, limit)
     except OSError as exc:
-        return None, read_error(exc)
+        return None, read_error(exc), None
     except Refused as refused:
-        return None, str(refused)
-    return _entry_from_bytes(data, stat, path, module), None
+        return None, str(refused), None
+    content = digest(data)
+    try:
+        text = decode_source(data, path)
+    except SourceError as exc:
+        return FileEntry(stat, content, module, error=(exc.reason, exc.line, exc.column)), None, None
+    entry = FileEntry(stat, content, module, signature(text))
+    if _speculation is not None and entry.signature is not None and worth_parsing(entry.signature, (), *_speculation):
+        entry.facts, entry.error = _facts_of(text, path, module)
+        return entry, None, cache_json(entry.facts) if _encode_facts else None
+    return entry, None, None
+
+
+def _facts_of(text: str, path: str, module: str) -> tuple[ModuleFacts | None, tuple[str, int, int] | None]:
+    """The facts of a decoded source, or its CFG001 error."""
+    try:
+        return parse_module(text, path, module), None
+    except ParseFailure as failure:
+        return None, (failure.message, failure.line, failure.column)
 
 
 @dataclass
@@ -540,6 +626,7 @@ class Parsed:
     error: tuple[str, int, int] | None = None
     replaced: FileEntry | None = None
     unreadable: str | None = None
+    facts_json: str | None = None  # the facts as the cache writes them (worker processes of a cached run)
 
 
 def parse_file(job: tuple[str, str, bytes | None, int]) -> Parsed:
@@ -568,4 +655,6 @@ def parse_file(job: tuple[str, str, bytes | None, int]) -> Parsed:
         outcome.error = (failure.message, failure.line, failure.column)
     if outcome.replaced is not None:
         outcome.replaced.facts, outcome.replaced.error = outcome.facts, outcome.error
+    if _encode_facts:
+        outcome.facts_json = cache_json(outcome.facts)
     return outcome
