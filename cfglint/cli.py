@@ -670,7 +670,8 @@ def _fix_details(fmt: str, findings: list[Finding], checker: Checker, base: Sett
         stdin = (args.stdin_filename, stdin_text)
     findings, fixable = plan.plan_report(findings, Recheck(lambda: Checker(base, resolver=resolver)),
                                          unsafe=args.unsafe_fixes, marks=marks, carry=carries_fix, stdin=stdin,
-                                         cache=checker.cache, inputs=None if args.fix else checker.inputs)
+                                         cache=checker.cache, inputs=None if args.fix else checker.inputs,
+                                         jobs=checker.jobs)
     return findings, fixable
 
 

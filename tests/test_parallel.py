@@ -181,3 +181,45 @@ def test_cache_written_by_workers_same_as_in_process(chain: Path, tmp_path: Path
     assert written[1] == written[2]
     assert sum(entry[4] is not None for entry in written[2]["items"].values()) == LEAVES + 2  # base, core, leaves
     assert encoded == {1: LEAVES + 2, 2: 1}  # facts encoded in this process (core.py: a round of one file)
+
+
+FIXABLE_LAYER = '''
+import keras
+
+
+class Scale{n}(keras.layers.Layer):
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def get_config(self):
+        return super().get_config()
+
+
+class Shift{n}(keras.layers.Layer):
+    def __init__(self, offset):
+        super().__init__()
+        self.offset = offset
+
+    def get_config(self):
+        return {{**super().get_config(), "offset": self.offset}}
+'''
+
+
+def test_fix_marks_are_the_same_when_planned_in_several_processes(tmp_path: Path) -> None:
+    """`[*]` is planned per file, in `--jobs` processes once there are enough files: same marks."""
+    import subprocess
+    import sys
+
+    for n in range(8):
+        (tmp_path / f"layer_{n}.py").write_text(FIXABLE_LAYER.format(n=n), encoding="utf-8")
+
+    def run(jobs: int) -> str:
+        done = subprocess.run([sys.executable, "-m", "cfglint", "check", "--no-cache", "--jobs", str(jobs), "."],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 1, done.stderr
+        return done.stdout
+
+    serial, parallel = run(1), run(2)
+    assert serial == parallel
+    assert "[*] 8 fixable with `--fix`." in serial  # CFG301 in each of the eight files

@@ -114,42 +114,81 @@ class FixRun:
 
 
 def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False, write: bool = True,
-              roots: Sequence[str] | None = None, decide: bool = False) -> FixRun:
+              roots: Sequence[str] | None = None, decide: bool = False, jobs: int = 1) -> FixRun:
     """Fix every file that has a fixable finding; write them when `write` (else only compute, for
-    `--diff`). Files that resolve outside every one of `roots` (the paths named) are never written."""
+    `--diff` and `[*]`, in `jobs` processes when there are enough files). Files that resolve outside
+    every one of `roots` (the paths named) are never written."""
     codes = fixes.fixable_codes(unsafe)
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.path, []).append(finding)
+    work = [(path, found) for path, found in sorted(by_path.items()) if any(f.code in codes for f in found)]
     run = FixRun()
-    for path, found in sorted(by_path.items()):
-        if not any(f.code in codes for f in found):
-            continue
-        result = FileResult(path)
+    if not write and jobs > 1 and len(work) >= 2 * jobs:
+        run.files.extend(_plan_in_processes(work, check, unsafe, decide, jobs))
+        return run
+    for path, _ in work:
+        result, read = _plan_file(path, check, unsafe, decide)
         run.files.append(result)
-        try:
-            read = _read(path)
-        except SourceError as exc:
-            result.problem = exc.reason
-            continue
-        # the findings again, from the text just read: positions from an earlier read could be stale
-        stable = fix_until_stable(read.text, path, check(read.text, path), check, unsafe=unsafe, decide=decide)
-        result.original, result.fixed, result.applied = read.text, stable.source, stable.applied
-        result.held_back, result.reported = stable.held_back, stable.reported
-        if stable.blocked is not None:
-            result.problem = f"{stable.blocked}; not fixed"
-            continue
-        if not result.changed:
-            continue
+        if write and read is not None and result.problem is None and result.changed:
+            result.problem = write_atomically(path, read, result.fixed, roots=roots)
+            _forget(check, path)  # the next files' checks must read it as written
+    return run
+
+
+def _plan_file(path: str, check: Check, unsafe: bool, decide: bool) -> tuple[FileResult, _Read | None]:
+    """One file fixed in memory: what `--fix` would write (`fixed`), or why it would not."""
+    result = FileResult(path)
+    try:
+        read = _read(path)
+    except SourceError as exc:
+        result.problem = exc.reason
+        return result, None
+    # the findings again, from the text just read: positions from an earlier read could be stale
+    stable = fix_until_stable(read.text, path, check(read.text, path), check, unsafe=unsafe, decide=decide)
+    result.original, result.fixed, result.applied = read.text, stable.source, stable.applied
+    result.held_back, result.reported = stable.held_back, stable.reported
+    if stable.blocked is not None:
+        result.problem = f"{stable.blocked}; not fixed"
+    elif result.changed:
         try:
             compile(stable.source, path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError):
             result.problem = "the fixed source does not compile; not written"
-            continue
-        if write:
-            result.problem = write_atomically(path, read, stable.source, roots=roots)
-            _forget(check, path)  # the next files' checks must read it as written
-    return run
+    return result, read
+
+
+# What the planning processes work with: set in the parent just before they are forked, so that the
+# checker factory (a closure, which cannot be pickled) reaches them as it is.
+_PLANNING: tuple[Check, bool, bool] | None = None
+
+
+def _plan_in_processes(work: list[tuple[str, list[Finding]]], check: Check, unsafe: bool, decide: bool,
+                       jobs: int) -> list[FileResult]:
+    """`_plan_file` for every file, in forked processes, the files with the most findings first (one of
+    them can take most of the time). Without `fork` (Windows, macOS spawn) they run here, in order."""
+    import multiprocessing
+
+    global _PLANNING
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return [_plan_file(path, check, unsafe, decide)[0] for path, _ in work]
+    from concurrent.futures import ProcessPoolExecutor
+
+    order = sorted(range(len(work)), key=lambda i: -len(work[i][1]))
+    _PLANNING = (check, unsafe, decide)
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = list(pool.map(_plan_one, [work[i][0] for i in order], chunksize=1))
+    finally:
+        _PLANNING = None
+    by_position = dict(zip(order, done, strict=True))
+    return [by_position[i] for i in range(len(work))]
+
+
+def _plan_one(path: str) -> FileResult:
+    assert _PLANNING is not None, "planning processes are forked after _PLANNING is set"
+    check, unsafe, decide = _PLANNING
+    return _plan_file(path, check, unsafe, decide)[0]
 
 
 def _forget(check: Check, path: str) -> None:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from cfglint.cache import Inputs
 
 
-def would_fix(findings: Sequence[Finding], check: Check, *, unsafe: bool) -> frozenset[Identity]:
+def would_fix(findings: Sequence[Finding], check: Check, *, unsafe: bool, jobs: int = 1) -> frozenset[Identity]:
     """The findings (by `identity`) that `cfglint check --fix` (with `unsafe`) would fix: exactly the
     ones `--diff` counts, computed the same way (fix until stable, validated, nothing written).
 
@@ -36,10 +36,10 @@ def would_fix(findings: Sequence[Finding], check: Check, *, unsafe: bool) -> fro
     if decidable(findings, unsafe):
         try:
             return frozenset(identity(f) for f in fix_files(findings, check, unsafe=unsafe, write=False,
-                                                            decide=True).reported)
+                                                            decide=True, jobs=jobs).reported)
         except Unsure:
             pass
-    run = fix_files(findings, check, unsafe=unsafe, write=False)
+    run = fix_files(findings, check, unsafe=unsafe, write=False, jobs=jobs)
     return frozenset(identity(f) for f in run.reported)
 
 
@@ -121,7 +121,7 @@ def _replace_fix(finding: Finding, fix: Fix) -> Finding:
 
 def plan_report(findings: Sequence[Finding], check: Check, *, unsafe: bool, marks: bool, carry: bool,
                 stdin: tuple[str, str] | None = None, cache: Any = None,
-                inputs: Inputs | None = None) -> tuple[list[Finding], frozenset[Identity]]:
+                inputs: Inputs | None = None, jobs: int = 1) -> tuple[list[Finding], frozenset[Identity]]:
     """The findings (each with its `Fix` when `carry`) and the ones to mark `[*]` (when `marks`).
 
     `stdin` is the name and text of standard input when that is what was checked. With a result
@@ -134,7 +134,7 @@ def plan_report(findings: Sequence[Finding], check: Check, *, unsafe: bool, mark
             return served
     fixable: frozenset[Identity] = frozenset()
     if marks:
-        fixable = (would_fix(findings, check, unsafe=unsafe) if stdin is None
+        fixable = (would_fix(findings, check, unsafe=unsafe, jobs=jobs) if stdin is None
                    else would_fix_source(stdin[1], stdin[0], findings, check, unsafe=unsafe))
     out = list(findings)
     if carry:
