@@ -242,3 +242,43 @@ def test_one_file_check_with_a_fixable_finding_does_not_import_libcst() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT)
     assert " [*] " in result.stdout
     assert result.stderr.strip().splitlines()[-1] == "False"
+
+
+def test_an_unsure_file_is_planned_with_libcst_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decider unsure about one file sends that file (only) to libcst: the other files stay decided
+    and the marks are what libcst gives for all of them."""
+    from cfglint.fixes import files
+
+    recheck, _, _ = recheck_for(tmp_path, source="")
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text(TOWER_LIKE, encoding="utf-8")
+    findings = [f for name in ("a.py", "b.py") for f in recheck(TOWER_LIKE, str(tmp_path / name))]
+    assert {f.code for f in findings} >= {"CFG301"}
+    real = files.fix_until_stable
+    decided: list[tuple[str, bool]] = []
+
+    def unsure_about_a(source: str, path: str, *args: object, decide: bool = False, **kwargs: object) -> object:
+        decided.append((Path(path).name, decide))
+        if decide and path.endswith("a.py"):
+            raise Unsure("a layout the decider cannot mirror")
+        return real(source, path, *args, decide=decide, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(files, "fix_until_stable", unsure_about_a)
+    quick = files.fix_files(findings, recheck, write=False, decide=True)
+    slow = files.fix_files(findings, recheck, write=False, decide=False)
+    assert [identity(f) for f in quick.reported] == [identity(f) for f in slow.reported] != []
+    assert ("a.py", False) in decided[:3] and ("b.py", True) in decided[:3]
+
+
+TOWER_LIKE = """\
+import keras
+
+
+class Named(keras.layers.Layer):
+    def __init__(self, units):
+        super().__init__()
+        self.units = units
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+"""

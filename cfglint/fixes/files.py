@@ -138,6 +138,8 @@ def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False
 
 def _plan_file(path: str, check: Check, unsafe: bool, decide: bool) -> tuple[FileResult, _Read | None]:
     """One file fixed in memory: what `--fix` would write (`fixed`), or why it would not."""
+    from cfglint.fixes.site import Unsure
+
     result = FileResult(path)
     try:
         read = _read(path)
@@ -145,7 +147,13 @@ def _plan_file(path: str, check: Check, unsafe: bool, decide: bool) -> tuple[Fil
         result.problem = exc.reason
         return result, None
     # the findings again, from the text just read: positions from an earlier read could be stale
-    stable = fix_until_stable(read.text, path, check(read.text, path), check, unsafe=unsafe, decide=decide)
+    found = check(read.text, path)
+    try:
+        stable = fix_until_stable(read.text, path, found, check, unsafe=unsafe, decide=decide)
+    except Unsure:  # a decider cannot mirror its planner here: libcst plans this file (only this one)
+        if not decide:
+            raise
+        stable = fix_until_stable(read.text, path, found, check, unsafe=unsafe)
     result.original, result.fixed, result.applied = read.text, stable.source, stable.applied
     result.held_back, result.reported = stable.held_back, stable.reported
     if stable.blocked is not None:
