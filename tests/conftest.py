@@ -23,3 +23,20 @@ def _no_cache_written_into_the_repository() -> Iterator[None]:
     written = sorted(str(path.relative_to(REPO)) for path, mtime in after.items() if before.get(path) != mtime)
     assert not written, (f"tests wrote a result cache into the repository: {written}; run cfglint with "
                          "--no-cache or a --cache-dir under tmp_path")
+
+
+@pytest.fixture
+def pool_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many worker pools were started (their sizes)."""
+    import concurrent.futures
+
+    started: list[int] = []
+    original = concurrent.futures.ProcessPoolExecutor
+
+    class Spy(original):  # type: ignore[misc, valid-type]
+        def __init__(self, max_workers=None, *args, **kwargs):  # type: ignore[no-untyped-def]
+            started.append(max_workers)
+            super().__init__(max_workers, *args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Spy)
+    return started

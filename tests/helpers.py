@@ -29,11 +29,14 @@ def caches_in_repository(root: Path = REPO) -> dict[Path, int]:
     return found
 
 
-def write_project(root: Path, files: dict[str, str]) -> None:
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    """Write each file (dedented) under `root`, creating folders; `root` itself is returned."""
+    root.mkdir(parents=True, exist_ok=True)
     for name, source in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(source).lstrip("\n"), encoding="utf-8")
+    return root
 
 
 def run_check(root: Path, paths: list[str] | None = None, *, select: list[str] | None = None,

@@ -551,23 +551,6 @@ def test_package_status_change_single_file(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- 4. --jobs
-@pytest.fixture
-def pool_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many worker pools were started (their sizes)."""
-    import concurrent.futures
-
-    started: list[int] = []
-    original = concurrent.futures.ProcessPoolExecutor
-
-    class Spy(original):  # type: ignore[misc, valid-type]
-        def __init__(self, max_workers=None, *args, **kwargs):  # type: ignore[no-untyped-def]
-            started.append(max_workers)
-            super().__init__(max_workers, *args, **kwargs)
-
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Spy)
-    return started
-
-
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_jobs_identical_on_fixtures(capsys, monkeypatch, fmt):
     cli = Cli(REPO, capsys, monkeypatch)

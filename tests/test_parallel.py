@@ -97,20 +97,9 @@ def check(root: Path, jobs: int) -> tuple[list[Finding], Checker]:
 
 
 @pytest.fixture
-def pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def pools(pool_starts: list[int]) -> list[int]:
     """The sizes of the worker pools started."""
-    import concurrent.futures
-
-    started: list[int] = []
-    original = concurrent.futures.ProcessPoolExecutor
-
-    class Spy(original):  # type: ignore[misc, valid-type]
-        def __init__(self, max_workers=None, *args, **kwargs):  # type: ignore[no-untyped-def]
-            started.append(max_workers)
-            super().__init__(max_workers, *args, **kwargs)
-
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Spy)
-    return started
+    return pool_starts
 
 
 def test_jobs_identical_across_prefilter_rounds(chain: Path, pools: list[int]) -> None:

@@ -7,10 +7,10 @@ looks at it; `check` and `verify` both pass their findings through `finding_filt
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import write_project as write
 
 from cfglint import cli
 from cfglint.config import ConfigError, load_settings
@@ -31,12 +31,6 @@ LAYER = """
     """
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return root
 
 
 def project(tmp_path: Path) -> Path:

@@ -26,7 +26,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 
 import pytest
 from helpers import VERIFIED_SCALE
+from helpers import write_project as write
 
 from cfglint.finding import Target
 from cfglint.rules import ALL_RULES
@@ -105,13 +105,6 @@ def cfglint(*args: str, cwd: Path, timeout: float = 600) -> Run:
     return Run(cwd, result.returncode, result.stdout, result.stderr, time.monotonic() - start)
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name, source in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source).lstrip("\n"), encoding="utf-8")
-    return root
 
 
 def positions(findings: list[dict[str, Any]], code: str) -> list[tuple[int, int]]:

@@ -14,13 +14,13 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from helpers import VERIFIED_SCALE
+from helpers import write_project as write
 
 from cfglint.cli import main
 from cfglint.verify.runner import Progress, make_progress
@@ -29,12 +29,6 @@ HAS_KERAS = importlib.util.find_spec("tensorflow") is not None and importlib.uti
 needs_tensorflow = pytest.mark.skipif(not HAS_KERAS, reason="`cfglint verify` needs TensorFlow and Keras")
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return root
 
 
 LAYER = VERIFIED_SCALE

@@ -14,11 +14,11 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import write_project as write
 
 from cfglint.cli import main
 from cfglint.engine import Checker
@@ -41,12 +41,6 @@ LAYER = """
     """
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return root
 
 
 def project(root: Path) -> Path:
