@@ -175,6 +175,11 @@ def find_class(text: Text, name: str, index: int, expected: int | None = None) -
     return found[index]
 
 
+def site_class(text: Text, site: ClassSite) -> ast.ClassDef:
+    """The site's class in `text` (a later version of the site's source)."""
+    return find_class(text, site.name, site.index, same_name(site))
+
+
 def same_name(site: ClassSite) -> int:
     """How many classes of the site's name its source has (every fix keeps that number)."""
     return sum(1 for node in site.analysis.classes if node.name == site.name)
@@ -425,7 +430,7 @@ def decide_from_config(finding: Finding, site: ClassSite) -> TextPlan:
 
     def apply(source: str) -> str:
         text = text_of(source)
-        fn = find_method(text, find_class(text, site.name, site.index, same_name(site)), "from_config")
+        fn = find_method(text, site_class(text, site), "from_config")
         if fn is None:
             raise Skip("`from_config` not found")
         if any(_decorator_name(d) in DECORATORS for d in fn.decorator_list):
@@ -453,7 +458,7 @@ def decide_accept(finding: Finding, site: ClassSite) -> TextPlan:
 
     def apply(source: str) -> str:
         text = text_of(source)
-        fn = _init(text, find_class(text, site.name, site.index, same_name(site)))
+        fn = _init(text, site_class(text, site))
         if _uses_name(text, fn, KWARGS):
             raise Skip(f"the name `{KWARGS}` is already used in `__init__`")
         edits = _forward(text, fn, KWARGS)
@@ -470,7 +475,7 @@ def decide_forward(finding: Finding, site: ClassSite) -> TextPlan:
 
     def apply(source: str) -> str:
         text = text_of(source)
-        fn = _init(text, find_class(text, site.name, site.index, same_name(site)))
+        fn = _init(text, site_class(text, site))
         return apply_edits(text, _forward(text, fn, name))
 
     return apply
@@ -601,7 +606,7 @@ def decide_serialize(finding: Finding, site: ClassSite) -> TextPlan:
 
     def apply(source: str) -> str:
         text = text_of(source)
-        fn = find_method(text, find_class(text, site.name, site.index, same_name(site)), "get_config")
+        fn = find_method(text, site_class(text, site), "get_config")
         if fn is None:
             raise Skip("`get_config` not found")
         values = _values_of(text, fn, key)
@@ -675,7 +680,7 @@ def decide_merge_super(finding: Finding, site: ClassSite) -> TextPlan:
 
     def apply(source: str) -> str:
         text = text_of(source)
-        fn = find_method(text, find_class(text, site.name, site.index, same_name(site)), "get_config")
+        fn = find_method(text, site_class(text, site), "get_config")
         if fn is None:
             raise Skip("`get_config` not found")
         return replace_spans(text, _merge_super(text, fn))
