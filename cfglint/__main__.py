@@ -2,6 +2,6 @@
 
 import sys
 
-from cfglint.cli import main
+from cfglint.launch import main
 
 sys.exit(main())

@@ -402,6 +402,11 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
                 return _fix_stdin(args, fmt, data, text, report, check_text, voice)
         else:
             report = checker.check_paths(paths, force_exclude=args.force_exclude)
+            inputs = checker.read_inputs(paths) if cache.directory else None
+            if inputs is not None and check_text is None and not args.add_noqa and args.output_file is None:
+                from cfglint import replay  # this run may be replayed while nothing it read changes
+
+                replay.offer(str(cache.directory), *inputs)
             if args.add_noqa:
                 return _add_noqa(report, paths, voice)
             if check_text is not None:  # fixing

@@ -26,9 +26,12 @@ _Ignores = tuple[IgnoreFile, ...] | None  # the ignore files over a folder; None
 
 @dataclass
 class Discovery:
-    """The files to check (sorted, as the user spelled them), unusable given paths, and warnings."""
+    """The files to check (sorted, as the user spelled them), unusable given paths, and warnings.
+    `directories` are the folders whose listings were read: a later run that finds them unchanged
+    (and their files) would discover the same files."""
 
     files: list[Path] = field(default_factory=list)
+    directories: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -65,7 +68,8 @@ class _Walker:
         self.project = os.path.realpath(settings.root)
 
     def result(self) -> Discovery:
-        self.outcome.files = sorted(Path(name) for name in self.files)
+        # sorted as `Path`s sort (by parts), with one key per file rather than a Python `__lt__` per comparison
+        self.outcome.files = sorted((Path(name) for name in self.files), key=_parts)
         return self.outcome
 
     def add(self, given: str) -> None:
@@ -113,6 +117,7 @@ class _Walker:
                 active.discard(identity)
                 continue
             active.add(identity)
+            self.outcome.directories.append(path)
             stack.append((None, rel, identity, None))
             subdirectories = self._scan(path, rel, identity[0], active, ignores)
             stack.extend(reversed(subdirectories))
@@ -165,6 +170,11 @@ class _Walker:
             return None
         self.seen_dirs.add(identity)
         return entry.path, rel, identity
+
+
+def _parts(path: Path) -> tuple[str, ...]:
+    """The sort key of `Path` comparisons: its parts, case-folded where the file system folds case."""
+    return path.parts if os.name != "nt" else tuple(part.lower() for part in path.parts)
 
 
 def _git_ignores(ignores: _Ignores, entry: os.DirEntry[str], is_dir: bool) -> bool:

@@ -77,9 +77,12 @@ class Checker:
         self._unstable = False  # a file changed or could not be read during the run
         self.metadata = ProjectMetadata()  # what each project declares about its Keras (`auto`)
         self.discovered: list[Path] = []  # the files of the last `check_paths`
+        self.walked: list[str] = []  # the folders whose listings it read
         # what the findings of the last `check_paths` were computed from, when its cache snapshot vouches
         # for it (the run's key and every file read or consulted, with its stat); None otherwise
         self.inputs: Inputs | None = None
+        # the configuration and metadata files the last `check_paths` depended on, with their stats
+        self.settings_files: tuple[tuple[str, StatKey | None], ...] = ()
         self.respect_gitignore = True  # skip what Git ignores when walking folders (`--no-respect-gitignore`)
         roots = [settings.root, settings.root / "src"]
         self.index = ProjectIndex(self._load_for_index, roots)
@@ -89,7 +92,7 @@ class Checker:
         self._module_names.clear()
         found = discover(paths, self.settings, force_exclude=force_exclude,
                          respect_gitignore=self.respect_gitignore)
-        self.discovered = found.files
+        self.discovered, self.walked = found.files, found.directories
         stats = _stats(found.files)
         key = run_key(__version__, sorted(paths), force_exclude, self._settings_fingerprint(found.files),
                       tuple(self._module_name(path)[0] for path in found.files))
@@ -113,6 +116,26 @@ class Checker:
         report.errors.extend(f"{path}: {message}" for path, message in found.errors)
         report.warnings.extend(found.warnings)
         return report
+
+    def read_inputs(self, paths: list[str]) -> tuple[list[tuple[str, StatKey | None]], list[str], list[str]] | None:
+        """What the last `check_paths` read, for a record that lets the same run be replayed
+        (`cfglint.replay`): the files with the stats it saw (None: looked for, absent), the folders
+        whose listings it read, and the folders above them where it looked for configuration, Git
+        files or packages. None when no snapshot vouches for the run (a file changed meanwhile)."""
+        if self.inputs is None or any(path == "<racy>" for path, _ in self.inputs[1]):
+            return None
+        files = [*self.inputs[1], *self.settings_files]
+        listed = [*self.walked, *self.metadata.listed_directories(), *map(str, self.index.roots)]
+        probed: set[str] = set()
+        for start in {os.getcwd(), *map(os.path.abspath, paths), *(os.path.dirname(path) for path, _ in files)}:
+            directory = start
+            while directory not in probed:
+                probed.add(directory)
+                parent = os.path.dirname(directory)
+                if parent == directory:
+                    break
+                directory = parent
+        return files, [os.path.abspath(folder) for folder in listed], sorted(probed)
 
     def parse_paths(self, paths: list[str], *, force_exclude: bool = False) -> tuple[Report, list[ModuleFacts]]:
         """Discover and parse the files that may hold Keras classes (also used by `verify`)."""
@@ -174,7 +197,9 @@ class Checker:
     # ------------------------------------------------------------------ parsing
     def _settings_fingerprint(self, files: list[Path]) -> tuple[object, ...]:
         """What the findings depend on besides the files: every configuration in play, the options."""
-        configs = {self.resolver.for_path(path).settings.config_path for path in {p.parent / "_" for p in files}}
+        directories = {os.path.dirname(name) for name in map(str, files)}  # strings: one per directory
+        configs = {self.resolver.for_path(os.path.join(directory, "_")).settings.config_path
+                   for directory in directories}
         configs.add(self.settings.config_path)
         fingerprint = []
         for config in sorted(configs, key=str):
@@ -182,14 +207,14 @@ class Checker:
                 fingerprint.append((str(config), stat_key(os.stat(config)) if config else None))
             except OSError:
                 fingerprint.append((str(config), None))
-        metadata = sorted({path for directory in {str(p.parent) for p in files}
-                           for path in self.metadata.files(directory)})
+        metadata = sorted({path for directory in directories for path in self.metadata.files(directory)})
         for path in metadata:  # the project's dependencies decide `--target auto`
             try:
                 fingerprint.append((path, stat_key(os.stat(path))))
             except OSError:
                 fingerprint.append((path, None))
         cli = self.resolver.cli
+        self.settings_files = tuple((path, stat) for path, stat in fingerprint if path != "None")
         return (tuple(fingerprint), tuple(cli.select or ()), tuple(cli.ignore or ()),
                 tuple(cli.extend_select or ()), cli.target)
 

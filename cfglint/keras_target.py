@@ -289,6 +289,11 @@ class ProjectMetadata:
         self._files_by_dir[directory] = found
         return found
 
+    def listed_directories(self) -> list[str]:
+        """The folders whose listings `files` read (site-packages folders included): a file added to
+        one of them may change a decision."""
+        return [*self._files_by_dir, *self._distributions]
+
     def _distribution(self, site: str, package: str) -> str | None:
         """The `METADATA` of the installed distribution that provides the top-level `package`."""
         table = self._distributions.get(site)

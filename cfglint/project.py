@@ -20,12 +20,20 @@ from cfglint.keras_names import EXTENSION_ROOTS, KerasKind, classify_base, is_sp
 MAX_DEPTH = 32
 
 
-def module_name(path: Path) -> tuple[str, Path]:
+def module_name(path: Path | str) -> tuple[str, Path]:
     """The dotted module name of a file and the import root it is relative to."""
-    path = path.absolute()
-    package, root = _package(str(path.parent))
-    parts = package if path.stem == "__init__" else (*package, path.stem)
-    return ".".join(parts) or path.parent.name, Path(root)
+    text = os.fspath(path)  # strings, not `Path` objects: a run asks this of every file it discovers
+    directory, filename = os.path.split(text if os.path.isabs(text) else os.path.join(os.getcwd(), text))
+    package, root = _package(directory)
+    dot = filename.rfind(".")
+    stem = filename[:dot] if 0 < dot < len(filename) - 1 else filename  # as `Path.stem`
+    parts = package if stem == "__init__" else (*package, stem)
+    return ".".join(parts) or os.path.basename(directory), _root_path(root)
+
+
+@functools.lru_cache(maxsize=4096)
+def _root_path(root: str) -> Path:
+    return Path(root)
 
 
 @functools.lru_cache(maxsize=4096)
