@@ -110,7 +110,15 @@ def build_dense(target: Path, cache: Path = DEFAULT_CACHE, pins: list[Wheel] | N
     for wheel in pins if pins is not None else load_pins():
         unpack_python(fetch_wheel(wheel, cache), target)
         used.append(wheel.pin)
+    mark_project_root(target)
     return used
+
+
+def mark_project_root(target: Path) -> None:
+    """A `pyproject.toml` naming no dependency and configuring no tool, as every repository has a root
+    marker: without one, project look-ups (dependency metadata for `--target auto`, configuration) go
+    on up into the temporary folder the corpus lives in, which other programs change all the time."""
+    (target / "pyproject.toml").write_text('[project]\nname = "benchmark-corpus"\nversion = "0"\n', encoding="utf-8")
 
 
 def package_dir(name: str) -> Path | None:
@@ -133,6 +141,7 @@ def build_stack(target: Path) -> list[str]:
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, destination)
         copied.append(name)
+    mark_project_root(target)
     if not copied:
         raise CorpusError("no keras/tensorflow source installed for the stack corpus: pip install -e '.[verify]' "
                           "first, or run with --corpus dense")

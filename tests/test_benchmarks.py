@@ -43,7 +43,9 @@ def test_dense_corpus_from_a_cached_wheel(tmp_path: Path) -> None:
     assert used == ["fake-pkg==1.0"]
     files = sorted(p.relative_to(tmp_path / "corpus").as_posix() for p in (tmp_path / "corpus").rglob("*"))
     assert files == ["fake_pkg-1.0", "fake_pkg-1.0/fake_pkg", "fake_pkg-1.0/fake_pkg/__init__.py",
-                     "fake_pkg-1.0/fake_pkg/layers", "fake_pkg-1.0/fake_pkg/layers/scale.py"]
+                     "fake_pkg-1.0/fake_pkg/layers", "fake_pkg-1.0/fake_pkg/layers/scale.py", "pyproject.toml"]
+    marker = (tmp_path / "corpus" / "pyproject.toml").read_text(encoding="utf-8")
+    assert "dependencies" not in marker  # a root marker only
 
 
 def test_a_wheel_with_another_hash_is_refused(tmp_path: Path) -> None:
@@ -85,7 +87,8 @@ def measured(name: str, files: int, identical: bool = True) -> bench.Measured:
                 "ruff_median_s": ruff_s, "ratio_median": cfglint_s / ruff_s, "peak_rss_mib": 100.0}
 
     pairs = {"cold, --jobs 1": pair(2.0, 0.5), "cold, --jobs 2 (all cores)": pair(0.9, 0.5),
-             "warm": pair(0.2, 0.5), "one file": pair(0.12, 0.01), "batch of 20 files": pair(0.6, 0.02)}
+             "warm": pair(0.2, 0.5), "warm, one file touched": pair(0.6, 0.5),
+             "one file": pair(0.12, 0.01), "batch of 20 files": pair(0.6, 0.02)}
     return bench.Measured(
         corpus=name, label=bench.TITLES[name], files=files, parsed=files // 2, keras=files // 4, one_file="a.py",
         batch=[f"b{i}.py" for i in range(20)], jobs=2, pairs=pairs, ruff_warm_s=0.1, jobs_ratio=0.45,
@@ -107,7 +110,8 @@ def test_the_table_has_every_row_with_its_goal_for_both_corpora() -> None:
     assert "200 ms (check alone 150 ms; 2,010 lines) **not met**" in lsp
     assert "1,030 of 2,061 (50%)" in rows["files the prefilter passes"]
     assert "1.000 s (1,668 files)" in rows["floor: `ast.parse` of the files parsed (one core)"]
-    assert len(rows) == 15
+    assert "1.20x ruff" in rows["cfglint warm, one file touched (facts reused, rules run)"]
+    assert len(rows) == 16
 
 
 def test_a_missing_ruff_says_what_to_do(tmp_path: Path) -> None:
