@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from cfglint.fixes.safety import Recheck
     from cfglint.reporters import Identity
     from cfglint.settings_resolver import CliOverrides, SettingsResolver
+    from cfglint.verify.shard import Shard
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 TARGETS = (*(flavour.value for flavour in FLAVOURS), Target.AUTO.value)  # `--target` choices, as users write them
@@ -39,6 +40,16 @@ def _codes(text: str) -> list[str]:
 
 def _globs(text: str) -> list[str]:
     return [glob.strip() for glob in text.split(",") if glob.strip()]
+
+
+def _shard(text: str) -> Shard:
+    """`--shard K/N`, checked while the command line is read: before anything looks for TensorFlow."""
+    from cfglint.verify.shard import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _per_file_ignore(text: str) -> tuple[str, tuple[str, ...]]:
@@ -175,6 +186,10 @@ def build_parser() -> _Parser:
     verify.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress lines on standard error (default: every few seconds when it is not a "
                              "terminal, as in CI; in place on a terminal)")
+    verify.add_argument("--shard", type=_shard, default=None, metavar="K/N",
+                        help="verify only shard K of N, one per CI machine: the classes sorted by module and "
+                             "name and dealt round-robin, so shards differ by at most one class and every "
+                             "machine computes the same split (default: $CFGLINT_VERIFY_SHARD, else all classes)")
 
     server = commands.add_parser("server", help="language server (LSP) on stdio, for editors", allow_abbrev=False,
                                  description="Run the cfglint language server on standard input/output. "
@@ -763,6 +778,7 @@ def run_verify(args: argparse.Namespace) -> int:
     from cfglint.reporters import write_report
     from cfglint.rules import ALL_RULES
 
+    shard = args.shard or _shard_from_environment()  # a usage error even where TensorFlow is missing
     target_module = "tf_keras" if args.target == Target.TF_KERAS.value else "keras"
     missing = [m for m in ("tensorflow", target_module) if importlib.util.find_spec(m) is None]
     if missing:
@@ -784,7 +800,7 @@ def run_verify(args: argparse.Namespace) -> int:
         with _sigterm_as_interrupt():
             report = verify(checker, args.paths or ["."], device=args.device, timeout=args.timeout,
                             jobs=args.jobs or default_jobs(), examples=dict(base.verify.get("examples", {})),
-                            progress=make_progress(getattr(args, "progress", None)))
+                            progress=make_progress(getattr(args, "progress", None)), shard=shard)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     except WorkerStartError as exc:
@@ -800,6 +816,19 @@ def run_verify(args: argparse.Namespace) -> int:
     if any(f.severity is not Severity.INFO for f in findings) and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _shard_from_environment() -> Shard | None:
+    """`CFGLINT_VERIFY_SHARD=K/N`, for a CI matrix that sets the environment; unset or empty: no shard."""
+    from cfglint.verify.shard import SHARD_ENV, parse_shard
+
+    text = os.environ.get(SHARD_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise UsageError(f"{SHARD_ENV}: {exc}") from None
 
 
 def run_server() -> int:

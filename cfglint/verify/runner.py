@@ -27,6 +27,7 @@ from cfglint.project import module_candidates, module_name
 from cfglint.rules import ALL_RULES
 from cfglint.verify.pool import WorkerInfo, WorkerPool, WorkerStartError
 from cfglint.verify.protocol import Job, Result
+from cfglint.verify.shard import Shard, select_shard
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,20 @@ class VerifyReport:
     seconds: float = 0.0
     files: int = 0  # files that define the classes checked
     unparsed: int = 0  # files that could not be read or parsed (CFG908 each)
+    shard: Shard | None = None  # `--shard K/N`: this run verifies only part of the classes found
+    found: int = 0  # the classes found under the paths, every shard's together
 
     @property
     def classes(self) -> int:
         return len(self.verified) + len(self.failed) + len(self.skipped)
 
     def summary(self) -> str:
-        parts = [f"{self.classes} class{'es' if self.classes != 1 else ''}: {len(self.verified)} verified, "
-                 f"{len(self.failed)} failed, {len(self.skipped)} skipped"]
+        counts = f"{len(self.verified)} verified, {len(self.failed)} failed, {len(self.skipped)} skipped"
+        if self.shard is None:
+            parts = [f"{self.classes} class{'es' if self.classes != 1 else ''}: {counts}"]
+        else:
+            share = f"shard {self.shard}: {self.classes} of {self.found} class{'es' if self.found != 1 else ''}"
+            parts = [f"{share}: {counts}" if self.classes else f"{share}, nothing to verify on this shard"]
         if self.unparsed:
             parts.append(f"{self.unparsed} file{'s' if self.unparsed != 1 else ''} not parsed")
         for target, info in sorted(self.workers.items()):
@@ -117,12 +124,15 @@ def _classes_of(checker: Checker, facts: ModuleFacts) -> list[ClassTarget]:
 
 
 def run_verify(checker: Checker, args: list[str], *, device: str, timeout: float, jobs: int,
-               examples: dict[str, Any], progress: Progress | None = None) -> VerifyReport:
-    """Verify the classes under `args`. Raises ExampleError before any worker starts when an example
-    names a class that does not exist (it would silently never be used). The findings are those the
-    settings of each file let through (`finding_filter`), as for `check`."""
+               examples: dict[str, Any], progress: Progress | None = None,
+               shard: Shard | None = None) -> VerifyReport:
+    """Verify the classes under `args`, or the `shard` of them. Raises ExampleError before any worker
+    starts when an example names a class that does not exist (it would silently never be used); the
+    examples are checked against every class found, whichever shard runs. The findings are those the
+    settings of each file let through (`finding_filter`), as for `check`. A file that does not parse
+    belongs to no class: shard 1 reports it, so the shards' findings together are the unsharded run's."""
     started = time.monotonic()
-    report = VerifyReport()
+    report = VerifyReport(shard=shard)
     roots = search_roots(checker)
     paths, errors = resolve_arguments(args, roots)
     report.errors.extend(errors)
@@ -130,6 +140,10 @@ def run_verify(checker: Checker, args: list[str], *, device: str, timeout: float
     if not report.errors:  # a missing path first: it may be why an example's class is not found
         check_example_keys(examples, targets, roots, checker.settings.config_path)
     report.errors.extend(errors)
+    report.found = len(targets)
+    if shard is not None:
+        targets = select_shard(targets, shard)
+        unverified = unverified if shard.index == 1 else []
     report.findings.extend(unverified)
     report.unparsed = len(unverified)
     report.files = len({t.path for t in targets})
