@@ -6,8 +6,8 @@ subclassed model, and the functional model's `to_json()`. The layer code is then
 break old checkpoints (an argument renamed, a required argument added, a class dropped, its registered
 package renamed), and `load_archives` must give back Keras's own error for each, and nothing for the
 unchanged code. Modules whose import hangs, crashes or raises, and loads that crash, must end as
-outcomes. Each `load_archives` call starts one worker (importing TensorFlow), so each scenario is one
-call, made once per test module.
+outcomes. A tf-keras model is loaded by a tf-keras worker. Each `load_archives` call starts one worker
+(importing TensorFlow), so each scenario is one call, made once per test module.
 
 The other tests (no Keras) cover the messages, the protocol and the exception chain.
 """
@@ -336,6 +336,64 @@ def test_an_import_that_raises(failing_imports: FailingImports) -> None:
     assert (first.error_type, first.message) == ("RuntimeError", "the weights server is down")
     assert outcome_message(first) == \
         "Keras could not load it: importing raises raised RuntimeError: the weights server is down"
+
+
+# ------------------------------------------------------------------------------------------------ tf-keras
+
+HAVE_TF_KERAS = HAVE_KERAS and importlib.util.find_spec("tf_keras") is not None
+SHIFT = """\
+import tf_keras
+
+
+@tf_keras.saving.register_keras_serializable(package="tdemo")
+class Shift(tf_keras.layers.Layer):
+    def __init__(self, amount=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.amount = amount
+
+    def call(self, x):
+        return x + self.amount
+
+    def get_config(self):
+        return {**super().get_config(), "amount": self.amount}
+"""
+SAVE_TF_KERAS = """
+import os
+import sys
+
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+sys.path.insert(0, sys.argv[1])
+import tf_keras
+
+from demo.layers import Shift
+
+inputs = tf_keras.Input((3,))
+model = tf_keras.Model(inputs, Shift(2.0, name="shift")(inputs))
+model.save("tfk.keras")
+with open("tfk.json", "w") as handle:
+    handle.write(model.to_json())
+"""
+
+
+@pytest.mark.keras
+@pytest.mark.tfkeras
+@pytest.mark.skipif(not HAVE_TF_KERAS, reason="needs TensorFlow and tf-keras")
+def test_tf_keras_models_load_with_tf_keras(tmp_path: Path) -> None:
+    original = project(tmp_path / "original", SHIFT)
+    renamed = project(tmp_path / "renamed", edited(SHIFT, ("amount=1.0", "offset=1.0"),
+                                                    ("self.amount = amount", "self.amount = offset")))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", SAVE_TF_KERAS, str(original)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    archives = [str(tmp_path / "tfk.keras"), str(tmp_path / "tfk.json")]
+    # both projects in one worker would share the registered name: one call each
+    good = load_archives(archives, [layers_module(original)], target="tf-keras", timeout=GENEROUS, jobs=1)
+    assert [o.ok for o in good] == [True, True], good
+    bad = load_archives(archives, [layers_module(renamed)], target="tf-keras", timeout=GENEROUS, jobs=1)
+    for outcome in bad:
+        assert (outcome.ok, outcome.stage, outcome.error_type) == (False, "load", "TypeError"), outcome
+        assert "Keyword argument not understood" in outcome.cause and "'amount'" in outcome.cause, outcome
 
 
 # ------------------------------------------------------------------------------------------------ without Keras
