@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from helpers import write_project
 
-from cfglint.saved.dynamic import LoadOutcome, load_archives, outcome_message
+from cfglint.saved.dynamic import LoadOutcome, WorkerStartError, load_archives, outcome_message
 from cfglint.verify.pool import WorkerPool
 from cfglint.verify.protocol import Job, LoadJob, Problem, Raised, Result, decode, decode_job, encode, result_from
 from cfglint.verify.worker import raised_of
@@ -401,6 +401,12 @@ def test_tf_keras_models_load_with_tf_keras(tmp_path: Path) -> None:
 
 def test_no_archives_start_no_worker() -> None:
     assert load_archives([], [("demo.layers", ".", "demo/layers.py")], target="keras3", timeout=1, jobs=2) == []
+
+
+def test_a_worker_that_cannot_start_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KERAS_BACKEND", "no-such-backend")  # Keras refuses at import, before TensorFlow loads
+    with pytest.raises(WorkerStartError, match="could not start"):
+        load_archives(["model.keras"], [], target="keras3", timeout=30, jobs=1)
 
 
 def test_the_modules_import_nothing_heavy() -> None:
