@@ -6,6 +6,7 @@ noticed by end-of-file or by its exit. Workers are killed with their whole proce
 run ends, is interrupted (Ctrl-C, SIGTERM) or the interpreter exits, so nothing is left behind. Either
 way the class gets a CFG908 finding naming the stage it was in, and a fresh worker takes the next job.
 Starting a worker (importing TensorFlow) is not counted against the per-class limit.
+The same pool loads saved models (`LoadJob`, for `cfglint saved --dynamic`), with the same isolation.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import IO, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import IO, Any, TypeVar
 
-from cfglint.verify.protocol import Job, Problem, Result, decode, encode, result_from
+from cfglint.verify.protocol import Job, LoadJob, Problem, Result, decode, encode, result_from
+
+AnyJob = TypeVar("AnyJob", Job, LoadJob)
 
 STARTUP_TIMEOUT = 600.0
 
@@ -169,16 +172,17 @@ class WorkerPool:
             self.info = WorkerInfo(ready.get("backend", ""), ready.get("device", ""), ready.get("keras", ""))
         return worker
 
-    def run(self, jobs: list[Job], on_result: Callable[[Job, Result], None]) -> None:
+    def run(self, jobs: Sequence[AnyJob], on_result: Callable[[AnyJob, Result], None]) -> None:
         """Check every job; `on_result` is called (from worker threads, one at a time) per job."""
-        pending: queue.Queue[Job] = queue.Queue()
+        pending: queue.Queue[AnyJob] = queue.Queue()
         for job in jobs:
             pending.put(job)
         lock = threading.Lock()
         errors: list[BaseException] = []
         poisoned: dict[str, str] = {}  # module → why its import failed (not retried per class)
+        failed_imports: dict[str, Result] = {}  # the same for saved models: module → the load that failed
 
-        def report(job: Job, result: Result) -> None:
+        def report(job: AnyJob, result: Result) -> None:
             with lock:
                 on_result(job, result)
 
@@ -190,10 +194,10 @@ class WorkerPool:
                         job = pending.get_nowait()
                     except queue.Empty:
                         return
-                    earlier = poisoned.get(job.module)
-                    if earlier is not None:
-                        report(job, Result(job.id, "failed", problems=[Problem(
-                            "CFG908", "import", f"its module could not be imported: {earlier}")]))
+                    blocked = _failed_import_of(job, failed_imports) if isinstance(job, LoadJob) \
+                        else _poisoned(job, poisoned)
+                    if blocked is not None:
+                        report(job, blocked)
                         continue
                     if worker is None:
                         worker = self._spawn()
@@ -201,9 +205,12 @@ class WorkerPool:
                     if not alive:
                         worker.kill()
                         worker = None
-                    for problem in result.problems:
-                        if problem.code == "CFG908" and problem.stage == "import":
-                            poisoned.setdefault(job.module, problem.message)
+                    if isinstance(job, LoadJob):
+                        _remember_failed_import(result, failed_imports)
+                    else:
+                        for problem in result.problems:
+                            if problem.code == "CFG908" and problem.stage == "import":
+                                poisoned.setdefault(job.module, problem.message)
                     report(job, result)
             except BaseException as exc:
                 errors.append(exc)
@@ -234,7 +241,7 @@ class WorkerPool:
         if errors:
             raise errors[0]
 
-    def _one(self, worker: _Process, job: Job) -> tuple[Result, bool]:
+    def _one(self, worker: _Process, job: Job | LoadJob) -> tuple[Result, bool]:
         """Send one job; the result and whether the worker can take another."""
         try:
             worker.jobs.write(encode(job))
@@ -259,7 +266,32 @@ class WorkerPool:
             return result_from(message), True
 
 
-def _crashed(job: Job, stage: str, proc: subprocess.Popen[bytes]) -> Result:
+def _poisoned(job: Job, poisoned: dict[str, str]) -> Result | None:
+    """A CFG908 finding when the class's module could not be imported for an earlier class."""
+    earlier = poisoned.get(job.module)
+    if earlier is None:
+        return None
+    return Result(job.id, "failed", problems=[Problem(
+        "CFG908", "import", f"its module could not be imported: {earlier}")])
+
+
+def _failed_import_of(job: LoadJob, failed_imports: dict[str, Result]) -> Result | None:
+    """An earlier load's result when one of this load's modules could not be imported then (a hanging
+    import would cost every archive the full timeout)."""
+    for name, _, _ in job.modules:
+        if name in failed_imports:
+            earlier = failed_imports[name]
+            return replace(earlier, id=job.id, problems=list(earlier.problems))
+    return None
+
+
+def _remember_failed_import(result: Result, failed_imports: dict[str, Result]) -> None:
+    for problem in result.problems:
+        if problem.stage.startswith("import "):
+            failed_imports.setdefault(problem.stage.removeprefix("import "), result)
+
+
+def _crashed(job: Job | LoadJob, stage: str, proc: subprocess.Popen[bytes]) -> Result:
     deadline = time.monotonic() + 2  # end-of-file comes just before the exit; user code may also
     while not _exited(proc) and time.monotonic() < deadline:  # have closed the pipe in a live worker
         time.sleep(0.02)

@@ -1,4 +1,5 @@
-"""A verify worker: imports Keras once, then imports user modules and checks classes on request.
+"""A verify worker: imports Keras once, then imports user modules and checks classes on request (or
+loads a saved model with the project's classes, for `cfglint saved --dynamic`).
 
 Run by `cfglint verify` as `python -m cfglint.verify.worker --target T --device D --jobs-fd J
 --results-fd R`. Requests arrive and answers leave on two pipes of their own, so whatever user code
@@ -18,7 +19,10 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from cfglint.verify.protocol import Job, Problem, Result, decode_job, encode
+from cfglint.verify.private_json import json
+from cfglint.verify.protocol import Job, LoadJob, Problem, Raised, Result, decode_job, encode
+
+MESSAGE_LIMIT = 200_000  # characters of an error kept: Keras repeats each nested config in its messages
 
 
 def load_keras(target: str) -> Any:
@@ -147,6 +151,74 @@ class Worker:
         return Result(job.id, status, problems=outcome.problems, line=line)
 
 
+    def load(self, job: LoadJob, progress: TextIO) -> Result:
+        """Import the project's modules, then load the saved model as a user's script would."""
+        for module, root, file in job.modules:
+            stage = f"import {module}"
+            _progress(progress, job.id, stage)
+            try:
+                self.import_module(Job(job.id, module, root, file, ""))
+            except BaseException as exc:
+                return _load_failed(job.id, stage, exc)
+        _progress(progress, job.id, "load")
+        try:
+            with on_device(self.keras, self.backend, self.device):
+                load_saved(self.keras, job.archive)
+        except BaseException as exc:
+            return _load_failed(job.id, "load", exc)
+        finally:
+            with contextlib.suppress(Exception):
+                self.keras.backend.clear_session()  # the next archive starts from fresh layer names
+        return Result(job.id, "verified")
+
+
+def load_saved(keras: Any, path: str) -> Any:
+    """`load_model` for an archive; for a config JSON file (`model.to_json()`, or a layer's serialized
+    config) the deserializer that `model_from_json` uses."""
+    if not path.lower().endswith(".json"):
+        return keras.models.load_model(path)
+    with open(path, encoding="utf-8") as handle:
+        config = json.load(handle)
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"{path} holds no serialized Keras object (a JSON object with a `class_name`)")
+    if keras.__name__.split(".")[0] == "tf_keras":
+        return keras.layers.deserialize(config)
+    return keras.saving.deserialize_keras_object(config)
+
+
+def raised_of(exc: BaseException) -> Raised:
+    """The exception as text, and the innermost one it wraps: Keras re-raises a nested layer's error
+    inside a `TypeError` whose text embeds it, so the chain is followed while each inner text is part of
+    the outer one (an unrelated exception met while handling stays out)."""
+    cause = exc
+    seen = {id(exc)}
+    while True:
+        inner = cause.__cause__ or cause.__context__
+        if inner is None or id(inner) in seen or not str(inner) or str(inner) not in str(cause):
+            break
+        seen.add(id(inner))
+        cause = inner
+    return Raised(type(exc).__name__, _capped(str(exc)), type(cause).__name__, _capped(str(cause)))
+
+
+def _capped(text: str) -> str:
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    return text[:MESSAGE_LIMIT] + f" [... {len(text) - MESSAGE_LIMIT} more characters]"
+
+
+def _load_failed(job_id: int, stage: str, exc: BaseException) -> Result:
+    from cfglint.verify import checks
+
+    return Result(job_id, "failed", problems=[Problem("CFG908", stage, checks.describe(exc))],
+                  raised=raised_of(exc))
+
+
+def _progress(progress: TextIO, job_id: int, stage: str) -> None:
+    progress.write(encode({"kind": "progress", "id": job_id, "stage": stage}))
+    progress.flush()
+
+
 def _line_of(cls: type) -> int | None:
     try:
         return inspect.getsourcelines(cls)[1]
@@ -201,7 +273,8 @@ def main() -> int:
         if not line.strip():
             continue
         job = decode_job(line)
-        protocol.write(encode(worker.check(job, protocol)))
+        result = worker.load(job, protocol) if isinstance(job, LoadJob) else worker.check(job, protocol)
+        protocol.write(encode(result))
     return 0
 
 
