@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from cfglint.extract import extract
 from cfglint.facts import ModuleFacts
@@ -38,9 +40,40 @@ def parse_with_tree(source: str, path: str, module: str) -> tuple[ast.Module, Mo
             gc.enable()
 
 
+# While fixes are planned, the same texts are parsed again and again: a file's text is checked, then
+# analysed to locate what to rewrite; each fixed text is checked to validate the fix, then analysed for
+# the next pass. Their syntax trees (which nothing modifies) are kept for the last few texts.
+_RECENT_TREES = 8
+_trees: dict[str, ast.Module] | None = None
+
+
+@contextmanager
+def recent_trees() -> Iterator[None]:
+    """Within this block, a text parsed again reuses its syntax tree (`ast.parse` of a text is the
+    same whatever the file name, which only goes into error messages)."""
+    global _trees
+    outer, _trees = _trees, {} if _trees is None else _trees
+    try:
+        yield
+    finally:
+        _trees = outer
+
+
+def _parse_tree(source: str, path: str) -> ast.Module:
+    if _trees is None:
+        return ast.parse(source, filename=path)
+    tree = _trees.pop(source, None)
+    if tree is None:
+        tree = ast.parse(source, filename=path)
+    _trees[source] = tree  # most recent last
+    while len(_trees) > _RECENT_TREES:
+        del _trees[next(iter(_trees))]
+    return tree
+
+
 def _parse_module(source: str, path: str, module: str) -> tuple[ast.Module, ModuleFacts]:
     try:
-        tree = ast.parse(source, filename=path)
+        tree = _parse_tree(source, path)
     except SyntaxError as exc:
         line = exc.lineno or 1
         column = exc.offset or 1

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from cfglint import fixes
 from cfglint.discovery import is_inside
 from cfglint.finding import Finding
+from cfglint.parsing import recent_trees
 from cfglint.source import SourceError, decode_source, read_error
 
 Check = Callable[[str, str], list[Finding]]  # (source, path) -> findings
@@ -118,6 +119,12 @@ def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False
     """Fix every file that has a fixable finding; write them when `write` (else only compute, for
     `--diff` and `[*]`, in `jobs` processes when there are enough files). Files that resolve outside
     every one of `roots` (the paths named) are never written."""
+    with recent_trees():  # each text is checked, then analysed: parsed once
+        return _fix_files(findings, check, unsafe=unsafe, write=write, roots=roots, decide=decide, jobs=jobs)
+
+
+def _fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool, write: bool,
+               roots: Sequence[str] | None, decide: bool, jobs: int) -> FixRun:
     codes = fixes.fixable_codes(unsafe)
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
