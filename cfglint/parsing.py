@@ -26,6 +26,19 @@ def parse_module(source: str, path: str, module: str) -> ModuleFacts:
 
 
 def parse_with_tree(source: str, path: str, module: str) -> tuple[ast.Module, ModuleFacts]:
+    if _facts is not None:  # planning fixes: a text checked, then analysed, is read once
+        key = (source, path, module)
+        kept = _facts.pop(key, None)
+        if kept is None:
+            kept = _parse_with_tree(source, path, module)
+        _facts[key] = kept
+        while len(_facts) > _RECENT_TREES:
+            del _facts[next(iter(_facts))]
+        return kept
+    return _parse_with_tree(source, path, module)
+
+
+def _parse_with_tree(source: str, path: str, module: str) -> tuple[ast.Module, ModuleFacts]:
     """`parse_module`, and the syntax tree the facts were read from (the fixes locate their targets in
     it; the extraction only reads it).
 
@@ -42,21 +55,25 @@ def parse_with_tree(source: str, path: str, module: str) -> tuple[ast.Module, Mo
 
 # While fixes are planned, the same texts are parsed again and again: a file's text is checked, then
 # analysed to locate what to rewrite; each fixed text is checked to validate the fix, then analysed for
-# the next pass. Their syntax trees (which nothing modifies) are kept for the last few texts.
+# the next pass. Their syntax trees and facts (which nothing modifies) are kept for the last few texts.
 _RECENT_TREES = 8
 _trees: dict[str, ast.Module] | None = None
+_facts: dict[tuple[str, str, str], tuple[ast.Module, ModuleFacts]] | None = None
 
 
 @contextmanager
 def recent_trees() -> Iterator[None]:
     """Within this block, a text parsed again reuses its syntax tree (`ast.parse` of a text is the
-    same whatever the file name, which only goes into error messages)."""
-    global _trees
-    outer, _trees = _trees, {} if _trees is None else _trees
+    same whatever the file name, which only goes into error messages) and, for the same file and
+    module name, its facts."""
+    global _trees, _facts
+    outer = _trees, _facts
+    if _trees is None or _facts is None:
+        _trees, _facts = {}, {}
     try:
         yield
     finally:
-        _trees = outer
+        _trees, _facts = outer
 
 
 def _parse_tree(source: str, path: str) -> ast.Module:

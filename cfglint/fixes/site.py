@@ -17,6 +17,7 @@ from cfglint.facts import ClassFacts, InitFacts, ModuleFacts
 from cfglint.finding import Finding
 from cfglint.fixes.safety import Check, Project, Recheck, inherited_config_problem, local_project
 from cfglint.parsing import ParseFailure, parse_with_tree
+from cfglint.project import module_name
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -140,8 +141,11 @@ class ClassSite:
 
 
 def analyse(source: str, path: str, check: Check | None = None) -> Analysis:
+    # with a checker, the module's own name: its facts are then those the checker just read for this
+    # text (`cfglint.parsing.recent_trees`), not a second reading of it
+    module = module_name(path)[0] if check is not None and path else MODULE
     try:
-        tree, facts = parse_with_tree(source, path or "<fix>", MODULE)
+        tree, facts = parse_with_tree(source, path or "<fix>", module)
     except (ParseFailure, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise Skip(f"the source does not parse ({getattr(exc, 'message', exc)})") from None
     depth, nodes = rewrite_size(tree)
