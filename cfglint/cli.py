@@ -176,6 +176,10 @@ def build_parser() -> _Parser:
                         help="progress lines on standard error (default: every few seconds when it is not a "
                              "terminal, as in CI; in place on a terminal)")
 
+    from cfglint.saved.command import add_parser as add_saved_parser
+
+    add_saved_parser(commands, TARGETS, FORMATS, _codes)
+
     server = commands.add_parser("server", help="language server (LSP) on stdio, for editors", allow_abbrev=False,
                                  description="Run the cfglint language server on standard input/output. "
                                              "Needs pygls: pip install 'cfglint[lsp]'.")
@@ -210,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_verify(args)
         if args.command == "clean":
             return run_clean(args)
+        if args.command == "saved":
+            return run_saved(args)
         if args.command == "server":
             return run_server()
         parser.print_help()
@@ -795,6 +801,17 @@ def run_verify(args: argparse.Namespace) -> int:
     if any(f.severity is not Severity.INFO for f in findings) and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def run_saved(args: argparse.Namespace) -> int:
+    """`cfglint saved`: the saved model configs against today's code (cfglint/saved/command.py)."""
+    from cfglint.saved.command import SavedUsageError
+    from cfglint.saved.command import run_saved as run
+
+    try:
+        return run(args)
+    except SavedUsageError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run_server() -> int:

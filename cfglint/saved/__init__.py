@@ -1,0 +1,7 @@
+"""`cfglint saved`: will the models already saved still load with today's code?
+
+Saved model configs (`.keras` archives, `to_json()` / `get_config()` JSON) are read without TensorFlow,
+Keras or NumPy (`reader`), every serialized object in them is listed with its layer path (`walker`),
+matched to a class of the project the way Keras finds it at load time (`resolve`), and each match is
+compared with today's constructor (`compare`). `command` is the `cfglint saved` entry point.
+"""
