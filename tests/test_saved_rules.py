@@ -28,7 +28,8 @@ def _git(root: Path, *args: str) -> None:
                    capture_output=True, timeout=60)
 
 
-def saved_positions(root: Path, example: Example, code: str, capsys: pytest.CaptureFixture[str]) -> list[tuple[int, int]]:
+def saved_positions(root: Path, example: Example, code: str,
+                    capsys: pytest.CaptureFixture[str]) -> list[tuple[int, int]]:
     """Where `code` fires when `cfglint saved` reads the example's saved configs against its source."""
     files = dict(example.files)
     old = files.pop(f"example.py{OLD}", None)

@@ -95,7 +95,7 @@ def registration_name(call: ast.Call, class_name: str) -> str | None:
     """The key `register_keras_serializable(package, name)` files a class under, as Keras builds it:
     `"package>name"`, with package "Custom" and the class's own name when not given. None when an
     argument is not a string literal (the key cannot be known without running the code)."""
-    values: dict[str, ast.expr] = dict(zip(("package", "name"), call.args))
+    values: dict[str, ast.expr] = dict(zip(("package", "name"), call.args, strict=False))
     values.update((kw.arg, kw.value) for kw in call.keywords if kw.arg in ("package", "name"))
     if len(call.args) > 2 or any(kw.arg is None for kw in call.keywords):
         return None
