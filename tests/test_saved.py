@@ -227,7 +227,7 @@ def test_renamed_argument_is_cfg501_at_init_for_every_layer_path(built, tmp_path
     messages = sorted(str(f["message"]).replace(str(models) + os.sep, "") for f in findings)
     assert messages == [
         f"{archive} ({path}): saved config key `factor` is not accepted by `Scale.__init__` (its `**kwargs` hand "
-        "it to Keras's `Layer.__init__`, which rejects it)"
+        "it to Keras's base `__init__`, which rejects it)"
         for archive, path in (("functional.keras", "model/encoder/block_3"), ("functional.keras", "model/td/td_scale"),
                               ("subclassed.keras", "net/head_scale"))]
     assert all(f["path"] == str(project / "pkg" / "layers.py") for f in findings)

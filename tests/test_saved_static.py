@@ -220,7 +220,7 @@ def test_each_incompatibility_is_reported_with_its_layer_path(project, tmp_path,
     assert code == 1
     assert brief(items) == [
         ("CFG501", 6, "(model/s): saved config key `scale` is not accepted by `Scale.__init__` (its `**kwargs` hand "
-                      "it to Keras's `Layer.__init__`, which rejects it)"),
+                      "it to Keras's base `__init__`, which rejects it)"),
         ("CFG501", 15, "(model/strict): saved config key `name` is not accepted by `Strict.__init__` (it has no "
                        "such parameter and no `**kwargs`)"),
         ("CFG502", 35, "(model/p): required argument `size` of `Pooled.__init__` is not in the saved config"),
@@ -448,3 +448,28 @@ def test_static_saved_imports_no_heavy_package(project, tmp_path):
     data = json.loads(result.stdout)
     assert data["codes"] == [1] * len(FORMATS)
     assert data["loaded"] == [] and data["looked_up"] == []
+
+
+def test_an_empty_folder_and_an_unparsable_project_file_are_warned_about(project, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, out, err = run(capsys, str(tmp_path / "empty"), "--project", str(project))
+    assert code == 0 and "no saved model config found in" in err
+    (project / "pkg" / "broken.py").write_text("import keras\n\nclass Broken(keras.layers.Layer)\n", encoding="utf-8")
+    path = saved_json(tmp_path, obj("Broken", base("b"), "demo>Broken", "pkg.broken"))
+    code, out, err = run(capsys, path, "--project", str(project))
+    assert code == 1 and "broken.py:3:" in err and "its classes are unknown to this run" in err
+    assert "CFG503" in out
+
+
+def test_two_classes_of_the_saved_name_are_not_guessed_between(tmp_path, capsys):
+    root = write_project(tmp_path / "p", {
+        "a.py": "import keras\n\nclass Block(keras.layers.Layer):\n    def __init__(self, units):\n"
+                "        super().__init__()\n",
+        "b.py": "import keras\n\nclass Block(keras.layers.Layer):\n    def __init__(self, depth):\n"
+                "        super().__init__()\n",
+    })
+    saved_from_main = obj("Block", base("blk"), "Block", None)  # saved from a script: no module
+    assert findings(capsys, saved_json(tmp_path, saved_from_main), "--project", str(root)) == (0, [])
+    in_module = obj("Block", {"units": 2}, "Block", "a")
+    code, items = findings(capsys, saved_json(tmp_path, in_module), "--project", str(root))
+    assert (code, items) == (0, [])

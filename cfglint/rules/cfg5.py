@@ -88,8 +88,8 @@ class SavedUnknownKey(SavedRule):
             "`**kwargs` fails on them too.")
     why = ("`keras.saving.load_model` rebuilds the layer with `cls(**config)`: a renamed argument raises "
            "`TypeError: Scale.__init__() got an unexpected keyword argument 'scale'` (through `**kwargs`: "
-           "`ValueError: Unrecognized keyword arguments passed to Scale: {'scale': 3.0}`), and every model saved "
-           "before the rename no longer loads.")
+           "`ValueError: Unrecognized keyword arguments passed to Scale: {'scale': 3.0}`; tf-keras: `Keyword "
+           "argument not understood`), and every model saved before the rename no longer loads.")
     instead = ("Keep accepting the old name: take it as a deprecated keyword, or map it in `from_config` "
                "(`config[\"factor\"] = config.pop(\"scale\")`) before calling `cls(**config)`.")
     invalid = (

@@ -64,6 +64,7 @@ def add_parser(commands: Any, targets: tuple[str, ...], formats: tuple[str, ...]
 def run_saved(args: argparse.Namespace) -> int:
     from cfglint import __version__
     from cfglint.config import ConfigError
+    from cfglint.display import printable
     from cfglint.engine import Checker
     from cfglint.reporters import FORMATS, write_report
     from cfglint.rules import ALL_RULES
@@ -84,15 +85,20 @@ def run_saved(args: argparse.Namespace) -> int:
     reading = read_paths(args.paths)
     checker = Checker(resolver.base, resolver=resolver)
     checker.parse_all = True  # registered initializers and other non-layer classes are looked up too
-    _, modules = checker.parse_paths([str(args.project)])
+    parsed, modules = checker.parse_paths([str(args.project)])
+    unparsed = [f"{f.path}:{f.line}:{f.column}: {f.message}: its classes are unknown to this run"
+                for f in parsed.findings if f.code == "CFG001"]
     findings = [*unreadable_findings(reading.unreadable, resolver),
                 *check_configs(reading.configs, modules, checker, resolver, target=cli.target, since=args.since)]
     failed_loads = _run_dynamic(reading.configs, checker, args, modules) if args.dynamic else 0
     for error in reading.errors:
         print(f"cfglint: error: {error}", file=sys.stderr)
-    if args.verbose or (not reading.configs and not reading.unreadable and not reading.errors):
-        for note in reading.notes:
-            print(f"cfglint: warning: {note}", file=sys.stderr)
+    nothing_read = not reading.configs and not reading.unreadable and not reading.errors
+    for note in [*unparsed, *(reading.notes if args.verbose or nothing_read else [])]:
+        print(f"cfglint: warning: {printable(note)}", file=sys.stderr)
+    if nothing_read:
+        print(f"cfglint: warning: no saved model config found in {', '.join(map(printable, args.paths))}",
+              file=sys.stderr)
     if findings or not reading.errors:
         write_report(fmt, findings, sys.stdout, rules=ALL_RULES,
                      files_checked=len(reading.configs) + len(reading.unreadable), version=__version__)

@@ -81,7 +81,7 @@ def unknown_keys(ctx: ClassContext, config: dict[str, object], where: str) -> It
         if key in accepted.keywords or key in consumed:
             continue
         if accepted.forwarded:
-            reason = "its `**kwargs` hand it to Keras's `Layer.__init__`, which rejects it"
+            reason = "its `**kwargs` hand it to Keras's base `__init__`, which rejects it"
         else:
             reason = "it has no such parameter and no `**kwargs`"
         yield Problem("CFG501", path, span,

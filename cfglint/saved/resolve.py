@@ -74,6 +74,8 @@ class ProjectClasses:
         found = self.by_module(saved.module, saved.class_name)
         if found is not None:
             return Found(*found)
+        if len(self.by_name.get(saved.class_name, ())) > 1:
+            return None  # several classes of that name: the `custom_objects` of the caller decide
         if not saved.has_module:
             return None  # tf-keras `to_json` names built-ins bare too: a name we do not know is one of them
         if saved.module is not None and saved.module.split(".")[0] not in self.packages:
@@ -86,6 +88,8 @@ class ProjectClasses:
         if hits:
             return Found(*hits[0])
         found = self.by_module(saved.module, saved.class_name)
+        if found is None and len(self.by_name.get(saved.class_name, ())) > 1:
+            return None  # several classes of that name, none registered so: which one loads cannot be told
         if found is None:
             return Missing(f"no class is registered as `{registered}` any more, and no class "
                            f"`{saved.class_name}` is in the project")
