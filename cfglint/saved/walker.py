@@ -10,6 +10,7 @@ object without a name (an initializer) is named by the config key that holds it.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -58,15 +59,15 @@ def _inside(config: dict[str, Any], path: str) -> Iterator[SavedObject]:
 
 def _children(config: dict[str, Any], path: str) -> Iterator[tuple[dict[str, Any], str, str]]:
     """The serialized objects directly inside a config, with the key that holds each."""
-    pending: list[tuple[Any, str]] = [(value, key) for key, value in config.items()]
+    pending: deque[tuple[Any, str]] = deque((value, key) for key, value in config.items())
     while pending:
-        value, key = pending.pop(0)
+        value, key = pending.popleft()
         if is_serialized_object(value):
             yield value, path, key
         elif isinstance(value, dict):
-            pending[:0] = [(item, str(sub)) for sub, item in value.items()]
+            pending.extendleft(reversed([(item, str(sub)) for sub, item in value.items()]))
         elif isinstance(value, list):
-            pending[:0] = [(item, key) for item in value]
+            pending.extendleft(reversed([(item, key) for item in value]))
 
 
 def _saved_object(value: dict[str, Any], parent: str, key: str) -> SavedObject | None:
