@@ -264,7 +264,7 @@ def test_from_config_that_renames_or_rewrites_keys_is_trusted(tmp_path, capsys):
     assert findings(capsys, saved_json(tmp_path, model), "--project", str(root)) == (0, [])
 
 
-def test_tf_keras_configs_use_tf_keras_names_and_module_import(tmp_path, capsys):
+def test_tf_keras_configs_name_registered_classes_either_way(tmp_path, capsys):
     root = write_project(tmp_path / "p", {"mod.py": """
         import tf_keras as keras
 
@@ -283,10 +283,14 @@ def test_tf_keras_configs_use_tf_keras_names_and_module_import(tmp_path, capsys)
     assert (code, brief(items)) == (1, [
         ("CFG503", 4, "(m/s): `Scale` is registered as `v2>Scale` now, not as the saved `v1>Scale`: loading fails "
                       "unless `custom_objects` maps `v1>Scale` to it")])
-    # tf-keras's own `.keras` format imports the saved module when the registered name is not found
+    # tf-keras 2.13 and later write `module` and `registered_name` as Keras 3 does
     archive = keras_archive(tmp_path, obj("Scale", base("s", factor=1.0, dynamic=False), "v1>Scale", "mod"),
                             version="2.21.0")
-    assert findings(capsys, archive, "--project", str(root)) == (0, [])
+    code, items = findings(capsys, archive, "--project", str(root))
+    assert (code, [(f["code"], f["location"]["line"]) for f in items]) == (1, [("CFG503", 4)])
+    renamed = keras_archive(tmp_path, obj("Scale", base("s", factor=1.0, dynamic=False), "v2>Scale", "mod"),
+                            "ok.keras", version="2.21.0")
+    assert findings(capsys, renamed, "--project", str(root)) == (0, [])
 
 
 def test_target_option_overrides_the_saving_keras(project, tmp_path, capsys):

@@ -151,7 +151,7 @@ def _problems(config: SavedConfig, classes: Any, checker: Checker, flavour: Targ
 
     for saved in walk(config.root):
         where = f"{config.path} ({saved.layer_path})"
-        resolution = classes.resolve(saved, flavour)
+        resolution = classes.resolve(saved)
         if isinstance(resolution, Missing):
             yield Problem("CFG503", config.path, Span(1, 1, 1, 2), f"{where}: {resolution.message}",
                           subject=saved.class_name), None, {}

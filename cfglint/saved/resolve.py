@@ -5,8 +5,9 @@ Keras 3 (`serialization_lib._retrieve_class_or_fn`) looks a custom object up by 
 "package>name"), or in the `custom_objects` the caller passes (where an unregistered class is found by
 the bare name it was saved under). It imports a module by name only for Keras's own packages, so a
 custom class that is no longer registered under the saved name loads only through `custom_objects`.
-tf-keras's `.keras` format also imports the saved `module` and takes the class from it; its `to_json`
-format names the class by its registered name or bare name only.
+tf-keras 2 does the same for layers (its layer deserializer passes Keras's own layers as the only module
+to search, so the saved `module` is never imported); its older `to_json` wrote the registered name as
+"Package>Name" in `class_name`, which the walker reads as the registered name.
 
 Objects of Keras's own modules are trusted and not looked up.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cfglint.facts import ClassFacts, ModuleFacts
-from cfglint.finding import Target
 from cfglint.project import ProjectIndex
 from cfglint.saved.walker import SavedObject
 
@@ -65,12 +65,12 @@ class ProjectClasses:
         named = self.by_name.get(class_name, [])
         return named[0] if len(named) == 1 else None
 
-    def resolve(self, saved: SavedObject, flavour: Target) -> Resolution:
+    def resolve(self, saved: SavedObject) -> Resolution:
         if _trusted(saved):
             return None
         registered = saved.registered_name if saved.registered_name and ">" in saved.registered_name else None
         if registered is not None:
-            return self._registered(saved, registered, flavour)
+            return self._registered(saved, registered)
         found = self.by_module(saved.module, saved.class_name)
         if found is not None:
             return Found(*found)
@@ -83,7 +83,7 @@ class ProjectClasses:
         where = f"`{saved.module}.{saved.class_name}`" if saved.module else f"`{saved.class_name}`"
         return Missing(f"class {where} is not in the project any more")
 
-    def _registered(self, saved: SavedObject, registered: str, flavour: Target) -> Resolution:
+    def _registered(self, saved: SavedObject, registered: str) -> Resolution:
         hits = self.by_registration.get(registered)
         if hits:
             return Found(*hits[0])
@@ -94,9 +94,6 @@ class ProjectClasses:
             return Missing(f"no class is registered as `{registered}` any more, and no class "
                            f"`{saved.class_name}` is in the project")
         cls, module = found
-        if flavour is Target.TF_KERAS and saved.module and self.index.lookup_class(
-                f"{saved.module}.{saved.class_name}") is not None:
-            return Found(cls, module)  # tf-keras imports the saved module and takes the class from it
         if cls.registered and cls.registered_as is None:
             return Found(cls, module)  # registered under a name only running the code can tell
         if cls.registered_as is not None:
