@@ -260,14 +260,22 @@ def _run_dynamic(archives: list[SavedConfig], checker: Checker, args: argparse.N
     except ImportError:
         raise SavedUsageError("`cfglint saved --dynamic` is not available in this build of cfglint") from None
     from cfglint.project import module_name
+    from cfglint.verify.pool import WorkerStartError
 
     imports = sorted({(facts.module, str(module_name(Path(facts.path))[1]), facts.path)
                       for facts in modules or [] if facts.classes})
-    failed = 0
-    for config in archives:
+    by_target: dict[str, list[str]] = {}
+    for config in archives:  # one pool per Keras: each worker imports TensorFlow once
         target = args.target if args.target not in (None, Target.AUTO.value) else config.flavour.value
-        for outcome in dynamic.load_archives([config.path], imports, target=target, timeout=120.0, jobs=1):
+        by_target.setdefault(target, []).append(config.path)
+    failed = 0
+    for target, paths in by_target.items():
+        try:
+            outcomes = dynamic.load_archives(paths, imports, target=target, timeout=120.0, jobs=1)
+        except WorkerStartError as exc:
+            raise SavedUsageError(str(exc)) from None
+        for outcome in outcomes:
             if not outcome.ok:
                 failed += 1
-                print(f"cfglint: dynamic: {config.path}: {dynamic.outcome_message(outcome)}", file=sys.stderr)
+                print(f"cfglint: dynamic: {outcome.archive}: {dynamic.outcome_message(outcome)}", file=sys.stderr)
     return failed
