@@ -2,6 +2,7 @@
 
 Saved model configs (`.keras` archives, `to_json()` / `get_config()` JSON) are read without TensorFlow,
 Keras or NumPy (`reader`), every serialized object in them is listed with its layer path (`walker`),
-matched to a class of the project the way Keras finds it at load time (`resolve`), and each match is
-compared with today's constructor (`compare`). `command` is the `cfglint saved` entry point.
+matched to a class of the project the way Keras finds it at load time (`resolve`), and compared with
+today's constructor (`compare`; changed defaults in `defaults`). `check` turns that into findings and
+`command` is the command line.
 """

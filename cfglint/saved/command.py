@@ -1,4 +1,6 @@
-"""`cfglint saved PATH...`: report where today's code would no longer load the saved model configs.
+"""`cfglint saved PATH...`: the command line (options, output, exit codes); the work is in `check`.
+
+Imported when the CLI builds its parser, so it imports nothing heavy at the top.
 
 Exit codes as `cfglint check`: 0 clean, 1 error or warning findings, 2 a path that does not exist or a
 configuration mistake. An unreadable archive is finding CFG500, as a file that does not parse is
@@ -8,21 +10,17 @@ CFG001 for `check`.
 from __future__ import annotations
 
 import argparse
-import ast
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cfglint.finding import Finding, Severity, Span, Target
+from cfglint.finding import Severity, Target
 
 if TYPE_CHECKING:
     from cfglint.engine import Checker
     from cfglint.facts import ModuleFacts
-    from cfglint.saved.compare import Problem
     from cfglint.saved.reader import SavedConfig
-    from cfglint.settings_resolver import SettingsResolver
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -68,6 +66,7 @@ def run_saved(args: argparse.Namespace) -> int:
     from cfglint.engine import Checker
     from cfglint.reporters import FORMATS, write_report
     from cfglint.rules import ALL_RULES
+    from cfglint.saved.check import check_configs, unreadable_findings
     from cfglint.saved.reader import read_paths
     from cfglint.settings_resolver import CliOverrides, resolve_settings
 
@@ -106,147 +105,6 @@ def run_saved(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     failing = failed_loads or any(f.severity is not Severity.INFO for f in findings)
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_CLEAN
-
-
-def unreadable_findings(unreadable: list[Any], resolver: SettingsResolver) -> Iterator[Finding]:
-    """CFG500 for each archive or JSON file that could not be read."""
-    from cfglint.finding_filter import is_reported
-    from cfglint.rules import ALL_RULES
-
-    rule = ALL_RULES["CFG500"]
-    for item in unreadable:
-        if is_reported(rule.code, item.path, item.line, selection=resolver.for_path(item.path).selection, noqa={}):
-            yield Finding(item.path, Span(item.line, item.column, item.line, item.column + 1), rule.code, rule.name,
-                          item.message, rule.severity[Target.KERAS3])
-
-
-def check_configs(configs: list[SavedConfig], modules: list[ModuleFacts], checker: Checker,
-                  resolver: SettingsResolver, *, target: Target | None = None,
-                  since: str | None = None) -> list[Finding]:
-    """Every finding for the saved configs, against the project the checker has parsed (`modules`)."""
-    from cfglint.saved.resolve import ProjectClasses
-
-    classes = ProjectClasses(modules, checker.index)
-    findings: list[Finding] = []
-    seen: set[tuple[str, int, int, str, str]] = set()
-    for config in configs:
-        flavour = config.flavour if target in (None, Target.AUTO) else target
-        assert flavour is not None
-        for problem, class_name, noqa in _problems(config, classes, checker, flavour, since):
-            finding = _finding(problem, class_name, noqa, flavour, resolver)
-            if finding is not None and finding.sort_key() not in seen:
-                seen.add(finding.sort_key())
-                findings.append(finding)
-    findings.sort(key=Finding.sort_key)
-    return findings
-
-
-def _problems(config: SavedConfig, classes: Any, checker: Checker, flavour: Target,
-              since: str | None) -> Iterator[tuple[Problem, str | None, dict[int, frozenset[str] | None]]]:
-    from cfglint.context import ClassContext
-    from cfglint.engine import bound_for_target
-    from cfglint.saved.compare import Problem, missing_required, unknown_keys
-    from cfglint.saved.resolve import Found, Missing
-    from cfglint.saved.walker import walk
-
-    for saved in walk(config.root):
-        where = f"{config.path} ({saved.layer_path})"
-        resolution = classes.resolve(saved)
-        if isinstance(resolution, Missing):
-            yield Problem("CFG503", config.path, Span(1, 1, 1, 2), f"{where}: {resolution.message}",
-                          subject=saved.class_name), None, {}
-            continue
-        if not isinstance(resolution, Found):
-            continue
-        cls, module = resolution.cls, bound_for_target(resolution.module, flavour)
-        if resolution.problem is not None:
-            yield Problem("CFG503", module.path, cls.span, f"{where}: {resolution.problem}",
-                          subject=saved.registered_name), cls.name, module.noqa
-        hierarchy = checker.index.hierarchy(cls, module)
-        if not hierarchy.is_keras:
-            continue
-        ctx = ClassContext(cls, module, hierarchy, flavour, checker.index)
-        for problem in (*unknown_keys(ctx, saved.config, where), *missing_required(ctx, saved.config, where)):
-            yield problem, cls.name, _noqa_of(problem.path, ctx)
-        if since:
-            for problem in _changed_defaults(ctx, saved.config, where, since):
-                yield problem, cls.name, _noqa_of(problem.path, ctx)
-
-
-def _noqa_of(path: str, ctx: Any) -> dict[int, frozenset[str] | None]:
-    for ancestor in ctx.chain:
-        if ancestor.module.path == path:
-            return dict(ancestor.module.noqa)
-    return {}
-
-
-def _finding(problem: Problem, class_name: str | None, noqa: dict[int, frozenset[str] | None], flavour: Target,
-             resolver: SettingsResolver) -> Finding | None:
-    from cfglint.finding_filter import is_reported
-    from cfglint.rules import ALL_RULES
-
-    rule = ALL_RULES[problem.code]
-    if not is_reported(rule.code, problem.path, problem.span.line,
-                       selection=resolver.for_path(problem.path).selection, noqa=noqa):
-        return None
-    severity = rule.severity.get(flavour) or rule.severity[Target.KERAS3]
-    return Finding(problem.path, problem.span, rule.code, rule.name, problem.message, severity, class_name,
-                   subject=problem.subject)
-
-
-# ------------------------------------------------------------------------------ CFG504 (--since)
-def _changed_defaults(ctx: Any, config: dict[str, object], where: str, rev: str) -> Iterator[Problem]:
-    """CFG504: defaulted arguments the config lacks whose default is not what it was at `rev`."""
-    from cfglint.saved.compare import Problem, absent_defaults
-
-    absent = list(absent_defaults(ctx, config))
-    if not absent:
-        return
-    old = old_defaults(absent[0][1], ctx.cls.name, rev)
-    if old is None:
-        return
-    for param, path in absent:
-        assert param.default is not None
-        now = _source_text(path, param.default.span)
-        then = old.get(param.name)
-        if then is None or now is None or _same_expression(then, now):
-            continue
-        yield Problem("CFG504", path, param.span,
-                      f"{where}: `{param.name}` is not in the saved config and its default changed since {rev} "
-                      f"(`{then}` then, `{now}` now): the reload builds it with the new default",
-                      subject=param.name)
-
-
-def old_defaults(path: str, class_name: str, rev: str) -> dict[str, str] | None:
-    """The class's `__init__` defaults at git revision `rev` (None: not available)."""
-    try:
-        from cfglint.saved import history  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:  # the git reader is not installed with this build: nothing to compare with
-        return None
-    result: dict[str, str] | None = history.old_defaults(path, class_name, rev)
-    return result
-
-
-def _source_text(path: str, span: Span) -> str | None:
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    if span.end_line > len(lines):
-        return None
-    if span.line == span.end_line:
-        return lines[span.line - 1][span.column - 1:span.end_column - 1]
-    parts = [lines[span.line - 1][span.column - 1:], *lines[span.line:span.end_line - 1],
-             lines[span.end_line - 1][:span.end_column - 1]]
-    return "\n".join(parts)
-
-
-def _same_expression(first: str, second: str) -> bool:
-    """Whether two default expressions are the same code (`0.10` and `0.1`, `'a'` and `"a"` are)."""
-    try:
-        return ast.dump(ast.parse(first.strip(), mode="eval")) == ast.dump(ast.parse(second.strip(), mode="eval"))
-    except (SyntaxError, ValueError, RecursionError):
-        return first.strip() == second.strip()
 
 
 # ------------------------------------------------------------------------------ --dynamic
