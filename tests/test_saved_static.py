@@ -477,3 +477,34 @@ def test_two_classes_of_the_saved_name_are_not_guessed_between(tmp_path, capsys)
     in_module = obj("Block", {"units": 2}, "Block", "a")
     code, items = findings(capsys, saved_json(tmp_path, in_module), "--project", str(root))
     assert (code, items) == (0, [])
+
+
+def test_keys_handed_on_to_a_project_base_are_judged_by_its_init(tmp_path, capsys):
+    root = write_project(tmp_path / "p", {"base.py": """
+        import keras
+
+        class Base(keras.layers.Layer):
+            def __init__(self, units=1, name=None):
+                super().__init__(name=name)
+                self.units = units
+        """, "child.py": """
+        from base import Base
+
+        class Child(Base):
+            def __init__(self, depth=1, **kwargs):
+                super().__init__(**kwargs)
+                self.depth = depth
+
+        class Own(Base):
+            pass
+        """})
+    model = functional("m", obj("Child", {"name": "c", "units": 2, "depth": 3, "trainable": True}, module="child"),
+                       obj("Own", {"name": "o", "units": 2, "dtype": "float32"}, module="child"))
+    code, items = findings(capsys, saved_json(tmp_path, model), "--project", str(root))
+    assert (code, sorted((Path(str(f["path"])).name, f["location"]["line"], str(f["message"]).split(": ", 1)[1])
+                         for f in items)) == (1, [
+        ("child.py", 4, "saved config key `trainable` is not accepted by `Child.__init__` (its `**kwargs` hand it "
+                        "to `Base.__init__`, which has no such parameter)"),
+        ("child.py", 8, "saved config key `dtype` is not accepted by `Own.__init__` (it has no such parameter and "
+                        "no `**kwargs`)"),
+    ])

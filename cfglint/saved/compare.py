@@ -19,6 +19,8 @@ from cfglint.facts import InitFacts, Param
 from cfglint.finding import Span
 from cfglint.keras_names import BASE_KEYWORDS
 
+KERAS_BASE = "Keras"  # `Acceptance.rejected_by` when Keras's own `Layer`/`Model` constructor turns a key away
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -33,29 +35,33 @@ class Problem:
 
 @dataclass(frozen=True)
 class Acceptance:
-    """What the constructor takes: named keywords, and whether anything else is taken (`**kwargs` kept)."""
+    """What the constructor takes: named keywords, whether anything else is taken (`**kwargs` kept), and
+    which `__init__` turns the rest away (None: the class's own, which has no `**kwargs`)."""
 
     keywords: frozenset[str]
     anything: bool
-    forwarded: bool  # `**kwargs` reach Keras's base `__init__`, which rejects what it does not know
+    rejected_by: str | None = None  # "Base" (a project class), or KERAS_BASE
 
 
 def acceptance(ctx: ClassContext) -> Acceptance | None:
     """The keywords `cls(**config)` may pass (None: cannot be known, e.g. a built-in parent takes the rest)."""
     keywords: set[str] = set()
+    forwarded_from: str | None = None  # the class whose `**kwargs` reached this `__init__`
     for ancestor in ctx.chain:
         init = ancestor.cls.init
         if init is None:
             continue
         keywords |= {p.name for p in init.named_params} | init.kwargs_popped
         if init.varkw is None:
-            return Acceptance(frozenset(keywords), anything=False, forwarded=False)
+            return Acceptance(frozenset(keywords), anything=False,
+                              rejected_by=ancestor.cls.name if forwarded_from else None)
         carriers = {init.varkw.name} | init.kwargs_aliases
         if not any(carriers & call.star_names for call in init.super_calls):
-            return Acceptance(frozenset(keywords), anything=True, forwarded=False)
+            return Acceptance(frozenset(keywords), anything=True)
+        forwarded_from = ancestor.cls.name
     if ctx.builtin_parent is not None:
         return None
-    return Acceptance(frozenset(keywords | BASE_KEYWORDS[ctx.target.value]), anything=False, forwarded=True)
+    return Acceptance(frozenset(keywords | BASE_KEYWORDS[ctx.target.value]), anything=False, rejected_by=KERAS_BASE)
 
 
 def effective_init(ctx: ClassContext) -> tuple[InitFacts, str, bool] | None:
@@ -80,8 +86,10 @@ def unknown_keys(ctx: ClassContext, config: dict[str, object], where: str) -> It
     for key in config:
         if key in accepted.keywords or key in consumed:
             continue
-        if accepted.forwarded:
+        if accepted.rejected_by == KERAS_BASE:
             reason = "its `**kwargs` hand it to Keras's base `__init__`, which rejects it"
+        elif accepted.rejected_by is not None:
+            reason = f"its `**kwargs` hand it to `{accepted.rejected_by}.__init__`, which has no such parameter"
         else:
             reason = "it has no such parameter and no `**kwargs`"
         yield Problem("CFG501", path, span,
