@@ -508,3 +508,18 @@ def test_keys_handed_on_to_a_project_base_are_judged_by_its_init(tmp_path, capsy
         ("child.py", 8, "saved config key `dtype` is not accepted by `Own.__init__` (it has no such parameter and "
                         "no `**kwargs`)"),
     ])
+
+
+def test_the_project_configuration_selects_and_ignores_per_file(project, tmp_path, capsys):
+    path = saved_json(tmp_path, functional("m", obj("Scale", base("s", scale=1.0), "demo>Scale"),
+                                           obj("Pooled", base("p"), "pool>P")))
+    (project / "pyproject.toml").write_text('[tool.cfglint.per-file-ignores]\n"pkg/*" = ["CFG501"]\n',
+                                            encoding="utf-8")
+    code, items = findings(capsys, path, "--project", str(project))
+    assert (code, [f["code"] for f in items]) == (1, ["CFG502"])
+    (project / "pyproject.toml").write_text('[tool.cfglint]\nignore = ["CFG502"]\n', encoding="utf-8")
+    code, items = findings(capsys, path, "--project", str(project))
+    assert (code, [f["code"] for f in items]) == (1, ["CFG501"])
+    (project / "pyproject.toml").write_text('[tool.cfglint]\nignore = ["CFG9"]\nbogus = 1\n', encoding="utf-8")
+    code, _, err = run(capsys, path, "--project", str(project))
+    assert code == 2 and "bogus" in err
