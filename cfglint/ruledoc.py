@@ -18,9 +18,12 @@ def _example(example: Example) -> str:
     lines = [f"```python{'  # target: ' + example.target.value if example.target.value != 'keras3' else ''}"]
     lines.append(example.code.rstrip("\n"))
     lines.append("```")
-    for name, text in example.files:  # a saved model config that `cfglint saved` reads beside the source
+    for name, text in example.files:  # what `cfglint saved` reads beside the source (rules/cfg5.py)
         if name.endswith(".json"):
             lines += ["", f"Saved config `{name}`:", "", "```json", textwrap.dedent(text).strip("\n"), "```"]
+        elif name.endswith("@old"):
+            lines += ["", f"`{name[:-4]}` at `--since REV`:", "", "```python", textwrap.dedent(text).strip("\n"),
+                      "```"]
     return "\n".join(lines)
 
 

@@ -208,30 +208,47 @@ class SavedClassNotFound(SavedRule):
     )
 
 
+SMOOTH = """
+    import keras
+
+    @keras.saving.register_keras_serializable(package="demo")
+    class Smooth(keras.layers.Layer):
+        def __init__(self, epsilon=1e-3, mode="sum", **kwargs):
+            super().__init__(**kwargs)
+            self.epsilon = epsilon
+            self.mode = mode
+
+        def get_config(self):
+            return super().get_config()
+    """
+
+
 class SavedDefaultChanged(SavedRule):
     code = "CFG504"
     name = "saved-default-changed"
     summary = "A defaulted argument absent from a saved config whose default changed since `--since REV`."
     what = ("With `cfglint saved --since REV`, compares the defaults of today's `__init__` with those of the same "
-            "class at git revision REV, for the arguments a saved config does not hold (Keras 3's automatic "
-            "config and a `get_config` that leaves an argument out save no value for it).")
+            "class at git revision REV, for the arguments a saved config does not hold (a `get_config` that "
+            "leaves an argument out saves no value for it). Defaults written differently but equal (`1e-3` and "
+            "`0.001`) are the same.")
     why = ("The reload silently takes today's default: the model loads without an error, but it is not the "
            "model that was saved (a different dropout rate, activation or epsilon).")
-    instead = ("Return the argument from `get_config` so saved models keep their value, or keep the old default "
+    instead = ("Return every argument from `get_config` so saved models keep their value, or keep the old default "
                "and pass the new value where new models are built.")
     severity = {Target.KERAS3: Severity.WARNING, Target.TF_KERAS: Severity.WARNING}
     invalid = (
-        bad(SCALE.replace("factor=2.0", "factor=3.0"), (5, 24),
-            files=(("example.py@old", SCALE), saved("Scale", {}, "demo>Scale"))),
-        bad(SCALE.replace("**kwargs):", "mode='sum', **kwargs):").replace("factor=2.0", "factor=1.0"), (5, 24),
-            files=(("example.py@old", SCALE.replace("**kwargs):", "mode='sum', **kwargs):")),
-                   saved("Scale", {"mode": "sum"}, "demo>Scale"))),
+        bad(SMOOTH.replace("epsilon=1e-3", "epsilon=1e-5"), (5, 24),
+            files=(("example.py@old", SMOOTH), saved("Smooth", {}, "demo>Smooth"))),
+        bad(SMOOTH.replace('mode="sum"', 'mode="mean"'), (5, 38),
+            files=(("example.py@old", SMOOTH), saved("Smooth", {"epsilon": 0.001}, "demo>Smooth"))),
     )
     valid = (
-        good(SCALE.replace("factor=2.0", "factor=2.00"),
-             files=(("example.py@old", SCALE), saved("Scale", {}, "demo>Scale"))),
-        good(SCALE.replace("factor=2.0", "factor=3.0"),
-             files=(("example.py@old", SCALE), saved("Scale", {"factor": 2.0}, "demo>Scale"))),
+        good(SMOOTH.replace("epsilon=1e-3", "epsilon=1e-5").replace(
+                "return super().get_config()",
+                'return {**super().get_config(), "epsilon": self.epsilon, "mode": self.mode}'),
+             files=(("example.py@old", SMOOTH), saved("Smooth", {"epsilon": 0.001, "mode": "sum"}, "demo>Smooth"))),
+        good(SMOOTH.replace("epsilon=1e-3", "epsilon=0.001"),
+             files=(("example.py@old", SMOOTH), saved("Smooth", {}, "demo>Smooth"))),
     )
 
 
