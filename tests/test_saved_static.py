@@ -523,3 +523,35 @@ def test_the_project_configuration_selects_and_ignores_per_file(project, tmp_pat
     (project / "pyproject.toml").write_text('[tool.cfglint]\nignore = ["CFG9"]\nbogus = 1\n', encoding="utf-8")
     code, _, err = run(capsys, path, "--project", str(project))
     assert code == 2 and "bogus" in err
+
+
+def _damaged(data: bytes, how: str) -> bytes:
+    if how == "truncated":
+        return data[:len(data) // 2]
+    damaged = bytearray(data)
+    if how == "bad checksum":
+        start = data.index(b"config.json") + len("config.json") + 5
+        damaged[start:start + 20] = bytes(20)
+    else:  # marked encrypted, in the local and the central header
+        damaged[6] |= 1
+        damaged[data.rfind(b"PK\x01\x02") + 8] |= 1
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize("how", ["truncated", "bad checksum", "encrypted"])
+def test_damaged_archives_are_cfg500_never_a_traceback(project, tmp_path, capsys, how):
+    good = tmp_path / "good.keras"
+    with zipfile.ZipFile(good, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", json.dumps(obj("Scale", base("s", pad="x" * 2000), "demo>Scale")))
+    damaged = tmp_path / "damaged.keras"
+    damaged.write_bytes(_damaged(good.read_bytes(), how))
+    code, items = findings(capsys, str(damaged), "--project", str(project))
+    assert code == 1 and [(f["code"], str(f["message"]).split(":")[0]) for f in items] == [
+        ("CFG500", "not a readable `.keras` archive (a zip file)")]
+
+
+def test_an_oversized_config_is_refused(project, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("cfglint.saved.reader.MAX_CONFIG_BYTES", 1024)
+    archive = keras_archive(tmp_path, obj("Scale", base("s", pad="x" * 4096), "demo>Scale"))
+    code, items = findings(capsys, archive, "--project", str(project))
+    assert (code, [f["message"] for f in items]) == (1, ["`config.json` in the archive is larger than 1,024 bytes"])

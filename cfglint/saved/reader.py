@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +107,8 @@ def _from_archive(path: str) -> SavedConfig:
                 raise _Refused("not a Keras archive: it holds no `config.json`")
             text = _member(archive, "config.json")
             metadata = _member(archive, "metadata.json") if "metadata.json" in names else None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, RuntimeError, ValueError,
+            zlib.error) as exc:  # damaged, truncated, encrypted or oddly compressed
         raise _Refused(f"not a readable `.keras` archive (a zip file): {exc}") from None
     except OSError as exc:
         raise _Refused(f"cannot read the archive: {exc.strerror or exc}") from None
@@ -125,7 +127,7 @@ def _from_archive(path: str) -> SavedConfig:
 def _member(archive: zipfile.ZipFile, name: str) -> str:
     info = archive.getinfo(name)
     if info.file_size > MAX_CONFIG_BYTES:
-        raise _Refused(f"`{name}` in the archive is larger than {MAX_CONFIG_BYTES // 2**20} MB")
+        raise _Refused(f"`{name}` in the archive is larger than {MAX_CONFIG_BYTES:,} bytes")
     try:
         return archive.read(name).decode("utf-8")
     except UnicodeDecodeError:
@@ -135,7 +137,7 @@ def _member(archive: zipfile.ZipFile, name: str) -> str:
 def _from_json(path: str, *, named: bool) -> SavedConfig:
     try:
         if os.path.getsize(path) > MAX_CONFIG_BYTES:
-            raise _Refused(f"larger than {MAX_CONFIG_BYTES // 2**20} MB")
+            raise _Refused(f"larger than {MAX_CONFIG_BYTES:,} bytes")
         with open(path, "rb") as handle:
             text = handle.read().decode("utf-8-sig")
     except UnicodeDecodeError:
