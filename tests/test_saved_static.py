@@ -187,6 +187,14 @@ def test_walker_reads_sequential_get_config_dumps_and_tf_keras_names():
         ("Scale", "demo>Scale", None, False)
 
 
+def test_walker_reads_the_compile_config_too():
+    model = obj("Net", base("net"), "demo>Net", compile_config={
+        "optimizer": obj("Adam", {"learning_rate": 0.001}, None, "keras.optimizers"),
+        "loss": obj("FocalLoss", {"gamma": 2.0}, "demo>FocalLoss"), "metrics": ["accuracy"]})
+    assert [(o.class_name, o.layer_path) for o in walk(model)] == [
+        ("Net", "net"), ("Adam", "net/compile/optimizer"), ("FocalLoss", "net/compile/loss")]
+
+
 def test_which_keras_wrote_a_config():
     assert flavour_of({"class_name": "X", "config": {}}, "2.21.0") is Target.TF_KERAS
     assert flavour_of({"class_name": "X", "config": {}}, "3.15.1") is Target.KERAS3

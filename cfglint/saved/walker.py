@@ -4,7 +4,8 @@ Keras writes each object it serializes as a dict with `class_name` and `config` 
 `module` and `registered_name`; tf-keras's `to_json` writes a registered class as "Package>Name" in
 `class_name`). Models list their layers in `config.layers`, wrappers hold theirs under `layer`,
 `forward_layer`, `backward_layer`, and any config value may itself be such a dict, also inside lists and
-dicts: all of them are walked. The path joins the `name`s from the top (`model/encoder/block_3`); an
+dicts: all of them are walked, and so is a model's `compile_config` (a custom loss or metric must load
+too). The path joins the `name`s from the top (`model/encoder/block_3`); an
 object without a name (an initializer) is named by the config key that holds it.
 """
 
@@ -48,7 +49,11 @@ def _objects(value: dict[str, Any], parent: str, key: str) -> Iterator[SavedObje
         saved = _saved_object(current, parent, key)
         if saved is not None:
             yield saved
-        children = list(_children(current["config"], saved.layer_path if saved else parent))
+        path = saved.layer_path if saved else parent
+        children = list(_children(current["config"], path))
+        compiled = current.get("compile_config")
+        if isinstance(compiled, dict):  # optimizer, losses and metrics: `load_model` rebuilds them too
+            children.extend(_children(compiled, f"{path}/compile" if path else "compile"))
         stack.extend(reversed(children))
 
 
