@@ -60,12 +60,20 @@ class _Refused(Exception):
 def read_paths(paths: list[str]) -> Reading:
     """Every saved config under `paths` (files, or folders walked for `*.keras` and `*.json`)."""
     reading = Reading()
+    seen: set[str] = set()  # a file reached twice (named, and in a folder named too) is read once
+
+    def read(file: str, named: bool) -> None:
+        real = os.path.realpath(file)
+        if real not in seen:
+            seen.add(real)
+            _read_one(file, reading, named=named)
+
     for path in paths:
         if os.path.isdir(path):
             for file in _walk(path):
-                _read_one(file, reading, named=False)
+                read(file, False)
         elif os.path.exists(path):
-            _read_one(path, reading, named=True)
+            read(path, True)
         else:
             reading.errors.append(f"{path}: no such file or directory")
     return reading
