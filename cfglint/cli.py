@@ -191,6 +191,10 @@ def build_parser() -> _Parser:
                              "name and dealt round-robin, so shards differ by at most one class and every "
                              "machine computes the same split (default: $CFGLINT_VERIFY_SHARD, else all classes)")
 
+    from cfglint.saved.command import add_parser as add_saved_parser
+
+    add_saved_parser(commands, TARGETS, FORMATS, _codes)
+
     server = commands.add_parser("server", help="language server (LSP) on stdio, for editors", allow_abbrev=False,
                                  description="Run the cfglint language server on standard input/output. "
                                              "Needs pygls: pip install 'cfglint[lsp]'.")
@@ -225,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_verify(args)
         if args.command == "clean":
             return run_clean(args)
+        if args.command == "saved":
+            return run_saved(args)
         if args.command == "server":
             return run_server()
         parser.print_help()
@@ -829,6 +835,17 @@ def _shard_from_environment() -> Shard | None:
         return parse_shard(text)
     except ValueError as exc:
         raise UsageError(f"{SHARD_ENV}: {exc}") from None
+
+
+def run_saved(args: argparse.Namespace) -> int:
+    """`cfglint saved`: the saved model configs against today's code (cfglint/saved/command.py)."""
+    from cfglint.saved.command import SavedUsageError
+    from cfglint.saved.command import run_saved as run
+
+    try:
+        return run(args)
+    except SavedUsageError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run_server() -> int:

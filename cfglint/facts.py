@@ -151,6 +151,10 @@ class ClassFacts:
     decorators: list[str] = field(default_factory=list)
     is_dataclass: bool = False
     registered: bool = False
+    # the name `register_keras_serializable` files the class under ("package>Name", Keras's defaults
+    # filled in): what a saved config's `registered_name` must match; None when not registered or when
+    # its arguments are not plain strings
+    registered_as: str | None = None
     methods: set[str] = field(default_factory=set)
     init: InitFacts | None = None
     get_config: GetConfigFacts | None = None

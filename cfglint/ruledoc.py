@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from cfglint.finding import FLAVOURS
 from cfglint.rules.base import NOT_FIXED, Example, Rule
 
@@ -16,6 +18,12 @@ def _example(example: Example) -> str:
     lines = [f"```python{'  # target: ' + example.target.value if example.target.value != 'keras3' else ''}"]
     lines.append(example.code.rstrip("\n"))
     lines.append("```")
+    for name, text in example.files:  # what `cfglint saved` reads beside the source (rules/cfg5.py)
+        if name.endswith(".json"):
+            lines += ["", f"Saved config `{name}`:", "", "```json", textwrap.dedent(text).strip("\n"), "```"]
+        elif name.endswith("@old"):
+            lines += ["", f"`{name[:-4]}` at `--since REV`:", "", "```python", textwrap.dedent(text).strip("\n"),
+                      "```"]
     return "\n".join(lines)
 
 
@@ -147,7 +155,7 @@ def _severity_cell(rule: Rule) -> str:
     if not rule.default_enabled:
         notes.append("not selected by default")
     if rule.dynamic:
-        notes.append("`verify`")
+        notes.append(f"`{rule.command}`")
     return cell + (f" ({'; '.join(notes)})" if notes else "")
 
 

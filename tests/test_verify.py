@@ -118,7 +118,7 @@ def brief(findings: list[dict[str, Any]]) -> str:
 
 # ------------------------------------------------------------------------------------------------ CFG9 rule examples
 
-DYNAMIC = {code: rule for code, rule in ALL_RULES.items() if rule.dynamic}
+DYNAMIC = {code: rule for code, rule in ALL_RULES.items() if rule.command == "verify"}  # CFG5: test_saved_rules.py
 BAD = [(code, i) for code, rule in DYNAMIC.items() for i in range(len(rule.invalid))]
 GOOD = [(code, i) for code, rule in DYNAMIC.items() for i in range(len(rule.valid))]
 

@@ -91,6 +91,26 @@ def _call_slots(method: str, call: ast.Call) -> Iterator[str]:
             yield f"{method}:{kw.arg}"
 
 
+def registration_name(call: ast.Call, class_name: str) -> str | None:
+    """The key `register_keras_serializable(package, name)` files a class under, as Keras builds it:
+    `"package>name"`, with package "Custom" and the class's own name when not given. None when an
+    argument is not a string literal (the key cannot be known without running the code)."""
+    values: dict[str, ast.expr] = dict(zip(("package", "name"), call.args, strict=False))
+    values.update((kw.arg, kw.value) for kw in call.keywords if kw.arg in ("package", "name"))
+    if len(call.args) > 2 or any(kw.arg is None for kw in call.keywords):
+        return None
+    parts = []
+    for slot, default in (("package", "Custom"), ("name", class_name)):
+        given = values.get(slot)
+        if given is None or (isinstance(given, ast.Constant) and given.value is None and slot == "name"):
+            parts.append(default)
+        elif isinstance(given, ast.Constant) and isinstance(given.value, str):
+            parts.append(given.value)
+        else:
+            return None
+    return ">".join(parts)
+
+
 def _generic_origin(base: ast.expr) -> ast.expr:
     """The class a subscripted base derives from: `Corruptor[float]` is `Corruptor` at run time
     (`Generic[T]`, `Base[int, str]` alike), so its Keras ancestry is `Corruptor`'s."""
@@ -120,6 +140,9 @@ class ClassExtractor:
             is_dataclass=any(d.split(".")[-1] == "dataclass" for d in decorators),
             registered=any(d.endswith("register_keras_serializable") for d in decorators),
         )
+        for d in node.decorator_list:
+            if isinstance(d, ast.Call) and m.resolve(d.func).endswith("register_keras_serializable"):
+                facts.registered_as = registration_name(d, node.name)
         methods = {s.name: s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
         facts.methods = set(methods)
         if facts.is_dataclass:

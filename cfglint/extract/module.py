@@ -10,7 +10,7 @@ import ast
 from bisect import bisect_left
 
 from cfglint.extract._syntax import AST, Positions, always_exits, child_fields, fast_path, use_fast_path, walk
-from cfglint.extract.classes import ClassExtractor, called_from_builders
+from cfglint.extract.classes import ClassExtractor, called_from_builders, registration_name
 from cfglint.extract.imports import conditional_imports, keras_flavour
 from cfglint.extract.lambdas import LambdaSiteFinder
 from cfglint.extract.scope import ModuleScope
@@ -48,7 +48,7 @@ class ModuleExtractor:
         for name, dotted in self.scope.aliases.items():
             self.facts.imports.setdefault(name, dotted)
         registered_by_call = {
-            arg.id for call, _, _ in calls if isinstance(call.func, ast.Call)
+            arg.id: call.func for call, _, _ in calls if isinstance(call.func, ast.Call)
             and self.scope.resolve(call.func.func).endswith("register_keras_serializable")
             for arg in call.args if isinstance(arg, ast.Name)
         }
@@ -56,6 +56,7 @@ class ModuleExtractor:
             facts = ClassExtractor(self.scope, node, self.fast).run()
             if node.name in registered_by_call:
                 facts.registered = True
+                facts.registered_as = registration_name(registered_by_call[node.name], node.name)
             self.facts.classes.append(facts)
         finder = LambdaSiteFinder(self.scope)
         for call, cls, method in calls:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from cfglint.rules import cfg0, cfg1, cfg2, cfg3, cfg4, cfg9
+from cfglint.rules import cfg0, cfg1, cfg2, cfg3, cfg4, cfg5, cfg9
 from cfglint.rules.base import FixSpec, Rule
 
 ALL_RULES: dict[str, Rule] = {
     rule.code: rule()
-    for rule in (cfg0.ParseError, *cfg1.RULES, *cfg2.RULES, *cfg3.RULES, *cfg4.RULES, *cfg9.RULES)
+    for rule in (cfg0.ParseError, *cfg1.RULES, *cfg2.RULES, *cfg3.RULES, *cfg4.RULES, *cfg5.RULES, *cfg9.RULES)
 }
 DEFAULT_CODES = frozenset(code for code, rule in ALL_RULES.items() if rule.default_enabled)
 PARSE_ERROR = ALL_RULES["CFG001"]

@@ -134,7 +134,8 @@ class Rule:
     severity: ClassVar[dict[Target, Severity]]
     severity_note: ClassVar[str] = ""  # when some findings take another severity (the README table says)
     default_enabled: ClassVar[bool] = True
-    dynamic: ClassVar[bool] = False  # reported by `cfglint verify` (CFG9), never by `check`
+    dynamic: ClassVar[bool] = False  # never reported by `check`: by `cfglint verify` (CFG9) or `cfglint saved`
+    saved: ClassVar[bool] = False  # reported by `cfglint saved` on saved model configs (CFG5; also `dynamic`)
     invalid: ClassVar[tuple[Example, ...]] = ()
     valid: ClassVar[tuple[Example, ...]] = ()
 
@@ -142,6 +143,11 @@ class Rule:
     def fix_safety(self) -> str:
         """The documentation's "Fix safety" text, from the fix the rule declares."""
         return "No automatic fix." if self.fix is None else self.fix.safety_text()
+
+    @property
+    def command(self) -> str:
+        """The command that reports the rule's findings."""
+        return "saved" if self.saved else "verify" if self.dynamic else "check"
 
     @property
     def targets(self) -> frozenset[Target]:
