@@ -142,3 +142,36 @@ def test_force_exclude_without_pyproject(tmp_path: Path) -> None:
     result = run([sys.executable, "-m", "cfglint", "check", "--force-exclude", "build/generated_layer.py"],
                  tmp_path, clean_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+SAVED_SCALE = {"module": "layers", "class_name": "Scale", "registered_name": "demo>Scale",
+               "config": {"name": "scale", "trainable": True, "dtype": "float32", "units": 4, "scale": 1.0}}
+
+
+def test_saved_hook_fails_when_the_code_no_longer_loads_a_saved_config(tmp_path: Path) -> None:
+    """`cfglint-saved` checks tests/saved_configs against the code whenever a Python file is committed."""
+    import json
+
+    env = clean_env(tmp_path)
+    hook_repo = snapshot_of_this_repo(tmp_path / "cfglint-snapshot", env)
+    project = tmp_path / "project"
+    (project / "tests" / "saved_configs").mkdir(parents=True)
+    git_repo(project, env)
+    (project / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    registered = GOOD_LAYER.replace("class Scale", '@keras.saving.register_keras_serializable(package="demo")\n'
+                                                   "class Scale")
+    (project / "layers.py").write_text(registered, encoding="utf-8")
+    (project / "tests" / "saved_configs" / "scale.json").write_text(json.dumps(SAVED_SCALE), encoding="utf-8")
+    commit_all(project, env, "a layer and a saved config")
+    try_repo = [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), "cfglint-saved", "--all-files"]
+
+    passed = run(try_repo, project, env, timeout=600)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+    (project / "layers.py").write_text(registered.replace("units, scale=1.0", "units, gain=1.0")
+                                       .replace("self.scale = scale", "self.scale = gain"), encoding="utf-8")
+    commit_all(project, env, "rename an argument")
+    failed = run(try_repo, project, env, timeout=600)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode == 1, output
+    assert "CFG501" in output and "saved config key `scale` is not accepted by `Scale.__init__`" in output, output

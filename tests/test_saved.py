@@ -304,3 +304,33 @@ def test_static_run_on_archives_imports_no_keras(built, tmp_path):
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=env,
                          check=False)
     assert "EXIT 1 HEAVY []" in run.stderr, run.stderr[-2000:]
+
+
+# What Keras says when it loads each archive with the edited code: `--dynamic` must say the same.
+KERAS_SAYS = {
+    "renamed_argument": "Unrecognized keyword arguments passed to Scale: {'factor'",
+    "required_argument": "missing 1 required positional argument: 'bias'",
+    "dropped_class": "Could not locate class 'Shift'",
+    "renamed_package": "Could not locate class 'Scale'",
+}
+
+
+@pytest.mark.parametrize("edit", ["unchanged", *KERAS_SAYS])
+def test_dynamic_mode_reports_the_error_keras_raises(built, tmp_path, capsys, edit):
+    """`--dynamic` loads each archive with real Keras in a worker: CFG505 at the archive for each one that
+    does not load, with Keras's own words, which the building process got from `load_model` itself."""
+    models, loads = built
+    project = _write_project(tmp_path / "project", _edited(edit))
+    archives = [str(models / "functional.keras"), str(models / "subclassed.keras")]
+    capsys.readouterr()
+    code = main(["saved", *archives, "--project", str(project), "--output-format", "json", "--select", "CFG505",
+                 "--dynamic"])
+    findings = json.loads(capsys.readouterr().out)
+    failing = {Path(str(f["path"])).name: str(f["message"]) for f in findings}
+    expected = {name for name in ("functional.keras", "subclassed.keras") if loads[f"{edit}/{name}"] != "ok"}
+    assert set(failing) == expected
+    assert code == (1 if expected else 0)
+    for name, message in failing.items():
+        assert all(f["code"] == "CFG505" and f["location"]["line"] == 1 for f in findings)
+        assert KERAS_SAYS[edit] in message and KERAS_SAYS[edit] in loads[f"{edit}/{name}"]
+        assert message.startswith(str(models / name) + ": Keras could not load it: ")

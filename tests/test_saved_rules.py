@@ -18,8 +18,15 @@ from cfglint.rules import ALL_RULES
 from cfglint.rules.base import Example
 
 SAVED = {code: rule for code, rule in ALL_RULES.items() if rule.saved}
-BAD = [(code, i, ex) for code, rule in SAVED.items() for i, ex in enumerate(rule.invalid)]
-GOOD = [(code, i, ex) for code, rule in SAVED.items() for i, ex in enumerate(rule.valid)]
+
+def _marks(code: str) -> list[pytest.MarkDecorator]:
+    return [pytest.mark.keras] if SAVED[code].needs_dynamic else []
+
+
+BAD = [pytest.param(code, i, ex, id=f"{code}-bad{i}", marks=_marks(code))
+       for code, rule in SAVED.items() for i, ex in enumerate(rule.invalid)]
+GOOD = [pytest.param(code, i, ex, id=f"{code}-good{i}", marks=_marks(code))
+        for code, rule in SAVED.items() for i, ex in enumerate(rule.valid)]
 OLD = "@old"
 
 
@@ -46,24 +53,29 @@ def saved_positions(root: Path, example: Example, code: str,
     for name, text in files.items():  # configs are written as they are (JSON needs no dedent)
         (root / name).write_text(text, encoding="utf-8")
     configs = [str(root / name) for name in files if name.endswith((".json", ".keras"))]
+    dynamic: list[str] = []
+    if SAVED[code].needs_dynamic:  # found by loading the model with Keras: the worker imports TensorFlow
+        if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("keras") is None:
+            pytest.skip("`cfglint saved --dynamic` needs TensorFlow and Keras")
+        dynamic = ["--dynamic"]
     capsys.readouterr()
     code_ = main(["saved", *configs, "--project", str(root), "--select", code, "--output-format", "json",
-                  "--target", example.target.value, *since])
+                  "--target", example.target.value, *since, *dynamic])
     out = capsys.readouterr().out
     assert code_ in (0, 1), out
     return sorted((f["location"]["line"], f["location"]["column"]) for f in json.loads(out) if f["code"] == code)
 
 
 def test_every_saved_rule_has_examples():
-    assert set(SAVED) == {"CFG500", "CFG501", "CFG502", "CFG503", "CFG504"}
+    assert set(SAVED) == {"CFG500", "CFG501", "CFG502", "CFG503", "CFG504", "CFG505"}
 
 
-@pytest.mark.parametrize(("code", "index", "example"), BAD, ids=[f"{c}-bad{i}" for c, i, _ in BAD])
+@pytest.mark.parametrize(("code", "index", "example"), BAD)
 def test_bad_saved_example_fires_at_expected_positions(tmp_path, capsys, code, index, example):
     assert saved_positions(tmp_path, example, code, capsys) == sorted(example.expect)
 
 
-@pytest.mark.parametrize(("code", "index", "example"), GOOD, ids=[f"{c}-good{i}" for c, i, _ in GOOD])
+@pytest.mark.parametrize(("code", "index", "example"), GOOD)
 def test_good_saved_example_is_clean(tmp_path, capsys, code, index, example):
     assert saved_positions(tmp_path, example, code, capsys) == []
 

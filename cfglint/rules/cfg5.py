@@ -10,6 +10,7 @@ as it was committed before `example.py` (CFG504 compares with it through `--sinc
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 from cfglint.finding import Severity, Target
 from cfglint.rules.base import Rule, bad, good
@@ -56,6 +57,7 @@ class SavedRule(Rule):
     dynamic = True
     saved = True
     severity = BOTH_ERROR
+    needs_dynamic: ClassVar[bool] = False  # reported only with `cfglint saved --dynamic`
 
 
 class SavedConfigUnreadable(SavedRule):
@@ -252,4 +254,59 @@ class SavedDefaultChanged(SavedRule):
     )
 
 
-RULES = (SavedConfigUnreadable, SavedUnknownKey, SavedMissingRequired, SavedClassNotFound, SavedDefaultChanged)
+STRICT_SCALE = """
+    import keras
+
+    @keras.saving.register_keras_serializable(package="demo")
+    class Scale(keras.layers.Layer):
+        def __init__(self, factor=2.0, name=None, trainable=True, dtype=None):
+            super().__init__(name=name, trainable=trainable, dtype=dtype)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+    """
+
+
+class SavedModelDoesNotLoad(SavedRule):
+    code = "CFG505"
+    name = "saved-model-does-not-load"
+    summary = "Keras itself cannot load the saved model with today's code (`cfglint saved --dynamic`)."
+    what = ("With `--dynamic`, each saved model is loaded with real Keras (`keras.saving.load_model`, or "
+            "`model_from_json` for JSON) in a worker process that first imports the project's modules, and a load "
+            "that raises, hangs or crashes is reported at the saved file, with the error Keras gave. It settles "
+            "what the static reading cannot decide: a class built by a factory, a `from_config` that transforms "
+            "the config, a `build` that no longer accepts the saved weights.")
+    why = "This is the error users will meet when they load the model: it does not load."
+    instead = ("Read the error: usually an `__init__` argument was renamed or added, or a class was renamed or "
+               "registered under another name (the static CFG501-CFG503 findings say where). Keep the old names "
+               "accepted, or give the new argument a default.")
+    invalid = (
+        bad(STRICT_SCALE.replace("factor=2.0, name=None", "scale=2.0, name=None").replace(
+                "self.factor = factor", "self.factor = scale"), (1, 1),
+            files=(saved("Scale", {"factor": 3.0}, "demo>Scale"),)),
+        bad(STRICT_SCALE.replace("factor=2.0, name=None", "factor, bias, name=None"), (1, 1),
+            files=(saved("Scale", {"factor": 3.0}, "demo>Scale"),)),
+    )
+    valid = (
+        good(STRICT_SCALE, files=(saved("Scale", {"factor": 3.0}, "demo>Scale"),)),
+        good(STRICT_SCALE.replace("factor=2.0, name=None", "scale=2.0, name=None").replace(
+                "self.factor = factor", "self.factor = scale").replace(
+                'return {**super().get_config(), "factor": self.factor}',
+                'return {**super().get_config(), "scale": self.factor}\n\n'
+                '        @classmethod\n'
+                '        def from_config(cls, config):\n'
+                '            config = dict(config)\n'
+                '            if "factor" in config:  # saved before the rename\n'
+                '                config["scale"] = config.pop("factor")\n'
+                '            return cls(**config)'),
+             files=(saved("Scale", {"factor": 3.0}, "demo>Scale"),)),
+    )
+    needs_dynamic = True
+
+
+RULES = (SavedConfigUnreadable, SavedUnknownKey, SavedMissingRequired, SavedClassNotFound, SavedDefaultChanged,
+         SavedModelDoesNotLoad)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cfglint.finding import Severity, Target
+from cfglint.finding import Finding, Severity, Span, Target
 
 if TYPE_CHECKING:
     from cfglint.engine import Checker
@@ -49,7 +49,10 @@ def add_parser(commands: Any, targets: tuple[str, ...], formats: tuple[str, ...]
                        help="also warn about defaulted arguments absent from a config whose default changed "
                             "since git revision REV (CFG504)")
     saved.add_argument("--dynamic", action="store_true",
-                       help="also load each archive with Keras in a worker process (RUNS your code)")
+                       help="also load each archive with Keras in a worker process (RUNS your code; needs the "
+                            "`verify` extra): CFG505 for each load that fails, with Keras's error")
+    saved.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                       help="with --dynamic: limit per archive, the project's imports included (default: 120)")
     saved.add_argument("--output-format", choices=formats, default=None, help="default: text")
     saved.add_argument("--select", type=codes, help="rule codes or prefixes to enable (e.g. CFG501)")
     saved.add_argument("--ignore", type=codes, help="rule codes or prefixes to disable")
@@ -73,6 +76,8 @@ def run_saved(args: argparse.Namespace) -> int:
     fmt = args.output_format or os.environ.get("CFGLINT_OUTPUT_FORMAT") or "text"
     if fmt not in FORMATS:
         raise SavedUsageError(f"unknown output format {fmt!r}; valid: {', '.join(FORMATS)}")
+    if args.timeout <= 0:
+        raise SavedUsageError("--timeout must be positive")
     if not args.project.is_dir():
         raise SavedUsageError(f"{args.project}: --project must be a directory")
     cli = CliOverrides(select=args.select, ignore=args.ignore,
@@ -89,7 +94,8 @@ def run_saved(args: argparse.Namespace) -> int:
                 for f in parsed.findings if f.code == "CFG001"]
     findings = [*unreadable_findings(reading.unreadable, resolver),
                 *check_configs(reading.configs, modules, checker, resolver, target=cli.target, since=args.since)]
-    failed_loads = _run_dynamic(reading.configs, checker, args, modules) if args.dynamic else 0
+    if args.dynamic:
+        findings = sorted([*findings, *_run_dynamic(reading.configs, checker, args, modules)], key=Finding.sort_key)
     for error in reading.errors:
         print(f"cfglint: error: {error}", file=sys.stderr)
     nothing_read = not reading.configs and not reading.unreadable and not reading.errors
@@ -103,37 +109,39 @@ def run_saved(args: argparse.Namespace) -> int:
                      files_checked=len(reading.configs) + len(reading.unreadable), version=__version__)
     if reading.errors:
         return EXIT_ERROR
-    failing = failed_loads or any(f.severity is not Severity.INFO for f in findings)
+    failing = any(f.severity is not Severity.INFO for f in findings)
     return EXIT_FINDINGS if failing and not args.exit_zero else EXIT_CLEAN
 
 
 # ------------------------------------------------------------------------------ --dynamic
 def _run_dynamic(archives: list[SavedConfig], checker: Checker, args: argparse.Namespace,
-                 modules: list[ModuleFacts] | None = None) -> int:
+                 modules: list[ModuleFacts] | None = None) -> list[Finding]:
     """Load each archive with real Keras in worker processes (`cfglint.saved.dynamic`), importing the
-    project's modules that define classes first; say on standard error which loads fail and why.
-    Returns how many failed."""
-    try:
-        from cfglint.saved import dynamic  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise SavedUsageError("`cfglint saved --dynamic` is not available in this build of cfglint") from None
+    project's modules that define classes first: a CFG505 finding, at the saved file, for each load
+    that fails, with what Keras said."""
+    from cfglint.finding_filter import is_reported
     from cfglint.project import module_name
+    from cfglint.rules import ALL_RULES
+    from cfglint.saved import dynamic
     from cfglint.verify.pool import WorkerStartError
 
+    rule = ALL_RULES["CFG505"]
     imports = sorted({(facts.module, str(module_name(Path(facts.path))[1]), facts.path)
                       for facts in modules or [] if facts.classes})
-    by_target: dict[str, list[str]] = {}
+    by_target: dict[Target, list[str]] = {}
     for config in archives:  # one pool per Keras: each worker imports TensorFlow once
-        target = args.target if args.target not in (None, Target.AUTO.value) else config.flavour.value
+        target = Target(args.target) if args.target not in (None, Target.AUTO.value) else config.flavour
         by_target.setdefault(target, []).append(config.path)
-    failed = 0
+    findings = []
     for target, paths in by_target.items():
         try:
-            outcomes = dynamic.load_archives(paths, imports, target=target, timeout=120.0, jobs=1)
+            outcomes = dynamic.load_archives(paths, imports, target=target.value, timeout=args.timeout, jobs=1)
         except WorkerStartError as exc:
             raise SavedUsageError(str(exc)) from None
         for outcome in outcomes:
-            if not outcome.ok:
-                failed += 1
-                print(f"cfglint: dynamic: {outcome.archive}: {dynamic.outcome_message(outcome)}", file=sys.stderr)
-    return failed
+            selection = checker.resolver.for_path(outcome.archive).selection
+            if outcome.ok or not is_reported(rule.code, outcome.archive, 1, selection=selection, noqa={}):
+                continue
+            findings.append(Finding(outcome.archive, Span(1, 1, 1, 2), rule.code, rule.name,
+                                    f"{outcome.archive}: {dynamic.outcome_message(outcome)}", rule.severity[target]))
+    return findings
