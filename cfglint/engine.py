@@ -331,7 +331,7 @@ class Checker:
             [job[:3] for job in missing]
         speculate = None if self.parse_all else \
             (frozenset(self._project_modules(found.files)), frozenset(self._module_name(p)[0] for p in found.files))
-        results = self._pool_map(read_entry, jobs, minimum=64, chunksize=max(1, min(8, len(jobs) // (self.jobs * 16))),
+        results = self._pool_map(read_entry, jobs, minimum=64, chunksize=max(1, min(32, len(jobs) // (self.jobs * 16))),
                                  speculate=speculate)
         return dict(zip((job[0] for job in jobs), results, strict=True))
 
@@ -346,7 +346,8 @@ class Checker:
         work = [(str(path), entry.module, entry.digest, self.max_file_size) for path, entry in todo]
         if self.jobs > 1:  # largest first, one at a time: a few huge files otherwise decide the wall time
             order = sorted(range(len(work)), key=lambda i: -_size(work[i][0]))
-            done = self._pool_map(parse_file, [work[i] for i in order], minimum=8, chunksize=1)
+            done = self._pool_map(parse_file, [work[i] for i in order], minimum=8,
+                                  chunksize=max(1, min(4, len(work) // (self.jobs * 16))))
             by_position = dict(zip(order, done, strict=True))
             results = [by_position[position] for position in range(len(work))]
         else:
