@@ -218,7 +218,7 @@ def manifest_hook_ids() -> set[str]:
 def test_distribution_name_is_not_the_unrelated_pypi_project():
     """`cfglint` on PyPI is a configuration-file validator (1.0.0) whose command has no `check`."""
     assert NAME != "cfglint"
-    assert PROJECT["scripts"] == {"cfglint": "cfglint.cli:main"}, "the command stays `cfglint`"
+    assert PROJECT["scripts"] == {"cfglint": "cfglint.launch:main"}, "the command stays `cfglint`"
 
 
 def test_the_scanner_finds_the_readme_install_lines():
@@ -284,7 +284,7 @@ def test_pre_commit_examples_pin_this_repository_at_the_current_tag():
 
 def test_readme_pre_commit_rev_is_v_and_the_version():
     readme = [entry for entry in pre_commit_repos([REPO_ROOT / "README.md"]) if entry.repo == REPOSITORY]
-    assert [entry.rev for entry in readme] == ["v" + cfglint.__version__]
+    assert readme and {entry.rev for entry in readme} == {"v" + cfglint.__version__}
     assert TAG_SCHEME.fullmatch(TAG), f"{TAG} does not follow the tag scheme v<major>.<minor>.<patch>"
 
 

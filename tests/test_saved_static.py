@@ -349,36 +349,55 @@ def test_unreadable_inputs_are_cfg500_and_a_missing_path_exits_2(project, tmp_pa
     assert code == 2 and "--project must be a directory" in err
 
 
-def test_dynamic_without_its_module_is_a_usage_error(project, tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "cfglint.saved.dynamic", None)  # as in a build without it
-    path = saved_json(tmp_path, obj("Scale", base("s"), "demo>Scale"))
-    code, _, err = run(capsys, path, "--project", str(project), "--dynamic")
-    assert code == 2 and "`cfglint saved --dynamic` is not available" in err and "Traceback" not in err
-
-
-def test_dynamic_loads_each_archive_through_the_loader(project, tmp_path, capsys, monkeypatch):
-    """`--dynamic` hands each archive and the project's class modules to `load_archives`."""
-    calls = []
-
+def _fake_loader(monkeypatch: pytest.MonkeyPatch, calls: list[object], fail: Exception | None = None) -> None:
+    """`cfglint.saved.dynamic` without a worker: an archive loads when its name says "good"."""
     class Outcome:
-        def __init__(self, archive, ok):
+        def __init__(self, archive: str, ok: bool) -> None:
             self.archive, self.ok = archive, ok
 
+    def load_archives(archives, modules, **options):
+        calls.append((archives, modules, options))
+        if fail is not None:
+            raise fail
+        return [Outcome(archive, "good" in archive) for archive in archives]
+
     fake = types.ModuleType("cfglint.saved.dynamic")
-    fake.load_archives = lambda archives, modules, **options: (calls.append((archives, modules, options))
-                                                               or [Outcome(archives[0], "good" in archives[0])])
+    fake.load_archives = load_archives
     fake.outcome_message = lambda outcome: "Keras could not load it: TypeError: boom"
     monkeypatch.setitem(sys.modules, "cfglint.saved.dynamic", fake)
     monkeypatch.setattr(cfglint.saved, "dynamic", fake, raising=False)
+
+
+def test_dynamic_without_a_worker_is_a_usage_error(project, tmp_path, capsys, monkeypatch):
+    """No TensorFlow (or a worker that cannot start): exit 2 with the reason, no traceback."""
+    from cfglint.verify.pool import WorkerStartError
+
+    _fake_loader(monkeypatch, [], WorkerStartError("`cfglint verify` needs tensorflow: pip install 'cfglint[verify]'"))
+    path = saved_json(tmp_path, obj("Scale", base("s"), "demo>Scale"))
+    code, _, err = run(capsys, path, "--project", str(project), "--dynamic")
+    assert code == 2 and "needs tensorflow" in err and "Traceback" not in err
+    code, _, err = run(capsys, path, "--project", str(project), "--dynamic", "--timeout", "0")
+    assert code == 2 and "--timeout must be positive" in err
+
+
+def test_dynamic_loads_each_archive_through_the_loader(project, tmp_path, capsys, monkeypatch):
+    """`--dynamic` hands each archive and the project's class modules to `load_archives`; a load that
+    fails is finding CFG505 at the saved file, with Keras's words, in every format and selectable."""
+    calls: list[object] = []
+    _fake_loader(monkeypatch, calls)
     good = saved_json(tmp_path, obj("Scale", base("s"), "demo>Scale"), "good.json")
     bad = saved_json(tmp_path, obj("Scale", base("s"), "demo>Scale"), "bad.json")
-    code, out, err = run(capsys, good, "--project", str(project), "--dynamic")
+    code, out, _ = run(capsys, good, "--project", str(project), "--dynamic")
     assert code == 0 and "All checks passed" in out
-    code, out, err = run(capsys, bad, "--project", str(project), "--dynamic")
-    assert code == 1 and f"cfglint: dynamic: {bad}: Keras could not load it: TypeError: boom" in err
+    code, out, _ = run(capsys, bad, "--project", str(project), "--dynamic")
+    assert code == 1 and f"{bad}:1:1: CFG505 {bad}: Keras could not load it: TypeError: boom" in out
     archives, modules, options = calls[-1]
-    assert archives == [bad] and options["target"] == "keras3"
+    assert archives == [bad] and options["target"] == "keras3" and options["timeout"] == 120.0
     assert [(name, Path(file).name) for name, _, file in modules] == [("pkg.layers", "layers.py")]
+    code, out, _ = run(capsys, bad, "--project", str(project), "--dynamic", "--output-format", "json")
+    assert [(f["code"], f["path"], f["location"]["line"]) for f in json.loads(out)] == [("CFG505", bad, 1)]
+    code, out, _ = run(capsys, bad, "--project", str(project), "--dynamic", "--ignore", "CFG505")
+    assert code == 0 and "All checks passed" in out
 
 
 def test_a_non_keras_json_named_alone_exits_clean_with_a_warning(project, tmp_path, capsys):
