@@ -697,7 +697,8 @@ def _fix_details(fmt: str, findings: list[Finding], checker: Checker, base: Sett
     findings, fixable = plan.plan_report(findings, Recheck(lambda: Checker(base, resolver=resolver)),
                                          unsafe=args.unsafe_fixes, marks=marks, carry=carries_fix, stdin=stdin,
                                          cache=checker.cache, inputs=None if args.fix else checker.inputs,
-                                         jobs=checker.jobs)
+                                         jobs=checker.jobs, settings_key=checker.settings_key,
+                                         read_stats=None if args.fix else checker.read_stats)
     return findings, fixable
 
 

@@ -73,6 +73,7 @@ class Checker:
         self._pool: ProcessPoolExecutor | None = None  # worker processes, started on first use, kept for the run
         self._parsed: dict[str, ModuleFacts | None] = {}
         self._consulted: dict[str, StatKey] = {}  # files read only to resolve base classes
+        self._looked_up: set[str] = set()  # every module file asked for to resolve a name, lent or read
         self._module_names: dict[Path, tuple[str, Path]] = {}  # of the files of the current run
         self._unstable = False  # a file changed or could not be read during the run
         self.metadata = ProjectMetadata()  # what each project declares about its Keras (`auto`)
@@ -83,6 +84,9 @@ class Checker:
         self.inputs: Inputs | None = None
         # the configuration and metadata files the last `check_paths` depended on, with their stats
         self.settings_files: tuple[tuple[str, StatKey | None], ...] = ()
+        self.settings_key: str | None = None  # the configuration and options of the last `check_paths`
+        # every file the last `check_paths` read or looked for, with the stat it was read with (None: absent)
+        self.read_stats: dict[str, StatKey | None] = {}
         self.respect_gitignore = True  # skip what Git ignores when walking folders (`--no-respect-gitignore`)
         roots = [settings.root, settings.root / "src"]
         self.index = ProjectIndex(self._load_for_index, roots)
@@ -94,12 +98,15 @@ class Checker:
                          respect_gitignore=self.respect_gitignore)
         self.discovered, self.walked = found.files, found.directories
         stats = _stats(found.files)
-        key = run_key(__version__, sorted(paths), force_exclude, self._settings_fingerprint(found.files),
+        fingerprint = self._settings_fingerprint(found.files)
+        self.settings_key = run_key(__version__, fingerprint)
+        key = run_key(__version__, sorted(paths), force_exclude, fingerprint,
                       tuple(self._module_name(path)[0] for path in found.files))
         snapshot = self.cache.snapshot(key)
         if snapshot is not None and _unchanged(snapshot, stats):
             report = Report(list(snapshot.findings), snapshot.files_checked)  # nothing changed: no source read
             self.inputs = (key, snapshot.files)
+            self.read_stats = dict(snapshot.files)
         else:
             with _collector_paused():
                 report, checked = self._parse(found, paths, stats)
@@ -107,6 +114,7 @@ class Checker:
                     report.findings.extend(self._check_module(facts))
             report.findings.sort(key=Finding.sort_key)
             self.close()
+            self.read_stats = {**dict(stats), **{path: None for path in self.index.absent_files}, **self._consulted}
             if self.cache.enabled and not self._unstable:  # a file changed or vanished mid-run: no snapshot
                 absent = {path: None for path in self.index.absent_files}
                 files = tuple(stats) + tuple(sorted({**absent, **self._consulted}.items()))
@@ -189,6 +197,11 @@ class Checker:
         file checked again and again while fixes are validated need not re-read its bases each time."""
         for key, facts in known.items():
             self._parsed.setdefault(key, facts)
+
+    def looked_up(self) -> set[str]:
+        """The files (cache keys) this checker asked for to resolve names, whether found, lent by
+        `reuse_facts` or absent: what its findings depend on besides the text checked."""
+        return self._looked_up | self.index.absent_files
 
     def consulted_facts(self) -> dict[str, ModuleFacts | None]:
         """The facts of the files read only to resolve base classes, by file."""
@@ -397,6 +410,7 @@ class Checker:
     def _load_for_index(self, path: Path) -> ModuleFacts | None:
         """Facts of a module that is not being checked but defines a base class of one that is."""
         key = _key(path)
+        self._looked_up.add(key)
         if key not in self._parsed:
             report = Report()
             try:

@@ -83,6 +83,8 @@ class FileResult:
     problem: str | None = None  # why the file was not (or would not be) written
     held_back: list[tuple[Finding, str]] = field(default_factory=list)  # safe fixes validation left out
     reported: list[Finding] = field(default_factory=list)  # the file's findings the fixing resolves
+    # the other files its checks looked up (cache keys), when the checker can tell (`Recheck.tracing`)
+    looked_up: frozenset[str] | None = None
 
     @property
     def changed(self) -> bool:
@@ -145,6 +147,16 @@ def _fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool, write
 
 def _plan_file(path: str, check: Check, unsafe: bool, decide: bool) -> tuple[FileResult, _Read | None]:
     """One file fixed in memory: what `--fix` would write (`fixed`), or why it would not."""
+    tracing = getattr(check, "tracing", None)
+    if tracing is None:
+        return _fix_in_memory(path, check, unsafe, decide)
+    with tracing() as looked_up:
+        result, read = _fix_in_memory(path, check, unsafe, decide)
+    result.looked_up = frozenset(looked_up)
+    return result, read
+
+
+def _fix_in_memory(path: str, check: Check, unsafe: bool, decide: bool) -> tuple[FileResult, _Read | None]:
     from cfglint.fixes.site import Unsure
 
     result = FileResult(path)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from cfglint import fixes
 from cfglint.finding import Edit, Finding, Fix, Span
-from cfglint.fixes.files import Check, fix_files, fix_until_stable
+from cfglint.fixes.files import Check, FixRun, fix_files, fix_until_stable
+from cfglint.fixes.marks_memo import MarksMemo
 from cfglint.fixes.site import Unsure
 from cfglint.line_edit import character_edit
 from cfglint.reporters import Identity, identity
@@ -22,25 +23,52 @@ from cfglint.rules import fix_spec
 from cfglint.source import SourceError, decode_source
 
 if TYPE_CHECKING:
-    from cfglint.cache import Inputs
+    from cfglint.cache import Inputs, StatKey
 
 
-def would_fix(findings: Sequence[Finding], check: Check, *, unsafe: bool, jobs: int = 1) -> frozenset[Identity]:
+def would_fix(findings: Sequence[Finding], check: Check, *, unsafe: bool, jobs: int = 1,
+              memo: MarksMemo | None = None) -> frozenset[Identity]:
     """The findings (by `identity`) that `cfglint check --fix` (with `unsafe`) would fix: exactly the
     ones `--diff` counts, computed the same way (fix until stable, validated, nothing written).
 
     Decided without libcst where every fix involved has a decider (`cfglint.fixes.decide`); planned
-    with libcst where one is unsure."""
-    if not any(f.code in fixes.fixable_codes(unsafe) for f in findings):
+    with libcst where one is unsure. With a `memo`, a file whose marks it holds for the same findings
+    and unchanged inputs is not planned again."""
+    codes = fixes.fixable_codes(unsafe)
+    if not any(f.code in codes for f in findings):
         return frozenset()
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    planned = [path for path, found in by_path.items() if any(f.code in codes for f in found)]
+    reused: set[Identity] = set()
+    todo = list(findings)
+    if memo is not None:
+        todo = []
+        for path in planned:
+            marks = memo.marks(path, by_path[path])
+            if marks is None:
+                todo.extend(by_path[path])
+            else:
+                reused |= marks
+        memo.forget_missing(planned)
+    run = _fix_run(todo, check, unsafe, jobs)
+    if memo is not None:
+        for result in run.files:
+            memo.record(result, by_path[result.path])
+        memo.save()
+    return frozenset(reused) | frozenset(identity(f) for f in run.reported)
+
+
+def _fix_run(findings: Sequence[Finding], check: Check, unsafe: bool, jobs: int) -> FixRun:
+    if not any(f.code in fixes.fixable_codes(unsafe) for f in findings):
+        return FixRun()
     if decidable(findings, unsafe):
         try:
-            return frozenset(identity(f) for f in fix_files(findings, check, unsafe=unsafe, write=False,
-                                                            decide=True, jobs=jobs).reported)
+            return fix_files(findings, check, unsafe=unsafe, write=False, decide=True, jobs=jobs)
         except Unsure:
             pass
-    run = fix_files(findings, check, unsafe=unsafe, write=False, jobs=jobs)
-    return frozenset(identity(f) for f in run.reported)
+    return fix_files(findings, check, unsafe=unsafe, write=False, jobs=jobs)
 
 
 def would_fix_source(source: str, path: str, findings: Sequence[Finding], check: Check, *,
@@ -120,13 +148,16 @@ def _replace_fix(finding: Finding, fix: Fix) -> Finding:
 
 
 def plan_report(findings: Sequence[Finding], check: Check, *, unsafe: bool, marks: bool, carry: bool,
-                stdin: tuple[str, str] | None = None, cache: Any = None,
-                inputs: Inputs | None = None, jobs: int = 1) -> tuple[list[Finding], frozenset[Identity]]:
+                stdin: tuple[str, str] | None = None, cache: Any = None, inputs: Inputs | None = None,
+                jobs: int = 1, settings_key: str | None = None,
+                read_stats: Mapping[str, StatKey | None] | None = None) -> tuple[list[Finding], frozenset[Identity]]:
     """The findings (each with its `Fix` when `carry`) and the ones to mark `[*]` (when `marks`).
 
     `stdin` is the name and text of standard input when that is what was checked. With a result
     `cache` and the `inputs` its snapshot vouches for (every file read or consulted, with its stat),
-    the plan of an unchanged tree is served from the cache, so a warm run reads no source again."""
+    the plan of an unchanged tree is served from the cache, so a warm run reads no source again; after
+    a change, the marks of the files the change does not reach are (`settings_key`: the run's
+    configuration; `read_stats`: the stat each file was read with; `cfglint.fixes.marks_memo`)."""
     key = _plan_key(findings, unsafe, marks, carry, inputs) if cache is not None and stdin is None else None
     if key is not None:
         served = _decode_plan(cache.plan(key), findings)
@@ -134,7 +165,9 @@ def plan_report(findings: Sequence[Finding], check: Check, *, unsafe: bool, mark
             return served
     fixable: frozenset[Identity] = frozenset()
     if marks:
-        fixable = (would_fix(findings, check, unsafe=unsafe, jobs=jobs) if stdin is None
+        memo = (MarksMemo(cache, settings_key, unsafe, read_stats)
+                if cache is not None and stdin is None and settings_key and read_stats else None)
+        fixable = (would_fix(findings, check, unsafe=unsafe, jobs=jobs, memo=memo) if stdin is None
                    else would_fix_source(stdin[1], stdin[0], findings, check, unsafe=unsafe))
     out = list(findings)
     if carry:

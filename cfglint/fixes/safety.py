@@ -22,7 +22,8 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -99,6 +100,8 @@ class Checker(Protocol):
 
     def consulted_facts(self) -> dict[str, ModuleFacts | None]: ...
 
+    def looked_up(self) -> set[str]: ...
+
 
 @dataclass
 class Project:
@@ -121,11 +124,28 @@ class Recheck:
     def __init__(self, make_checker: Callable[[], Checker]) -> None:
         self.make_checker = make_checker
         self._others: dict[str, ModuleFacts | None] = {}
+        self._traced: list[Checker] | None = None
 
     def _checker(self) -> Checker:
         checker = self.make_checker()
         checker.reuse_facts(self._others)
+        if self._traced is not None:
+            self._traced.append(checker)
         return checker
+
+    @contextmanager
+    def tracing(self) -> Iterator[set[str]]:
+        """The files (cache keys) the checks made inside the block looked up to resolve names: on
+        leaving it, the set yielded holds them (a project's index keeps looking up after `project`
+        returns, so they are gathered at the end)."""
+        outer, self._traced = self._traced, []
+        found: set[str] = set()
+        try:
+            yield found
+        finally:
+            for checker in self._traced:
+                found |= checker.looked_up()
+            self._traced = outer
 
     def forget(self, path: str) -> None:
         """`path` was rewritten: read it again when a later check consults it."""
