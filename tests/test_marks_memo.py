@@ -8,23 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import write_project
+from helpers import UNITS_BASE, backdate, write_project
 
 import cfglint.fixes.files
 from cfglint.cli import main
 
-BASE = """\
-import keras
-
-
-class MyBase(keras.layers.Layer):
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
-"""
+BASE = UNITS_BASE
 # CFG101 `rate` is missing from the inherited config: fixable by a `get_config` of its own
 LEAF = """\
 from pkg.base import MyBase
@@ -50,13 +39,6 @@ class Own(keras.layers.Layer):
         return {**super().get_config(), "units": self.units}
 """
 
-
-def backdate(root: Path) -> None:
-    """Files from ten seconds ago, as a checkout's are (a stat from the clock tick of an edit proves nothing)."""
-    past = time.time_ns() - 10_000_000_000
-    for path in root.rglob("*"):
-        if path.is_file():
-            os.utime(path, ns=(past, past))
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import THREE_FINDINGS, write_project
+from helpers import THREE_FINDINGS, UNITS_BASE, backdate, write_project
 
 import cfglint.cli
 import cfglint.replay
@@ -26,18 +26,7 @@ from cfglint import launch
 from cfglint.replay import CACHE_DIR_NAME, RECORDS_FILE, __version__
 
 REPO = Path(__file__).resolve().parent.parent
-BASE = """\
-import keras
-
-
-class MyBase(keras.layers.Layer):
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
-"""
+BASE = UNITS_BASE
 LEAF = """\
 from shared.base import MyBase
 
@@ -97,14 +86,6 @@ def project(tmp_path: Path) -> Path:
     backdate(root)
     return root
 
-
-def backdate(root: Path) -> None:
-    """Files dated ten seconds ago, as a checkout's are: the result cache does not vouch for a file
-    modified within two seconds of its run (and without its snapshot, nothing is recorded)."""
-    past = time.time_ns() - 10_000_000_000
-    for path in root.rglob("*"):
-        if path.is_file():
-            os.utime(path, ns=(past, past))
 
 
 def test_an_unchanged_run_prints_the_same_report_without_checking(project, capsys, monkeypatch):
