@@ -304,6 +304,7 @@ class Checker:
         checked: list[ModuleFacts] = []
         pending = dict(entries)
         known: set[str] = set()
+        keras_classes: dict[str, str] = {}  # qualname -> name of the classes found to be Keras classes
         project = self._project_modules(entries)
         walked = {entry.module for entry in entries.values()}
         reexporters = keras_reexporters(((e.module, e.signature) for e in entries.values() if e.signature), walked)
@@ -328,7 +329,13 @@ class Checker:
                     self._parsed[_key(path)] = facts
                     self.index.add(facts, self._module_name(path)[1])
                     checked.append(facts)
-            names = {cls.name for facts in checked for cls, _ in self.index.keras_classes(facts)}
+            # a class found to be a Keras class stays one as more modules are read: only the others
+            # are looked at again (adding modules clears the index's hierarchies)
+            for facts in checked:
+                for cls in facts.classes:
+                    if cls.qualname not in keras_classes and self.index.hierarchy(cls, facts).is_keras:
+                        keras_classes[cls.qualname] = cls.name
+            names = set(keras_classes.values())
             names |= reexported_names((e.signature for e in entries.values() if e.signature), names)
             if names <= known:
                 break
