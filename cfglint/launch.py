@@ -18,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = replay.replay(args)
     if code is not None:
         return code
-    recorder = replay.ACTIVE = replay.Recorder(args) if args[:1] == ["check"] and "--no-cache" not in args else None
+    recorder = replay.ACTIVE = replay.Recorder(args) if replay.may_record(args) else None
     from cfglint.cli import main as run
 
     try:

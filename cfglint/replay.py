@@ -67,10 +67,21 @@ def request(argv: Sequence[str]) -> dict[str, Any]:
             "python": sys.version, "executable": sys.executable, "cfglint": __version__}
 
 
+# Options under which a run is never recorded: it writes files, reads standard input, runs until
+# interrupted, or prints something other than a report (the run itself also refuses to offer a record).
+NEVER_RECORDED = frozenset({"--no-cache", "--fix", "--diff", "--add-noqa", "--watch", "--stdin-filename", "-",
+                            "--show-settings", "--show-files", "--output-file", "-o", "--fix-only"})
+
+
+def may_record(argv: Sequence[str]) -> bool:
+    """Whether this command line may be recorded (then its output is kept while it runs)."""
+    return argv[:1] == ["check"] and not any(arg.partition("=")[0] in NEVER_RECORDED for arg in argv[1:])
+
+
 def replay(argv: Sequence[str]) -> int | None:
     """Print the recorded output of this very run and return its exit code; None when there is no
     record of it or anything it read has changed (then the run is done in full)."""
-    if not argv or argv[0] != "check" or "--no-cache" in argv:
+    if not may_record(argv):
         return None
     if os.environ.get("CFGLINT_NO_CACHE", "").lower() not in ("", "0", "false", "no"):
         return None

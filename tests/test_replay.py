@@ -204,3 +204,16 @@ def test_a_replayed_process_loads_nothing_of_the_checker(tmp_path):
     imported = {line.rsplit("|", 1)[-1].strip() for line in replayed.stderr.splitlines() if "|" in line}
     assert "cfglint.replay" in imported
     assert not imported & {"cfglint.cli", "cfglint.engine", "cfglint.rules", "cfglint.cache"}
+
+
+@pytest.mark.parametrize("args", [["check", "."], ["check", "--output-format", "json", "src"], ["check", "-q", "."]])
+def test_report_runs_may_be_recorded(args):
+    assert cfglint.replay.may_record(args)
+
+
+@pytest.mark.parametrize("args", [["check", "--watch", "."], ["check", "--fix", "."], ["check", "-"],
+                                  ["check", "--stdin-filename=x.py"], ["check", "--no-cache", "."],
+                                  ["check", "-o", "out.txt", "."], ["verify", "."], ["rule", "CFG101"], []])
+def test_other_runs_are_neither_recorded_nor_kept_in_memory(args):
+    """(`--watch` runs until interrupted: its output is not kept while it runs.)"""
+    assert not cfglint.replay.may_record(args)

@@ -91,5 +91,6 @@ class MarksMemo:
             self.changed = True
 
     def save(self) -> None:
-        if self.changed:
+        """Keep the table as the newest plan (also when unchanged: the plan file keeps only the newest few)."""
+        if self.table or self.changed:
             self.cache.save_plan(self.key, self.table)
