@@ -199,6 +199,13 @@ class Recorder:
         if self.offer is None or code not in (0, 1):
             return
         directory, inputs = self.offer
+        # the modules the whole run imported from elsewhere (libcst, when `[*]` needed it, is imported
+        # after the offer): an upgrade may change a mark
+        third_party: dict[str, list[list[Any]]] = {}
+        for file in _third_party_files():
+            folder, name = os.path.split(file)
+            third_party.setdefault(folder, []).append([name, _listed_stat(file)])
+        inputs = [*inputs, *([folder, entries] for folder, entries in third_party.items())]
         recent = self.started - RACY_NS
         if any(stat is not None and stat[1] >= recent for _, entries in inputs for _, stat in entries):
             return
@@ -235,9 +242,6 @@ def offer(cache_directory: str, files: Iterable[tuple[str, StatKey | None]], lis
         entries.extend([name, found] for name in CONTENT_READ if (found := _listed_stat(os.path.join(folder, name))))
     for folder in sorted(set(probed) - listed):
         grouped.setdefault(folder, []).extend([name, _listed_stat(os.path.join(folder, name))] for name in PROBED)
-    for path in _third_party_files():  # e.g. libcst, when `[*]` needed it: an upgrade may change a mark
-        folder, name = os.path.split(path)
-        grouped.setdefault(folder, []).append([name, _listed_stat(path)])
     package = os.path.dirname(os.path.abspath(__file__))
     for folder, subfolders, names in os.walk(package):
         subfolders[:] = [name for name in subfolders if name != "__pycache__"]

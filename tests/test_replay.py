@@ -217,3 +217,30 @@ def test_report_runs_may_be_recorded(args):
 def test_other_runs_are_neither_recorded_nor_kept_in_memory(args):
     """(`--watch` runs until interrupted: its output is not kept while it runs.)"""
     assert not cfglint.replay.may_record(args)
+
+
+def test_modules_imported_after_the_offer_are_inputs_too(project, capsys, monkeypatch):
+    """libcst is imported only when `[*]` needs it, after the run offered its record: the record still
+    lists the files of every module the run imported from outside cfglint and the standard library."""
+    run = Runs(project, capsys, monkeypatch)
+    fake = project.parent / "site" / "fake_dependency.py"
+    fake.parent.mkdir()
+    fake.write_text("VALUE = 1\n", encoding="utf-8")
+    backdate(fake.parent)
+    monkeypatch.syspath_prepend(str(fake.parent))
+    real = cfglint.cli.main
+
+    def importing(argv: list[str] | None = None) -> int:
+        code = real(argv)
+        __import__("fake_dependency")  # as late as anything the run imports
+        return code
+    monkeypatch.setattr(cfglint.cli, "main", importing)
+    monkeypatch.delitem(sys.modules, "fake_dependency", raising=False)
+    run("layers")
+    (record,) = run.records()
+    folders = {folder: {name for name, _ in entries} for folder, entries in record["inputs"]}  # type: ignore[union-attr]
+    assert "fake_dependency.py" in folders[str(fake.parent)]
+    fake.write_text("VALUE = 2\n", encoding="utf-8")  # an upgrade of the dependency: no replay
+    full = run.full_runs
+    run("layers")
+    assert run.full_runs == full + 1
