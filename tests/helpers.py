@@ -39,6 +39,22 @@ def backdate(root: Path, seconds: float = 10.0) -> None:
             os.utime(path, ns=(past, past))
 
 
+def edited(text: str, edits: list[tuple[str, str]]) -> str:
+    """`text` with each (old, new) replacement applied; each old text must occur exactly once."""
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+def write_package(root: Path, module: str, source: str) -> Path:
+    """A project at `root` whose package `pkg` holds `module`.py with `source`; `root` is returned."""
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "pkg" / f"{module}.py").write_text(source, encoding="utf-8")
+    return root
+
+
 def write_project(root: Path, files: dict[str, str]) -> Path:
     """Write each file (dedented) under `root`, creating folders; `root` itself is returned."""
     root.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import edited, write_package
 
 from cfglint.cli import main
 
@@ -151,18 +152,11 @@ print(json.dumps(loads))
 
 
 def _edited(name: str) -> str:
-    text = LAYERS
-    for old, new in EDITS[name]:
-        assert text.count(old) == 1, (name, old)
-        text = text.replace(old, new)
-    return text
+    return edited(LAYERS, EDITS[name])
 
 
 def _write_project(root: Path, source: str) -> Path:
-    (root / "pkg").mkdir(parents=True)
-    (root / "pkg" / "__init__.py").write_text("", encoding="utf-8")
-    (root / "pkg" / "layers.py").write_text(source, encoding="utf-8")
-    return root
+    return write_package(root, "layers", source)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import edited, write_package
 
 from cfglint.cli import main
 
@@ -97,18 +98,11 @@ print(json.dumps(loads))
 
 
 def _edited(name: str) -> str:
-    text = LAYERS
-    for old, new in EDITS[name]:
-        assert text.count(old) == 1, (name, old)
-        text = text.replace(old, new)
-    return text
+    return edited(LAYERS, EDITS[name])
 
 
 def _write_project(root: Path, source: str) -> Path:
-    (root / "pkg").mkdir(parents=True)
-    (root / "pkg" / "__init__.py").write_text("", encoding="utf-8")
-    (root / "pkg" / "tlayers.py").write_text(source, encoding="utf-8")
-    return root
+    return write_package(root, "tlayers", source)
 
 
 @pytest.fixture(scope="module")
