@@ -117,3 +117,13 @@ def test_the_table_has_every_row_with_its_goal_for_both_corpora() -> None:
 def test_a_missing_ruff_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(bench.BenchError, match="--ruff PATH"):
         bench.find_ruff(str(tmp_path / "no-ruff"))
+
+
+def test_a_built_corpus_is_dated_in_the_past(tmp_path: Path) -> None:
+    """The warm rows measure a tree older than the runs, as users' checkouts are."""
+    import time
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "layer.py").write_text("x = 1\n", encoding="utf-8")
+    bench.age_files(tmp_path)
+    assert time.time() - (tmp_path / "pkg" / "layer.py").stat().st_mtime > 3000
