@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from typing import Any, TextIO
 
 CACHE_DIR_NAME = ".cfglint_cache"  # the cache's folder (kept equal to `cfglint.cache.CACHE_DIR_NAME`)
-RECORDS_FILE = "replay.json"
-FORMAT = 1
-KEEP = 8  # records kept per cache folder (one per distinct command line)
+RECORDS_FOLDER = "replay"  # one file per distinct request, named by a checksum of it
+FORMAT = 2
+KEEP = 8  # records kept per cache folder (one per distinct command line), the most recent
 RACY_NS = 2_000_000_000
 ENVIRONMENT = ("NO_COLOR", "FORCE_COLOR", "TERM", "COLUMNS", "LANG", "LC_ALL", "LC_CTYPE",
                "PYTHONIOENCODING", "PYTHONUTF8")  # besides every CFGLINT_* variable
@@ -87,43 +87,52 @@ def replay(argv: Sequence[str]) -> int | None:
         return None
     try:
         asked = request(argv)
-        for path in _record_files(argv):
-            for record in _read(path):
-                if record.get("request") == asked and _unchanged(record["inputs"]):
-                    return _print(record)
+        name = record_name(asked)
+        for folder in _record_folders(argv):
+            record = _read(os.path.join(folder, name))
+            if record is not None and record.get("request") == asked and _unchanged(record["inputs"]):
+                return _print(record)
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
         return None
     return None
 
 
-def _record_files(argv: Sequence[str]) -> Iterable[str]:
-    """The record files a run may have written: `--cache-dir`'s, else the cache folders of the
-    working directory and its parents (the project root, where the cache lives, is one of them)."""
+def record_name(asked: dict[str, Any]) -> str:
+    """The file name of a request's record: a run reads only its own record, never the others'."""
+    import zlib
+
+    return f"{zlib.crc32(json.dumps(asked, sort_keys=True).encode('utf-8', 'surrogateescape')):08x}.json"
+
+
+def _record_folders(argv: Sequence[str]) -> Iterable[str]:
+    """The record folders a run may have written to: `--cache-dir`'s, else those of the cache folders
+    of the working directory and its parents (the project root, where the cache lives, is one of them)."""
     for index, arg in enumerate(argv):
         if arg == "--cache-dir" and index + 1 < len(argv):
-            yield os.path.join(argv[index + 1], __version__, RECORDS_FILE)
+            yield os.path.join(argv[index + 1], __version__, RECORDS_FOLDER)
             return
         if arg.startswith("--cache-dir="):
-            yield os.path.join(arg.partition("=")[2], __version__, RECORDS_FILE)
+            yield os.path.join(arg.partition("=")[2], __version__, RECORDS_FOLDER)
             return
     directory = os.getcwd()
     while True:
-        path = os.path.join(directory, CACHE_DIR_NAME, __version__, RECORDS_FILE)
-        if os.path.isfile(path):
-            yield path
+        yield os.path.join(directory, CACHE_DIR_NAME, __version__, RECORDS_FOLDER)
         parent = os.path.dirname(directory)
         if parent == directory:
             return
         directory = parent
 
 
-def _read(path: str) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        document = json.load(handle)
+def _read(path: str) -> dict[str, Any] | None:
+    """The record in `path`; None when there is none (or it is not one)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except FileNotFoundError:
+        return None
     if type(document) is not dict or document.get("format") != FORMAT:
-        return []
-    records = document.get("records")
-    return records if type(records) is list else []
+        return None
+    return document
 
 
 def _unchanged(inputs: list[list[Any]]) -> bool:
@@ -209,15 +218,12 @@ class Recorder:
         recent = self.started - RACY_NS
         if any(stat is not None and stat[1] >= recent for _, entries in inputs for _, stat in entries):
             return
-        path = os.path.join(directory, __version__, RECORDS_FILE)
+        folder = os.path.join(directory, __version__, RECORDS_FOLDER)
+        document = {"format": FORMAT, "request": self.request, "inputs": inputs, "output": self.output, "code": code}
         try:
-            records = [r for r in _read(path) if r.get("request") != self.request]
-        except (OSError, ValueError):
-            records = []
-        record = {"request": self.request, "inputs": inputs, "output": self.output, "code": code}
-        document = {"format": FORMAT, "records": [record, *records][:KEEP]}
-        try:  # noqa: SIM105 (`contextlib` is not imported on the fast path)
-            _write_atomically(path, json.dumps(document, separators=(",", ":")))
+            text = json.dumps(document, separators=(",", ":"))
+            _write_atomically(os.path.join(folder, record_name(self.request)), text)
+            _keep_newest(folder)
         except (OSError, ValueError):
             pass  # a read-only checkout simply gets no record
 
@@ -270,6 +276,18 @@ def _third_party_files() -> list[str]:
 def _listed_stat(path: str) -> list[int] | None:
     stat = stat_key(path)
     return None if stat is None else list(stat)
+
+
+def _keep_newest(folder: str) -> None:
+    """Only the `KEEP` most recently written records (runs over other paths or options each have one)."""
+    with os.scandir(folder) as entries:
+        records = sorted((entry for entry in entries if entry.name.endswith(".json")),
+                         key=lambda entry: entry.stat().st_mtime_ns, reverse=True)
+    for stale in records[KEEP:]:
+        try:  # noqa: SIM105 (`contextlib` is not imported on the fast path)
+            os.unlink(stale.path)
+        except FileNotFoundError:
+            pass
 
 
 def _write_atomically(path: str, text: str) -> None:

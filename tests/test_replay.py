@@ -23,7 +23,7 @@ from helpers import THREE_FINDINGS, UNITS_BASE, backdate, write_project
 import cfglint.cli
 import cfglint.replay
 from cfglint import launch
-from cfglint.replay import CACHE_DIR_NAME, RECORDS_FILE, __version__
+from cfglint.replay import CACHE_DIR_NAME, RECORDS_FOLDER, __version__
 
 REPO = Path(__file__).resolve().parent.parent
 BASE = UNITS_BASE
@@ -69,11 +69,10 @@ class Runs:
         return self.full_runs == before
 
     def records(self) -> list[dict[str, object]]:
-        path = self.root / CACHE_DIR_NAME / __version__ / RECORDS_FILE
-        if not path.exists():
-            return []
-        records: list[dict[str, object]] = json.loads(path.read_text(encoding="utf-8"))["records"]
-        return records
+        """The records kept, one file per request."""
+        folder = self.root / CACHE_DIR_NAME / __version__ / RECORDS_FOLDER
+        files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+        return [json.loads(path.read_text(encoding="utf-8")) for path in files]
 
 
 @pytest.fixture
@@ -175,8 +174,8 @@ def test_inputs_changed_close_to_the_run_are_not_trusted(project, capsys, monkey
 def test_a_damaged_record_file_means_a_full_run(project, capsys, monkeypatch):
     run = Runs(project, capsys, monkeypatch)
     first = run("layers")
-    path = project / CACHE_DIR_NAME / __version__ / RECORDS_FILE
-    for damage in ("{not json", '{"format": 1, "records": [{"request": 3}]}', '{"format": 1, "records": 7}', ""):
+    (path,) = (project / CACHE_DIR_NAME / __version__ / RECORDS_FOLDER).glob("*.json")
+    for damage in ("{not json", '{"format": 2, "request": 3}', '{"format": 2, "request": {}, "inputs": 7}', ""):
         path.write_text(damage, encoding="utf-8")
         full = run.full_runs
         assert run("layers") == first and run.full_runs == full + 1
@@ -244,3 +243,14 @@ def test_modules_imported_after_the_offer_are_inputs_too(project, capsys, monkey
     full = run.full_runs
     run("layers")
     assert run.full_runs == full + 1
+
+
+def test_only_the_most_recent_records_are_kept(tmp_path):
+    """One file per request; writing the ninth drops the oldest."""
+    folder = tmp_path / "replay"
+    folder.mkdir()
+    for n in range(cfglint.replay.KEEP + 1):
+        (folder / f"{n:08x}.json").write_text("{}", encoding="utf-8")
+        os.utime(folder / f"{n:08x}.json", ns=(n * 1_000_000_000, n * 1_000_000_000))
+    cfglint.replay._keep_newest(str(folder))
+    assert sorted(p.name for p in folder.iterdir()) == [f"{n:08x}.json" for n in range(1, cfglint.replay.KEEP + 1)]
