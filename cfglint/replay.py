@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any, TextIO
 
-CACHE_DIR_NAME = ".cfglint_cache"  # the cache's folder (kept equal to `cfglint.cache.CACHE_DIR_NAME`)
+CACHE_DIR_NAME = ".cfglint_cache"  # the cache's folder (`cfglint.cache` takes the name from here)
 RECORDS_FOLDER = "replay"  # one file per distinct request, named by a checksum of it
 FORMAT = 2
 KEEP = 8  # records kept per cache folder (one per distinct command line), the most recent
