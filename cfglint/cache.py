@@ -40,7 +40,7 @@ from cfglint.facts import ModuleFacts
 from cfglint.finding import Finding
 from cfglint.plaindata import PlainDataError, decoder, encode
 from cfglint.prefilter import Signature
-from cfglint.replay import CACHE_DIR_NAME  # the one name, also read before the rest is loaded
+from cfglint.replay import CACHE_DIR_NAME as CACHE_DIR_NAME  # one name, read before the rest is loaded
 
 CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                 "# This file is a cache directory tag created by cfglint.\n"
