@@ -13,16 +13,16 @@ import contextlib
 import hashlib
 import os
 import stat as stat_module
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cfglint import fixes
 from cfglint.discovery import is_inside
 from cfglint.finding import Finding
+from cfglint.fixes.safety import Check  # (source, path) -> findings
 from cfglint.parsing import recent_trees
 from cfglint.source import SourceError, decode_source, read_error
 
-Check = Callable[[str, str], list[Finding]]  # (source, path) -> findings
 MAX_PASSES = 4
 
 
@@ -219,10 +219,10 @@ def _plan_one(path: str) -> FileResult:
 
 
 def _forget(check: Check, path: str) -> None:
-    from cfglint.fixes.safety import Recheck
-
-    if isinstance(check, Recheck):
-        check.forget(path)
+    """A checker that lends other files' facts (`Recheck`) must read a file again once it is written."""
+    forget = getattr(check, "forget", None)
+    if forget is not None:
+        forget(path)
 
 
 def _read(path: str) -> _Read:
