@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from cfglint import fixes
 from cfglint.discovery import is_inside
 from cfglint.finding import Finding
-from cfglint.fixes.safety import Check  # (source, path) -> findings
+from cfglint.fixes.safety import Check as Check  # (source, path) -> findings; also for callers
 from cfglint.parsing import recent_trees
 from cfglint.source import SourceError, decode_source, read_error
 
