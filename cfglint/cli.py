@@ -420,9 +420,12 @@ def _check(args: argparse.Namespace, voice: _Voice) -> int:
                 except SourceError as exc:
                     report.findings = list(checker._parse_error(args.stdin_filename, exc.reason, exc.line, exc.column))
             if check_text is not None:  # fixing
+                check_text.agree_with(checker)
                 return _fix_stdin(args, fmt, data, text, report, check_text, voice)
         else:
             report = checker.check_paths(paths, force_exclude=args.force_exclude)
+            if check_text is not None:
+                check_text.agree_with(checker)
             inputs = checker.read_inputs(paths) if cache.directory else None
             if inputs is not None and check_text is None and not args.add_noqa and args.output_file is None:
                 from cfglint import replay  # this run may be replayed while nothing it read changes
@@ -694,7 +697,8 @@ def _fix_details(fmt: str, findings: list[Finding], checker: Checker, base: Sett
         if stdin_text is None:
             return findings, frozenset()
         stdin = (args.stdin_filename, stdin_text)
-    findings, fixable = plan.plan_report(findings, Recheck(lambda: Checker(base, resolver=resolver)),
+    recheck = Recheck(lambda: Checker(base, resolver=resolver)).agree_with(checker)
+    findings, fixable = plan.plan_report(findings, recheck,
                                          unsafe=args.unsafe_fixes, marks=marks, carry=carries_fix, stdin=stdin,
                                          cache=checker.cache, inputs=None if args.fix else checker.inputs,
                                          jobs=checker.jobs, settings_key=checker.settings_key,

@@ -28,7 +28,7 @@ from cfglint.keras_names import BUILTIN_DISTRIBUTIONS
 from cfglint.keras_target import Decision, Evidence, ProjectFacts, ProjectMetadata, decide
 from cfglint.parsing import ParseFailure, parse_module
 from cfglint.prefilter import keras_reexporters, reexported_names, signature, worth_parsing
-from cfglint.project import ProjectIndex, module_name
+from cfglint.project import ProjectIndex, RunView, module_name
 from cfglint.rules import ALL_RULES, PARSE_ERROR
 from cfglint.rules.base import Hit, Rule
 from cfglint.settings_resolver import SettingsResolver, one_configuration
@@ -76,6 +76,8 @@ class Checker:
         self._looked_up: set[str] = set()  # every module file asked for to resolve a name, lent or read
         self._module_names: dict[Path, tuple[str, Path]] = {}  # of the files of the current run
         self._unstable = False  # a file changed or could not be read during the run
+        # what `check_paths` would have read, when the cache served its findings whole
+        self._served: tuple[Discovery, list[str], list[tuple[str, StatKey | None]]] | None = None
         self.metadata = ProjectMetadata()  # what each project declares about its Keras (`auto`)
         self.discovered: list[Path] = []  # the files of the last `check_paths`
         self.walked: list[str] = []  # the folders whose listings it read
@@ -103,8 +105,10 @@ class Checker:
         key = run_key(__version__, sorted(paths), force_exclude, fingerprint,
                       tuple(self._module_name(path)[0] for path in found.files))
         snapshot = self.cache.snapshot(key)
+        self._served = None
         if snapshot is not None and _unchanged(snapshot, stats):
             report = Report(list(snapshot.findings), snapshot.files_checked)  # nothing changed: no source read
+            self._served = (found, paths, stats)
             self.inputs = (key, snapshot.files)
             self.read_stats = dict(snapshot.files)
         else:
@@ -200,8 +204,20 @@ class Checker:
 
     def looked_up(self) -> set[str]:
         """The files (cache keys) this checker asked for to resolve names, whether found, lent by
-        `reuse_facts` or absent: what its findings depend on besides the text checked."""
-        return self._looked_up | self.index.absent_files
+        `reuse_facts` or absent, and those whose lent subclasses it read: what its findings depend on
+        besides the text checked."""
+        return self._looked_up | self.index.absent_files | {_key(path) for path in self.index.lent_files}
+
+    def project_view(self) -> RunView:
+        """What the last run knew of the project, for the checkers that check its files again while
+        fixes are planned (`ProjectIndex.lend`). A run served whole by the cache read no facts: they
+        are taken from the cache now (nothing is parsed while the files are unchanged)."""
+        if self._served is not None and not self.index.modules:
+            found, paths, stats = self._served
+            with _collector_paused():
+                self._parse(found, paths, stats)
+            self.close()
+        return self.index.view()
 
     def consulted_facts(self) -> dict[str, ModuleFacts | None]:
         """The facts of the files read only to resolve base classes, by file."""

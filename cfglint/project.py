@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cfglint.facts import ClassFacts, ModuleFacts
@@ -104,6 +104,35 @@ def _extension_name(dotted: str) -> bool:
     return dotted.split(".")[0] in EXTENSION_ROOTS
 
 
+@dataclass(frozen=True)
+class RunView:
+    """What the index of a whole run knew, lent to the checkers that check one of its files again while
+    fixes are planned and validated, so that they find what the report found: the import roots the
+    run's files added (a second top-level package), and the subclasses of each class among the files
+    it parsed (CFG101 spares an argument every subclass fixes). Without it, `--fix` fixed findings the
+    report never showed, and left out some it showed."""
+
+    roots: tuple[Path, ...] = ()
+    subclasses: Mapping[str, tuple[tuple[ClassFacts, str], ...]] = field(default_factory=dict)  # base -> (class, file)
+
+    def with_file(self, path: str, facts: ModuleFacts | None) -> RunView:
+        """The view after the file at `path` was rewritten (`facts`: what it now says; None: unreadable):
+        its classes as they now are, so later checks read their current `__init__`."""
+        key = _file_key(path)
+        now = {cls.name: cls for cls in facts.classes} if facts is not None else {}
+        updated: dict[str, tuple[tuple[ClassFacts, str], ...]] = {}
+        for base, entries in self.subclasses.items():
+            kept = tuple((now[cls.name], file) if _file_key(file) == key else (cls, file)
+                         for cls, file in entries if _file_key(file) != key or cls.name in now)
+            if kept:
+                updated[base] = kept
+        return RunView(self.roots, updated)
+
+
+def _file_key(path: str) -> str:
+    return os.path.normpath(os.path.abspath(path))
+
+
 class ProjectIndex:
     """Every module cfglint has parsed in this run, and the classes they define."""
 
@@ -117,6 +146,21 @@ class ProjectIndex:
         self.absent_files: set[str] = set()  # files looked for and not found (a cache must notice them appear)
         self._hierarchies: dict[str, Hierarchy] = {}
         self._subclasses: tuple[int, dict[str, list[ClassFacts]]] | None = None
+        self._lent: RunView | None = None  # a whole run's knowledge, when this index checks one of its files
+        self.lent_files: set[str] = set()  # files whose lent subclasses a rule read (what findings depend on)
+
+    def lend(self, view: RunView) -> None:
+        """Know what the run behind `view` knew (`RunView`): its roots, and its subclasses in files this
+        index has not read itself."""
+        self._lent = view
+        self.roots = list(dict.fromkeys([*self.roots, *view.roots]))
+
+    def view(self) -> RunView:
+        """What this index knows, for checkers of single files of the same run (`lend`)."""
+        owner = {id(self.classes[qualname]): module for qualname, module in self.class_modules.items()}
+        children = self._children()
+        return RunView(tuple(self.roots), {base: tuple((cls, owner[id(cls)].path) for cls in classes)
+                                           for base, classes in children.items()})
 
     def add(self, module: ModuleFacts, root: Path | None = None, name: str | None = None) -> None:
         """Register a module under its own dotted name, or under `name` when it was imported by a
@@ -171,7 +215,18 @@ class ProjectIndex:
         return None
 
     def subclasses(self, qualname: str) -> list[ClassFacts]:
-        """The classes parsed so far whose direct base is the class `qualname`."""
+        """The classes parsed so far whose direct base is the class `qualname` (with a lent view, also
+        those of the run's files this index has not read)."""
+        found = list(self._children().get(qualname, []))
+        if self._lent is not None and qualname in self._lent.subclasses:
+            read = {_file_key(module.path) for module in self.modules.values()}
+            for cls, file in self._lent.subclasses[qualname]:
+                if _file_key(file) not in read:
+                    found.append(cls)
+                    self.lent_files.add(file)
+        return found
+
+    def _children(self) -> dict[str, list[ClassFacts]]:
         if self._subclasses is None or self._subclasses[0] != len(self.classes):
             children: dict[str, list[ClassFacts]] = {}
             for cls in list(self.classes.values()):
@@ -180,7 +235,7 @@ class ProjectIndex:
                     if found is not None and found[0] is not cls:
                         children.setdefault(found[0].qualname, []).append(cls)
             self._subclasses = (len(self.classes), children)
-        return self._subclasses[1].get(qualname, [])
+        return self._subclasses[1]
 
     # ------------------------------------------------------------- hierarchy
     def hierarchy(self, cls: ClassFacts, module: ModuleFacts) -> Hierarchy:

@@ -202,6 +202,9 @@ def _plan_in_processes(work: list[tuple[str, list[Finding]]], check: Check, unsa
     from concurrent.futures import ProcessPoolExecutor
 
     order = sorted(range(len(work)), key=lambda i: -len(work[i][1]))
+    prepare = getattr(check, "prepare", None)  # what the checks share is made once, not in each process
+    if prepare is not None:
+        prepare()
     _PLANNING = (check, unsafe, decide)
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:

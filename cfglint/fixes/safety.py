@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Protocol
 from cfglint.finding import FLAVOURS, Finding, Target
 from cfglint.keras_names import EXTENSION_ROOTS, classify_base, is_spelled_from_keras_root
 from cfglint.parsing import ParseFailure, parse_module
-from cfglint.project import Hierarchy, ProjectIndex, module_name
+from cfglint.project import Hierarchy, ProjectIndex, RunView, module_name
+from cfglint.source import SourceError, decode_source
 
 if TYPE_CHECKING:
     from cfglint.facts import ClassFacts, ModuleFacts
@@ -102,6 +103,8 @@ class Checker(Protocol):
 
     def looked_up(self) -> set[str]: ...
 
+    def project_view(self) -> RunView: ...
+
 
 @dataclass
 class Project:
@@ -125,10 +128,27 @@ class Recheck:
         self.make_checker = make_checker
         self._others: dict[str, ModuleFacts | None] = {}
         self._traced: list[Checker] | None = None
+        self._view: RunView | None = None
+        self._run: Checker | None = None  # the run whose view is taken when first needed
+
+    def agree_with(self, checker: Checker) -> Recheck:
+        """Check as the run of `checker` did (its roots, its subclasses: `RunView`), so that the findings
+        re-derived from a file's text are the ones its report shows. The view is taken at the first
+        check: a plan served from the cache needs none."""
+        self._run, self._view = checker, None
+        return self
+
+    def prepare(self) -> None:
+        """Take the run's view now (before planning processes are forked, which would each take it)."""
+        if self._run is not None:
+            self._view, self._run = self._run.project_view(), None
 
     def _checker(self) -> Checker:
         checker = self.make_checker()
         checker.reuse_facts(self._others)
+        self.prepare()
+        if self._view is not None:
+            checker.index.lend(self._view)
         if self._traced is not None:
             self._traced.append(checker)
         return checker
@@ -152,6 +172,9 @@ class Recheck:
         key = os.path.normpath(os.path.abspath(path))
         for known in [k for k in self._others if os.path.normpath(os.path.abspath(k)) == key]:
             del self._others[known]
+        self.prepare()
+        if self._view is not None:
+            self._view = self._view.with_file(path, _facts_on_disk(path))
 
     def _keep(self, checker: Checker) -> None:
         for key, facts in checker.consulted_facts().items():
@@ -174,6 +197,15 @@ class Recheck:
             return None
         checker.index.add(facts, root)
         return Project(checker.index, facts, checker.target_of(facts))
+
+
+def _facts_on_disk(path: str) -> ModuleFacts | None:
+    """What a file just written says, or None when it can no longer be read or parsed."""
+    try:
+        with open(path, "rb") as handle:
+            return parse_module(decode_source(handle.read(), path), path, module_name(Path(path))[0])
+    except (OSError, SourceError, ParseFailure):
+        return None
 
 
 def local_project(facts: ModuleFacts) -> Project:
