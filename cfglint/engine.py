@@ -206,7 +206,7 @@ class Checker:
         """The files (cache keys) this checker asked for to resolve names, whether found, lent by
         `reuse_facts` or absent, and those whose lent subclasses it read: what its findings depend on
         besides the text checked."""
-        return self._looked_up | self.index.absent_files | {_key(path) for path in self.index.lent_files}
+        return self._looked_up | self.index.absent_files | self.index.lent_files
 
     def project_view(self) -> RunView:
         """What the last run knew of the project, for the checkers that check its files again while

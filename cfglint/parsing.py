@@ -76,6 +76,11 @@ def recent_trees() -> Iterator[None]:
         _trees, _facts = outer
 
 
+def tree_if_parsed(source: str) -> ast.Module | None:
+    """The syntax tree of a text parsed within `recent_trees` and still kept, else None."""
+    return _trees.get(source) if _trees is not None else None
+
+
 def _parse_tree(source: str, path: str) -> ast.Module:
     if _trees is None:
         return ast.parse(source, filename=path)

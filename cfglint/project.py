@@ -113,24 +113,21 @@ class RunView:
     report never showed, and left out some it showed."""
 
     roots: tuple[Path, ...] = ()
-    subclasses: Mapping[str, tuple[tuple[ClassFacts, str], ...]] = field(default_factory=dict)  # base -> (class, file)
+    # base class -> (subclass, absolute path of its file)
+    subclasses: Mapping[str, tuple[tuple[ClassFacts, str], ...]] = field(default_factory=dict)
 
     def with_file(self, path: str, facts: ModuleFacts | None) -> RunView:
         """The view after the file at `path` was rewritten (`facts`: what it now says; None: unreadable):
         its classes as they now are, so later checks read their current `__init__`."""
-        key = _file_key(path)
+        key = os.path.abspath(path)
         now = {cls.name: cls for cls in facts.classes} if facts is not None else {}
         updated: dict[str, tuple[tuple[ClassFacts, str], ...]] = {}
         for base, entries in self.subclasses.items():
-            kept = tuple((now[cls.name], file) if _file_key(file) == key else (cls, file)
-                         for cls, file in entries if _file_key(file) != key or cls.name in now)
+            kept = tuple((now[cls.name], file) if file == key else (cls, file)
+                         for cls, file in entries if file != key or cls.name in now)
             if kept:
                 updated[base] = kept
         return RunView(self.roots, updated)
-
-
-def _file_key(path: str) -> str:
-    return os.path.normpath(os.path.abspath(path))
 
 
 class ProjectIndex:
@@ -148,6 +145,7 @@ class ProjectIndex:
         self._subclasses: tuple[int, dict[str, list[ClassFacts]]] | None = None
         self._lent: RunView | None = None  # a whole run's knowledge, when this index checks one of its files
         self.lent_files: set[str] = set()  # files whose lent subclasses a rule read (what findings depend on)
+        self._read_files: tuple[int, set[str]] = (0, set())  # absolute paths of `modules`, by their count
 
     def lend(self, view: RunView) -> None:
         """Know what the run behind `view` knew (`RunView`): its roots, and its subclasses in files this
@@ -159,7 +157,7 @@ class ProjectIndex:
         """What this index knows, for checkers of single files of the same run (`lend`)."""
         owner = {id(self.classes[qualname]): module for qualname, module in self.class_modules.items()}
         children = self._children()
-        return RunView(tuple(self.roots), {base: tuple((cls, owner[id(cls)].path) for cls in classes)
+        return RunView(tuple(self.roots), {base: tuple((cls, os.path.abspath(owner[id(cls)].path)) for cls in classes)
                                            for base, classes in children.items()})
 
     def add(self, module: ModuleFacts, root: Path | None = None, name: str | None = None) -> None:
@@ -219,9 +217,11 @@ class ProjectIndex:
         those of the run's files this index has not read)."""
         found = list(self._children().get(qualname, []))
         if self._lent is not None and qualname in self._lent.subclasses:
-            read = {_file_key(module.path) for module in self.modules.values()}
+            if self._read_files[0] != len(self.modules):
+                self._read_files = (len(self.modules), {os.path.abspath(m.path) for m in self.modules.values()})
+            read = self._read_files[1]
             for cls, file in self._lent.subclasses[qualname]:
-                if _file_key(file) not in read:
+                if file not in read:
                     found.append(cls)
                     self.lent_files.add(file)
         return found

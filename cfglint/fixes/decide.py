@@ -56,6 +56,7 @@ class Text:
     def __init__(self, source: str) -> None:
         self.source = source
         self._tree: ast.Module | None = None
+        self._class_lines: dict[str, list[re.Match[str]]] | None = None  # `class NAME` lines, by name
         self.lines: list[str] = _LINES.findall(source)
         self.starts = [0]
         for line in self.lines:
@@ -80,12 +81,18 @@ class Text:
         exactly the `expected` classes of that name the facts know (a line in a string would add one), and
         every code line of the block must carry the class's indentation (no string or bracket continues
         below it), and the block must parse as that one class."""
-        matches = [m for m in _CLASS_LINE.finditer(self.source) if m.group(2) == name]
+        if self._class_lines is None:
+            self._class_lines = {}
+            for found in _CLASS_LINE.finditer(self.source):
+                self._class_lines.setdefault(found.group(2), []).append(found)
+        matches = self._class_lines.get(name, [])
         if len(matches) != expected or index >= len(matches):
             return None
         match = matches[index]
         indent = match.group(1)
         first = bisect.bisect_right(self.starts, match.start()) - 1  # 0-based line of `class`
+        if indent and not first:
+            return None  # an indented first line: not Python
         last = first
         for number in range(first + 1, len(self.lines)):
             stripped = self.lines[number].strip()
@@ -98,23 +105,21 @@ class Text:
         block = self.lines[first:last + 1]
         if any(line.strip() and not line.strip().startswith("#") and not line.startswith(indent) for line in block):
             return None
+        # parsed where it stands, after blank lines and (when indented) under `if 1:`, so that its
+        # positions are those of the whole text with no pass over the tree to shift them
+        head = "\n" * (first - 1) + "if 1:\n" if indent else "\n" * first
         try:
-            tree = ast.parse("".join(line[len(indent):] if line.startswith(indent) else line.lstrip(" \t")
-                                     for line in block))
+            tree = ast.parse(head + "".join(block))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        if len(tree.body) != 1 or not isinstance(tree.body[0], ast.ClassDef) or tree.body[0].name != name:
+        body = tree.body
+        if indent:
+            if len(body) != 1 or not isinstance(body[0], ast.If):
+                return None
+            body = body[0].body
+        if len(body) != 1 or not isinstance(body[0], ast.ClassDef) or body[0].name != name:
             return None
-        node = tree.body[0]
-        ast.increment_lineno(node, first)
-        width = len(indent.encode("utf-8"))
-        if width:
-            for sub in ast.walk(node):
-                for field in ("col_offset", "end_col_offset"):
-                    value = getattr(sub, field, None)
-                    if value is not None:
-                        setattr(sub, field, value + width)
-        return node
+        return body[0]
 
     def offset(self, line: int, column: int) -> int:
         """The index in `source` of an `ast` position (its column counts UTF-8 bytes)."""

@@ -20,7 +20,7 @@ from cfglint import fixes
 from cfglint.discovery import is_inside
 from cfglint.finding import Finding
 from cfglint.fixes.safety import Check as Check  # (source, path) -> findings; also for callers
-from cfglint.parsing import recent_trees
+from cfglint.parsing import recent_trees, tree_if_parsed
 from cfglint.source import SourceError, decode_source, read_error
 
 MAX_PASSES = 4
@@ -178,8 +178,8 @@ def _fix_in_memory(path: str, check: Check, unsafe: bool, decide: bool) -> tuple
     if stable.blocked is not None:
         result.problem = f"{stable.blocked}; not fixed"
     elif result.changed:
-        try:
-            compile(stable.source, path, "exec", dont_inherit=True)
+        try:  # from the tree its check just parsed, when kept: the compiler's own checks, not a third parse
+            compile(tree_if_parsed(stable.source) or stable.source, path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError):
             result.problem = "the fixed source does not compile; not written"
     return result, read

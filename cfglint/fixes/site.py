@@ -148,13 +148,12 @@ def analyse(source: str, path: str, check: Check | None = None) -> Analysis:
         tree, facts = parse_with_tree(source, path or "<fix>", module)
     except (ParseFailure, SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise Skip(f"the source does not parse ({getattr(exc, 'message', exc)})") from None
-    depth, nodes = rewrite_size(tree)
+    depth, nodes, classes = _survey(tree)
     if depth > MAX_REWRITE_DEPTH:
         raise Skip(f"the code is nested too deeply to rewrite safely (depth {depth:,} > {MAX_REWRITE_DEPTH:,})")
     if nodes > MAX_REWRITE_NODES:
         raise Skip(f"the file is too large to rewrite safely ({nodes:,} syntax nodes > {MAX_REWRITE_NODES:,})")
-    classes = sorted((n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)),
-                     key=lambda n: (n.lineno, n.col_offset))
+    classes.sort(key=lambda n: (n.lineno, n.col_offset))
     return Analysis(source, tree, facts, classes, path, check)
 
 
@@ -171,15 +170,34 @@ MAX_REWRITE_NODES = 250_000
 def rewrite_size(tree: ast.AST) -> tuple[int, int]:
     """The nesting depth of `tree` as libcst would build it, and its number of nodes (without recursion:
     the tree may be deep)."""
+    return _survey(tree)[:2]
+
+
+def _survey(tree: ast.AST) -> tuple[int, int, list[ast.ClassDef]]:
+    """`rewrite_size`, and the class definitions, in one walk: it runs on every text a fix is planned
+    on, so it visits each node's fields itself (`ast.iter_child_nodes` costs twice as much)."""
     deepest = nodes = 0
+    classes: list[ast.ClassDef] = []
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    pop, push, node_type, bool_op, class_def = stack.pop, stack.append, ast.AST, ast.BoolOp, ast.ClassDef
     while stack:
-        node, depth = stack.pop()
+        node, depth = pop()
         nodes += 1
-        deepest = max(deepest, depth)
-        step = len(node.values) if isinstance(node, ast.BoolOp) else 1
-        stack.extend((child, depth + step) for child in ast.iter_child_nodes(node))
-    return deepest, nodes
+        if depth > deepest:
+            deepest = depth
+        kind = type(node)
+        if kind is class_def:
+            classes.append(node)  # type: ignore[arg-type]
+        below = depth + (len(node.values) if kind is bool_op else 1)  # type: ignore[attr-defined]
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, node_type):
+                push((value, below))
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, node_type):
+                        push((item, below))
+    return deepest, nodes, classes
 
 
 # --------------------------------------------------------------------------- facts the planners share
