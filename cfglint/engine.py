@@ -219,8 +219,11 @@ class Checker:
             self.close()
         return self.index.view()
 
-    def consulted_facts(self) -> dict[str, ModuleFacts | None]:
-        """The facts of the files read only to resolve base classes, by file."""
+    def consulted_facts(self, *, everything: bool = False) -> dict[str, ModuleFacts | None]:
+        """The facts of the files read only to resolve base classes, by file (`everything`: also those of
+        the files checked)."""
+        if everything:
+            return dict(self._parsed)
         return {key: self._parsed[key] for key in self._consulted if key in self._parsed}
 
     # ------------------------------------------------------------------ parsing

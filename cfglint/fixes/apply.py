@@ -18,6 +18,7 @@ from cfglint.finding import Finding
 from cfglint.fixes.outcome import FixOutcome
 from cfglint.fixes.safety import Check, describe_new, new_findings
 from cfglint.fixes.site import Analysis, Skip, Unsure, analyse
+from cfglint.parsing import keeps_texts
 from cfglint.rules import fix_spec
 
 # The fixes run on a libcst module (plans from `FixSpec.planner`), or, to decide without libcst, on the
@@ -101,9 +102,11 @@ def apply_fixes(source: str, findings: Sequence[Finding], *, unsafe: bool = Fals
 # The same text is fixed several times in one run (a fix per finding for JSON and editors, then the
 # validated one, then each pass of `--fix`): its analysis and its libcst tree (immutable) are kept for the
 # last few texts, which halves the cost of a file with many findings.
-_RECENT = 8
+_RECENT = 2
 _analyses: dict[tuple[str, str, int], tuple[Check | None, Analysis]] = {}
 _trees: dict[str, Doc] = {}
+keeps_texts(_analyses.clear)
+keeps_texts(_trees.clear)
 
 
 def _analysed(source: str, path: str, check: Check | None) -> Analysis:

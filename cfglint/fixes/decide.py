@@ -28,6 +28,7 @@ from cfglint.finding import Finding
 from cfglint.fixes.config_pairs import missing_key_pairs, model_config_pairs
 from cfglint.fixes.serializer import serializer_for
 from cfglint.fixes.site import ClassSite, Skip, Unsure
+from cfglint.parsing import keeps_texts
 
 TextPlan = Callable[[str], str]  # one fix as text: the source before it, the source after it
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -36,6 +37,7 @@ _CLASS_LINE = re.compile(r"^([ \t]*)class[ \t]+(\w+)", re.M)
 _COMMENT = re.compile(r"#[^\r\n]*")
 DECORATORS = {"classmethod", "staticmethod"}
 _TEXTS: dict[str, Text] = {}  # the last few texts parsed, by source
+keeps_texts(_TEXTS.clear)
 
 
 def text_of(source: str) -> Text:

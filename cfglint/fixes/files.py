@@ -20,7 +20,7 @@ from cfglint import fixes
 from cfglint.discovery import is_inside
 from cfglint.finding import Finding
 from cfglint.fixes.safety import Check as Check  # (source, path) -> findings; also for callers
-from cfglint.parsing import recent_trees, tree_if_parsed
+from cfglint.parsing import recent_trees, release_texts, tree_if_parsed
 from cfglint.source import SourceError, decode_source, read_error
 
 MAX_PASSES = 4
@@ -148,12 +148,15 @@ def _fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool, write
 def _plan_file(path: str, check: Check, unsafe: bool, decide: bool) -> tuple[FileResult, _Read | None]:
     """One file fixed in memory: what `--fix` would write (`fixed`), or why it would not."""
     tracing = getattr(check, "tracing", None)
-    if tracing is None:
-        return _fix_in_memory(path, check, unsafe, decide)
-    with tracing() as looked_up:
-        result, read = _fix_in_memory(path, check, unsafe, decide)
-    result.looked_up = frozenset(looked_up)
-    return result, read
+    try:
+        if tracing is None:
+            return _fix_in_memory(path, check, unsafe, decide)
+        with tracing() as looked_up:
+            result, read = _fix_in_memory(path, check, unsafe, decide)
+        result.looked_up = frozenset(looked_up)
+        return result, read
+    finally:
+        release_texts()
 
 
 def _fix_in_memory(path: str, check: Check, unsafe: bool, decide: bool) -> tuple[FileResult, _Read | None]:

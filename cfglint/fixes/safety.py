@@ -99,7 +99,7 @@ class Checker(Protocol):
 
     def reuse_facts(self, known: dict[str, ModuleFacts | None]) -> None: ...
 
-    def consulted_facts(self) -> dict[str, ModuleFacts | None]: ...
+    def consulted_facts(self, *, everything: bool = False) -> dict[str, ModuleFacts | None]: ...
 
     def looked_up(self) -> set[str]: ...
 
@@ -127,7 +127,8 @@ class Recheck:
     def __init__(self, make_checker: Callable[[], Checker]) -> None:
         self.make_checker = make_checker
         self._others: dict[str, ModuleFacts | None] = {}
-        self._traced: list[Checker] | None = None
+        self._traced: list[Checker] | None = None  # while tracing: the checkers `project` lent out
+        self._looked_up: set[str] = set()  # while tracing: what the finished checks looked up
         self._view: RunView | None = None
         self._run: Checker | None = None  # the run whose view is taken when first needed
 
@@ -139,9 +140,13 @@ class Recheck:
         return self
 
     def prepare(self) -> None:
-        """Take the run's view now (before planning processes are forked, which would each take it)."""
+        """Take the run's view now (before planning processes are forked, which would each take it),
+        and the facts it read: a check then reads no module the run had read already."""
         if self._run is not None:
-            self._view, self._run = self._run.project_view(), None
+            self._view = self._run.project_view()
+            for key, facts in self._run.consulted_facts(everything=True).items():
+                self._others.setdefault(key, facts)
+            self._run = None
 
     def _checker(self) -> Checker:
         checker = self.make_checker()
@@ -149,8 +154,6 @@ class Recheck:
         self.prepare()
         if self._view is not None:
             checker.index.lend(self._view)
-        if self._traced is not None:
-            self._traced.append(checker)
         return checker
 
     @contextmanager
@@ -158,14 +161,15 @@ class Recheck:
         """The files (cache keys) the checks made inside the block looked up to resolve names: on
         leaving it, the set yielded holds them (a project's index keeps looking up after `project`
         returns, so they are gathered at the end)."""
-        outer, self._traced = self._traced, []
+        outer, self._traced, self._looked_up = self._traced, [], set()
         found: set[str] = set()
         try:
             yield found
         finally:
+            found |= self._looked_up
             for checker in self._traced:
                 found |= checker.looked_up()
-            self._traced = outer
+            self._traced, self._looked_up = outer, set()
 
     def forget(self, path: str) -> None:
         """`path` was rewritten: read it again when a later check consults it."""
@@ -186,10 +190,14 @@ class Recheck:
             return checker.check_source(source, path)
         finally:
             self._keep(checker)
+            if self._traced is not None:  # what it looked up, not the checker: it holds the text's facts
+                self._looked_up |= checker.looked_up()
             checker.close()
 
     def project(self, source: str, path: str) -> Project | None:
         checker = self._checker()
+        if self._traced is not None:  # its index keeps looking up after this returns
+            self._traced.append(checker)
         dotted, root = module_name(Path(path))
         try:
             facts = parse_module(source, path, dotted)
