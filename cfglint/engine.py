@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import stat as stat_module
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -332,10 +332,14 @@ class Checker:
             batch = [p for p, entry in pending.items()
                      if (first and (self.parse_all or os.path.normpath(p) in explicit))
                      or worth_parsing(entry.signature, known, project, walked, reexporters)]  # type: ignore[arg-type]
-            first = False
             if not batch:
                 break
-            parsed = self._parse_batch([(p, pending.pop(p)) for p in batch], report)
+            # from the second round, when what the first found is known (its own files define many
+            # classes that are not Keras's, which would make the look-ahead parse far too much)
+            ahead = self._ahead(batch, pending, known, project, walked, reexporters) \
+                if self.jobs > 1 and not first else []
+            first = False
+            parsed = self._parse_batch([(p, pending.pop(p)) for p in batch], report, ahead)
             for path in batch:
                 if path not in parsed:
                     del entries[path]
@@ -361,6 +365,30 @@ class Checker:
             known |= names
         return report, checked
 
+    def _ahead(self, batch: list[Path], pending: dict[Path, FileEntry], known: set[str], project: set[str],
+               walked: set[str], reexporters: set[str]) -> list[tuple[Path, FileEntry]]:
+        """The files later rounds of the prefilter may select, to parse with this round's `batch` (with
+        several processes: the later rounds then find their files parsed, and the processes do not wait
+        while the hierarchy is worked out between rounds).
+
+        A later round selects a file whose bases may name a Keras class found by then, which is defined
+        with a base list in a file parsed before it. Taking every class the batch's files define as if it
+        were one, and closing over the texts, gives a superset of what the rounds will select; what
+        they select, and so the findings, do not change."""
+        due = set(batch)
+        names = set(known)
+        fresh = {name for path in batch for name in pending[path].signature.defines}  # type: ignore[union-attr]
+        signatures = [entry.signature for entry in pending.values() if entry.signature is not None]
+        while fresh - names:
+            names |= fresh
+            names |= reexported_names(signatures, names)
+            more = [path for path, entry in pending.items() if path not in due and entry.signature is not None
+                    and entry.facts is None and entry.error is None
+                    and worth_parsing(entry.signature, names, project, walked, reexporters)]
+            due.update(more)
+            fresh = {name for path in more for name in pending[path].signature.defines}  # type: ignore[union-attr]
+        return [(path, pending[path]) for path in due.difference(batch)]
+
     def _read_missing(self, missing: list[tuple[str, str, int, int]], found: Discovery) -> dict[str, Read]:
         """Read the files the cache cannot vouch for (in `jobs` processes when there are many). The
         worker processes also parse, from the bytes they just read, every file that the first round
@@ -374,15 +402,19 @@ class Checker:
                                  speculate=speculate)
         return dict(zip((job[0] for job in jobs), results, strict=True))
 
-    def _parse_batch(self, batch: list[tuple[Path, FileEntry]], report: Report) -> dict[Path, FileEntry]:
+    def _parse_batch(self, batch: list[tuple[Path, FileEntry]], report: Report,
+                     ahead: Sequence[tuple[Path, FileEntry]] = ()) -> dict[Path, FileEntry]:
         """Parse the entries that have no facts yet, in `jobs` processes when there are many. Returns
         the entry of each path as it now stands (a file that changed since it was read gets a new one;
-        one that can no longer be read is dropped and reported)."""
+        one that can no longer be read is dropped and reported). The entries `ahead` are parsed along,
+        for a later round: each takes its facts (or error) when its file still holds what was read, and
+        is left as it was otherwise (its round then reads it again)."""
         current = dict(batch)
         todo = [(path, entry) for path, entry in batch if entry.facts is None and entry.error is None]
-        if not todo:
+        later = [(path, entry) for path, entry in ahead if entry.facts is None and entry.error is None]
+        if not todo and not later:
             return current
-        work = [(str(path), entry.module, entry.digest, self.max_file_size) for path, entry in todo]
+        work = [(str(path), entry.module, entry.digest, self.max_file_size) for path, entry in todo + later]
         if self.jobs > 1:  # largest first, one at a time: a few huge files otherwise decide the wall time
             order = sorted(range(len(work)), key=lambda i: -_size(work[i][0]))
             done = self._pool_map(parse_file, [work[i] for i in order], minimum=8,
@@ -391,8 +423,11 @@ class Checker:
             results = [by_position[position] for position in range(len(work))]
         else:
             results = [parse_file(item) for item in work]
-        for (path, entry), parsed in zip(todo, results, strict=True):
+        for (path, entry), parsed in zip(todo, results[:len(todo)], strict=True):
             self._apply_parsed(path, entry, parsed, report, current)
+        for (path, entry), parsed in zip(later, results[len(todo):], strict=True):
+            if parsed.unreadable is None and parsed.replaced is None:
+                self._apply_parsed(path, entry, parsed, None, {})
         return current
 
     def _apply_parsed(self, path: Path, entry: FileEntry, parsed: Parsed, report: Report | None,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 # Each pattern is tried only where `str.find` located its keyword at the start of a line: one regex
 # pass per pattern over the whole text was most of the prefilter's cost on large files.
-CLASS_AT = re.compile(r"class[ \t]+\w+[ \t]*\(([^)]*)\)")
+CLASS_AT = re.compile(r"class[ \t]+(\w+)[ \t]*\(([^)]*)\)")
 FROM_AT = re.compile(r"from[ \t]+([\w.]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)")
 IMPORT_AT = re.compile(r"import[ \t]+([^\n]*)")
 # module-level `name = dotted.target` (a leading newline lets the engine skip ahead by literal search)
@@ -42,12 +42,19 @@ def _at_line_start(text: str, word: str) -> list[int]:
 
 def base_names(text: str) -> set[str]:
     """Every identifier in the base lists of the file's class statements."""
+    return class_statements(text)[1]
+
+
+def class_statements(text: str) -> tuple[set[str], set[str]]:
+    """The names of the file's classes that have a base list, and every identifier in those lists."""
+    defined: set[str] = set()
     names: set[str] = set()
     for index in _at_line_start(text, "class"):
         match = CLASS_AT.match(text, index)
         if match:
-            names.update(WORD.findall(match.group(1)))
-    return names
+            defined.add(match.group(1))
+            names.update(WORD.findall(match.group(2)))
+    return defined, names
 
 
 def _lambda_after(text: str, pattern: re.Pattern[str]) -> bool:
@@ -88,12 +95,16 @@ class Signature:
     # Keras modules the file imports (`keras`, `keras.layers`, `tensorflow.keras`): a project module that
     # imports Keras from outside the project may re-export it (`from mypkg.compat import Dense`)
     keras_sources: frozenset[str] = frozenset()
+    # the classes the file defines with a base list: only such a class can be a Keras class, whose name
+    # then makes the files that subclass it candidates (the engine parses those ahead of their round)
+    defines: frozenset[str] = frozenset()
 
 
 def signature(text: str) -> Signature:
     if "\r" in text:  # `^` in the patterns follows only `\n`; Python also ends lines at a lone `\r`
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    bases = frozenset(base_names(text)) if "class" in text else frozenset()
+    defined, named = class_statements(text) if "class" in text else (set(), set())
+    bases = frozenset(named)
     imports: list[tuple[str, str, str]] = []
     aliases: tuple[tuple[str, str], ...] = ()
     if bases or " as " in text:  # a module without classes may still re-export one under another name
@@ -111,7 +122,8 @@ def signature(text: str) -> Signature:
     # a file with classes has its imports above already; only a module without classes (a `compat.py`)
     # is scanned again, for the Keras it may re-export
     sources = _keras_sources(text) if not bases and "keras" in text else frozenset()
-    return Signature(bases, tuple(imports), aliases, _lambda_after(text, SLOT_BEFORE_LAMBDA), sources)
+    return Signature(bases, tuple(imports), aliases, _lambda_after(text, SLOT_BEFORE_LAMBDA), sources,
+                     frozenset(defined))
 
 
 def _keras_sources(text: str) -> frozenset[str]:

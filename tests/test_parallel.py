@@ -212,3 +212,67 @@ def test_fix_marks_are_the_same_when_planned_in_several_processes(tmp_path: Path
     serial, parallel = run(1), run(2)
     assert serial == parallel
     assert "[*] 8 fixable with `--fix`." in serial  # CFG301 in each of the eight files
+
+
+MID = """\
+from pkg.core import Core
+
+
+class Mid(Core):
+    def __init__(self, units, width=3, **kwargs):
+        super().__init__(units, **kwargs)
+        self.width = width
+
+
+class Helper(object):
+    pass
+"""
+MID_LEAF = """\
+from pkg.mid import Mid
+
+
+class Leaf{n}(Mid):
+    def __init__(self, units, rate={n}, **kwargs):
+        super().__init__(units, **kwargs)
+        self.rate = rate
+"""
+USES_HELPER = """\
+from pkg.mid import Helper
+
+
+class NotALayer(Helper):
+    def __init__(self, units):
+        self.units = units
+"""
+
+
+def test_later_rounds_are_parsed_ahead_with_several_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With `--jobs 2` the files of round 3 (`Leaf*`, subclasses of `Mid`) are parsed with round 2's
+    batch (`Mid`), not in a round of their own. A file parsed ahead that no round selects (`NotALayer`:
+    its base `Helper` is defined next to `Mid` but is no Keras class) is never checked."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    files = {"__init__.py": "", "base.py": BASE, "core.py": CORE, "mid.py": MID, "uses_helper.py": USES_HELPER,
+             **{f"leaf{n}.py": MID_LEAF.format(n=n) for n in range(LEAVES)}}
+    for name, text in files.items():
+        (package / name).write_text(text)
+    batches: list[tuple[int, int]] = []
+    original = Checker._parse_batch
+
+    def spy(self: Checker, batch: Any, report: Any, ahead: Any = ()) -> Any:
+        batches.append((sum(e.facts is None and e.error is None for _, e in batch),
+                        sum(e.facts is None and e.error is None for _, e in ahead)))
+        return original(self, batch, report, ahead)
+
+    monkeypatch.setattr(Checker, "_parse_batch", spy)
+    serial, _ = check(tmp_path, 1)
+    serial_batches, batches[:] = list(batches), []
+    parallel, checker = check(tmp_path, 2)
+    assert parallel == serial
+    assert [(parse, ahead) for parse, ahead in serial_batches if parse or ahead] == [(2, 0), (1, 0), (LEAVES, 0)]
+    # round 1: `core` (the workers parsed `base` while reading); round 2: `Mid`, and ahead of round 3
+    # every leaf and `NotALayer`; round 3 parses nothing
+    assert [(parse, ahead) for parse, ahead in batches if parse or ahead] == [(1, 0), (1, LEAVES + 1)]
+    assert len({f.path for f in parallel if Path(f.path).name.startswith("leaf")}) == LEAVES
+    assert "pkg.uses_helper" not in checker.index.modules
+    assert not any(f.path.endswith("uses_helper.py") for f in parallel)
