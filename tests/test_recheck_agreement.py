@@ -237,3 +237,14 @@ def test_a_run_served_by_the_cache_plans_as_a_fresh_one(tmp_path: Path, files: d
         os.chdir(old)
     assert '"fix": {' in fresh or '"fix":{' in fresh.replace(" ", "")
     assert served == fresh
+
+
+def test_the_agreement_campaign_reports_disagreements(tmp_path: Path) -> None:
+    """`benchmarks/agreement.py` (run on the ecosystem's sources) passes with the view, fails without."""
+    root = write_project(tmp_path / "p", SUBCLASS_FIXES_RANK)
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "agreement.py"
+    agreed = subprocess.run([sys.executable, str(script), str(root)], capture_output=True, text=True, check=False)
+    assert agreed.returncode == 0 and "0 disagree" in agreed.stdout, agreed.stdout + agreed.stderr
+    alone = subprocess.run([sys.executable, str(script), "--without-view", str(root)], capture_output=True,
+                           text=True, check=False)
+    assert alone.returncode == 1 and "planner only:" in alone.stdout and "`rank`" in alone.stdout, alone.stdout
