@@ -95,6 +95,8 @@ class Checker(Protocol):
 
     def close(self) -> None: ...
 
+    def discard(self) -> None: ...
+
     def target_of(self, facts: ModuleFacts) -> Target | None: ...
 
     def reuse_facts(self, known: dict[str, ModuleFacts | None]) -> None: ...
@@ -192,7 +194,7 @@ class Recheck:
             self._keep(checker)
             if self._traced is not None:  # what it looked up, not the checker: it holds the text's facts
                 self._looked_up |= checker.looked_up()
-            checker.close()
+            checker.discard()
 
     def project(self, source: str, path: str) -> Project | None:
         checker = self._checker()
