@@ -10,18 +10,17 @@ nothing here raises for a single bad file.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import os
 import stat as stat_module
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cfglint import fixes
 from cfglint.discovery import is_inside
 from cfglint.finding import Finding
 from cfglint.fixes.safety import Check as Check  # (source, path) -> findings; also for callers
-from cfglint.parsing import recent_trees, release_texts, tree_if_parsed
+from cfglint.parsing import collector_off, recent_trees, release_texts, tree_if_parsed
 from cfglint.source import SourceError, decode_source, read_error
 
 MAX_PASSES = 4
@@ -122,24 +121,10 @@ def fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool = False
     """Fix every file that has a fixable finding; write them when `write` (else only compute, for
     `--diff` and `[*]`, in `jobs` processes when there are enough files). Files that resolve outside
     every one of `roots` (the paths named) are never written."""
-    with recent_trees(), _collector_off():  # each text is checked, then analysed: parsed once
+    # each text is checked, then analysed: parsed once; the collector stays off (`collector_off`): the
+    # checkers that validate fixes are discarded (`Checker.discard`), so reference counting frees them
+    with recent_trees(), collector_off():
         return _fix_files(findings, check, unsafe=unsafe, write=write, roots=roots, decide=decide, jobs=jobs)
-
-
-@contextlib.contextmanager
-def _collector_off() -> Iterator[None]:
-    """The cyclic garbage collector is off while fixes are planned. Planning parses text after text;
-    each syntax tree is hundreds of thousands of young objects, which every collection walked again
-    (15% of the planning's time), though none is cyclic garbage: trees hold no cycles, and the checkers
-    that validate fixes are discarded (`Checker.discard`) so reference counting frees their facts. The
-    few cycles left (a few thousand objects on a large tree) wait for the next collection."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _fix_files(findings: Iterable[Finding], check: Check, *, unsafe: bool, write: bool,
