@@ -227,12 +227,13 @@ class Checker:
             self.close()
         return self.index.view()
 
-    def consulted_facts(self, *, everything: bool = False) -> dict[str, ModuleFacts | None]:
-        """The facts of the files read only to resolve base classes, by file (`everything`: also those of
-        the files checked)."""
-        if everything:
-            return dict(self._parsed)
+    def consulted_facts(self) -> dict[str, ModuleFacts | None]:
+        """The facts of the files read only to resolve base classes, by file."""
         return {key: self._parsed[key] for key in self._consulted if key in self._parsed}
+
+    def known_facts(self) -> dict[str, ModuleFacts | None]:
+        """The facts of every file this checker read, checked or consulted, by file."""
+        return dict(self._parsed)
 
     # ------------------------------------------------------------------ parsing
     def _settings_fingerprint(self, files: list[Path]) -> tuple[object, ...]:

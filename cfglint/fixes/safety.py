@@ -101,7 +101,9 @@ class Checker(Protocol):
 
     def reuse_facts(self, known: dict[str, ModuleFacts | None]) -> None: ...
 
-    def consulted_facts(self, *, everything: bool = False) -> dict[str, ModuleFacts | None]: ...
+    def consulted_facts(self) -> dict[str, ModuleFacts | None]: ...
+
+    def known_facts(self) -> dict[str, ModuleFacts | None]: ...
 
     def looked_up(self) -> set[str]: ...
 
@@ -146,7 +148,7 @@ class Recheck:
         and the facts it read: a check then reads no module the run had read already."""
         if self._run is not None:
             self._view = self._run.project_view()
-            for key, facts in self._run.consulted_facts(everything=True).items():
+            for key, facts in self._run.known_facts().items():
                 self._others.setdefault(key, facts)
             self._run = None
 
