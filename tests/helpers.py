@@ -65,12 +65,17 @@ def write_project(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def run_check(root: Path, paths: list[str] | None = None, *, select: list[str] | None = None,
-              target: str | None = None) -> Report:
+def new_checker(root: Path, *, select: list[str] | None = None, target: str | None = None) -> Checker:
+    """A checker with the configuration found at `root` and the default rules (or `select`)."""
     settings = load_settings(root, known_codes=ALL_RULES)
     selection = RuleSelection.from_settings(settings, all_codes=ALL_RULES, default_codes=DEFAULT_CODES,
                                             cli_select=select)
-    return Checker(settings, selection, target).check_paths(paths or [str(root)])
+    return Checker(settings, selection, target)
+
+
+def run_check(root: Path, paths: list[str] | None = None, *, select: list[str] | None = None,
+              target: str | None = None) -> Report:
+    return new_checker(root, select=select, target=target).check_paths(paths or [str(root)])
 
 
 def positions(root: Path, example: Example, code: str) -> list[tuple[int, int]]:

@@ -17,13 +17,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import backdate, write_project
+from helpers import backdate, new_checker, write_project
 
 from cfglint.cli import main
-from cfglint.config import RuleSelection, load_settings
-from cfglint.engine import Checker
 from cfglint.fixes.safety import Recheck
-from cfglint.rules import ALL_RULES, DEFAULT_CODES
 
 # `rank` is fixed by every subclass (`super().__init__(rank=1, ...)`), so CFG101 spares it on `Conv`; a
 # `get_config` that returned it would make `Conv1D.from_config` pass `rank` twice.
@@ -84,15 +81,15 @@ TWO_ROOTS = {
 }
 
 
-def _cli(root: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    old = os.getcwd()
-    os.chdir(root)
-    try:
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """`cfglint check --no-cache ARGS .` run in `root`: (exit code, stdout, stderr)."""
+    def run(root: Path, *args: str) -> tuple[int, str, str]:
+        monkeypatch.chdir(root)
         code = main(["check", "--no-cache", *args, "."])
-    finally:
-        os.chdir(old)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+    return run
 
 
 def _marked(out: str) -> list[str]:
@@ -104,18 +101,13 @@ def _would_fix(err: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _checker(root: Path) -> Checker:
-    settings = load_settings(root, known_codes=ALL_RULES)
-    return Checker(settings, RuleSelection.from_settings(settings, all_codes=ALL_RULES, default_codes=DEFAULT_CODES))
-
-
 @pytest.mark.parametrize("files", [SUBCLASS_FIXES_RANK, TWO_ROOTS], ids=["subclasses", "two-roots"])
 def test_planning_finds_what_the_report_found(tmp_path: Path, files: dict[str, str]) -> None:
     root = write_project(tmp_path / "p", files)
-    checker = _checker(root)
+    checker = new_checker(root)
     report = checker.check_paths([str(root)])
     assert report.findings
-    recheck = Recheck(lambda: _checker(root)).agree_with(checker)
+    recheck = Recheck(lambda: new_checker(root)).agree_with(checker)
     for path in sorted({f.path for f in report.findings}):
         expected = sorted((f.span, f.code, f.message) for f in report.findings if f.path == path)
         again = sorted((f.span, f.code, f.message) for f in recheck(Path(path).read_text(encoding="utf-8"), path))
@@ -126,9 +118,9 @@ def test_without_the_run_view_a_recheck_disagrees(tmp_path: Path) -> None:
     """What the view is for: the same recheck, alone, finds another set (so the test above tests it)."""
     for name, files in (("subclasses", SUBCLASS_FIXES_RANK), ("two-roots", TWO_ROOTS)):
         root = write_project(tmp_path / name, files)
-        checker = _checker(root)
+        checker = new_checker(root)
         report = checker.check_paths([str(root)])
-        alone = Recheck(lambda root=root: _checker(root))  # type: ignore[misc]
+        alone = Recheck(lambda root=root: new_checker(root))  # type: ignore[misc]
         differs = False
         for path in {f.path for f in report.findings}:
             expected = sorted((f.code, f.message) for f in report.findings if f.path == path)
@@ -137,24 +129,24 @@ def test_without_the_run_view_a_recheck_disagrees(tmp_path: Path) -> None:
         assert differs, name
 
 
-def test_a_subclass_that_sets_an_argument_keeps_it_out_of_the_fix(tmp_path: Path, capsys) -> None:
+def test_a_subclass_that_sets_an_argument_keeps_it_out_of_the_fix(tmp_path: Path, cli) -> None:
     root = write_project(tmp_path / "p", SUBCLASS_FIXES_RANK)
-    code, out, _ = _cli(root, capsys=capsys)
+    code, out, _ = cli(root)
     assert code == 1
     assert "`rank`" not in out  # spared: every subclass passes it
     assert len(_marked(out)) == 1 and "`filters`" in _marked(out)[0]
-    _, diff, err = _cli(root, "--diff", capsys=capsys)
+    _, diff, err = cli(root, "--diff")
     assert 'config["filters"] = self.filters' in diff
     assert "rank" not in "".join(line for line in diff.splitlines() if line.startswith("+"))
     assert _would_fix(err) == 1
 
 
-def test_marks_and_diff_agree_across_import_roots(tmp_path: Path, capsys) -> None:
+def test_marks_and_diff_agree_across_import_roots(tmp_path: Path, cli) -> None:
     root = write_project(tmp_path / "p", TWO_ROOTS)
-    _, out, _ = _cli(root, capsys=capsys)
+    _, out, _ = cli(root)
     marked = _marked(out)
     assert marked and all("(the one inherited from `Base`" in line for line in marked), out
-    _, diff, err = _cli(root, "--diff", capsys=capsys)
+    _, diff, err = cli(root, "--diff")
     assert 'config.update({"depth": self.depth})' in diff
     assert _would_fix(err) == len(marked)
 
@@ -162,9 +154,9 @@ def test_marks_and_diff_agree_across_import_roots(tmp_path: Path, capsys) -> Non
 def test_a_fix_rewriting_a_subclass_is_seen_by_the_later_files(tmp_path: Path) -> None:
     """`--fix` writes files in turn: the view lent to the next checks holds the rewritten subclass."""
     root = write_project(tmp_path / "p", SUBCLASS_FIXES_RANK)
-    checker = _checker(root)
+    checker = new_checker(root)
     checker.check_paths([str(root)])
-    recheck = Recheck(lambda: _checker(root)).agree_with(checker)
+    recheck = Recheck(lambda: new_checker(root)).agree_with(checker)
     conv1d = root / "pkg" / "conv1d.py"
     conv1d.write_text(conv1d.read_text(encoding="utf-8").replace(
         "super().__init__(rank=1, filters=filters, **kwargs)", "super().__init__(rank, filters=filters, **kwargs)"
@@ -178,9 +170,9 @@ def test_a_fix_rewriting_a_subclass_is_seen_by_the_later_files(tmp_path: Path) -
 
 def test_the_subclass_files_read_are_what_the_marks_depend_on(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", SUBCLASS_FIXES_RANK)
-    checker = _checker(root)
+    checker = new_checker(root)
     checker.check_paths([str(root)])
-    recheck = Recheck(lambda: _checker(root)).agree_with(checker)
+    recheck = Recheck(lambda: new_checker(root)).agree_with(checker)
     base = str(root / "pkg" / "base.py")
     with recheck.tracing() as looked_up:
         recheck(Path(base).read_text(encoding="utf-8"), base)
@@ -200,13 +192,13 @@ print("reloaded")
 
 
 @pytest.mark.keras
-def test_the_fixed_subclass_reloads_in_keras(tmp_path: Path, capsys) -> None:
+def test_the_fixed_subclass_reloads_in_keras(tmp_path: Path, cli) -> None:
     """The fix adds `filters` and leaves `rank` out; with `rank` in the config (what `--fix` wrote before
     the view), Keras raises "got multiple values for keyword argument 'rank'"."""
     pytest.importorskip("keras")
     root = write_project(tmp_path / "p", SUBCLASS_FIXES_RANK)
-    code, _, _ = _cli(root, "--fix", capsys=capsys)
-    assert code == 0, capsys.readouterr()
+    code, out, err = cli(root, "--fix")
+    assert code == 0, out + err
     env = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"), "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run([sys.executable, "-c", RELOAD, str(root)], capture_output=True, text=True, env=env,
                           timeout=600, check=False)
@@ -221,20 +213,15 @@ def test_the_fixed_subclass_reloads_in_keras(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.parametrize("files", [SUBCLASS_FIXES_RANK, TWO_ROOTS], ids=["subclasses", "two-roots"])
-def test_a_run_served_by_the_cache_plans_as_a_fresh_one(tmp_path: Path, files: dict[str, str], capsys) -> None:
+def test_a_run_served_by_the_cache_plans_as_a_fresh_one(tmp_path: Path, files: dict[str, str], cli, capsys) -> None:
     """The findings come whole from the cache (nothing parsed); the planning still gets the run's view."""
     root = write_project(tmp_path / "p", files)
     backdate(root, 3600)
-    fresh = _cli(root, "--output-format", "json", capsys=capsys)[1]
-    old = os.getcwd()
-    os.chdir(root)
-    try:
-        main(["check", "."])  # fills the cache (text: another plan than json's)
-        capsys.readouterr()
-        main(["check", "--output-format", "json", "."])  # findings served whole, the json plan made now
-        served = capsys.readouterr().out
-    finally:
-        os.chdir(old)
+    fresh = cli(root, "--output-format", "json")[1]  # and the working directory is now `root`
+    main(["check", "."])  # fills the cache (text: another plan than json's)
+    capsys.readouterr()
+    main(["check", "--output-format", "json", "."])  # findings served whole, the json plan made now
+    served = capsys.readouterr().out
     assert '"fix": {' in fresh or '"fix":{' in fresh.replace(" ", "")
     assert served == fresh
 
