@@ -40,11 +40,6 @@ def _at_line_start(text: str, word: str) -> list[int]:
     return found
 
 
-def base_names(text: str) -> set[str]:
-    """Every identifier in the base lists of the file's class statements."""
-    return class_statements(text)[1]
-
-
 def class_statements(text: str) -> tuple[set[str], set[str]]:
     """The names of the file's classes that have a base list, and every identifier in those lists."""
     defined: set[str] = set()

@@ -167,15 +167,10 @@ MAX_REWRITE_DEPTH = 200  # libcst's Python side (visits, code generation) takes 
 MAX_REWRITE_NODES = 250_000
 
 
-def rewrite_size(tree: ast.AST) -> tuple[int, int]:
-    """The nesting depth of `tree` as libcst would build it, and its number of nodes (without recursion:
-    the tree may be deep)."""
-    return _survey(tree)[:2]
-
-
 def _survey(tree: ast.AST) -> tuple[int, int, list[ast.ClassDef]]:
-    """`rewrite_size`, and the class definitions, in one walk: it runs on every text a fix is planned
-    on, so it visits each node's fields itself (`ast.iter_child_nodes` costs twice as much)."""
+    """The nesting depth of `tree` as libcst would build it, its number of nodes, and its class
+    definitions, in one walk without recursion (the tree may be deep). It runs on every text a fix is
+    planned on, so it visits each node's fields itself (`ast.iter_child_nodes` costs three times as much)."""
     deepest = nodes = 0
     classes: list[ast.ClassDef] = []
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
